@@ -1,0 +1,127 @@
+"""The user's configuration, in one place: a TOML file and environment variables.
+
+Sources, later ones winning: the file (`--config FILE`, else $STORE_SALES_CONFIG, else
+`<project>/store-sales.toml` when it exists), then environment variables. Every setting:
+
+| key (file, [aws] table)  | environment variable              | used by                          |
+| ------------------------ | --------------------------------- | -------------------------------- |
+| region                   | AWS_REGION / AWS_DEFAULT_REGION   | every AWS call                   |
+| state_machine_arn        | STORE_SALES_STATE_MACHINE_ARN     | run, watch, history, backfill... |
+| artifacts_uri            | STORE_SALES_ARTIFACTS_URI         | where tasks upload dbt artifacts |
+| redshift_cluster_id      | STORE_SALES_REDSHIFT_CLUSTER_ID   | reports (provisioned cluster)    |
+| redshift_workgroup       | STORE_SALES_REDSHIFT_WORKGROUP    | reports (Redshift Serverless)    |
+| redshift_database        | STORE_SALES_REDSHIFT_DATABASE     | reports                          |
+| redshift_db_user         | STORE_SALES_REDSHIFT_DB_USER      | reports (cluster, IAM auth)      |
+| redshift_secret_arn      | STORE_SALES_REDSHIFT_SECRET_ARN   | reports (secret auth)            |
+| reports_schema           | STORE_SALES_REPORTS_SCHEMA        | schema of the report models      |
+
+Without a state machine ARN the commands use the local emulator; `--aws` makes a missing value an
+error that names the key and the variable to set.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from orchestrator import settings
+from orchestrator.errors import ConfigurationError
+
+CONFIG_ENV = "STORE_SALES_CONFIG"
+CONFIG_FILE_NAME = "store-sales.toml"
+DEFAULT_REPORTS_SCHEMA = "main_reports"
+
+_ENV_NAMES: dict[str, tuple[str, ...]] = {
+    "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "state_machine_arn": ("STORE_SALES_STATE_MACHINE_ARN",),
+    "artifacts_uri": ("STORE_SALES_ARTIFACTS_URI",),
+    "redshift_cluster_id": ("STORE_SALES_REDSHIFT_CLUSTER_ID",),
+    "redshift_workgroup": ("STORE_SALES_REDSHIFT_WORKGROUP",),
+    "redshift_database": ("STORE_SALES_REDSHIFT_DATABASE",),
+    "redshift_db_user": ("STORE_SALES_REDSHIFT_DB_USER",),
+    "redshift_secret_arn": ("STORE_SALES_REDSHIFT_SECRET_ARN",),
+    "reports_schema": ("STORE_SALES_REPORTS_SCHEMA",),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved configuration; `source` says where the file came from, for error messages."""
+
+    region: str | None = None
+    state_machine_arn: str | None = None
+    artifacts_uri: str | None = None
+    redshift_cluster_id: str | None = None
+    redshift_workgroup: str | None = None
+    redshift_database: str | None = None
+    redshift_db_user: str | None = None
+    redshift_secret_arn: str | None = None
+    reports_schema: str | None = None
+    source: str = "environment"
+
+    @property
+    def has_aws(self) -> bool:
+        """True when the configuration names a deployed state machine."""
+        return self.state_machine_arn is not None
+
+    def require(self, key: str) -> str:
+        """The value of `key`, or a ConfigurationError that says how to set it."""
+        value = getattr(self, key)
+        if value:
+            return str(value)
+        variables = " or ".join(f"${name}" for name in _ENV_NAMES[key])
+        raise ConfigurationError(
+            f"configuration value {key!r} is missing: set {variables} or `{key} = ...` in the [aws] "
+            f"table of {self.source if self.source != 'environment' else CONFIG_FILE_NAME}"
+        )
+
+
+def _config_file(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigurationError(f"configuration file {explicit} does not exist: check the --config path")
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigurationError(f"${CONFIG_ENV} points at {path}, which does not exist: fix or unset it")
+        return path
+    default = settings.project_dir() / CONFIG_FILE_NAME
+    return default if default.is_file() else None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigurationError(f"configuration file {path} cannot be read: {error}") from None
+    section = document.get("aws", {})
+    if not isinstance(section, dict):
+        raise ConfigurationError(f"configuration file {path}: [aws] must be a table of key = value lines")
+    known = {field.name for field in fields(Config)} - {"source"}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"configuration file {path}: unknown key(s) {', '.join(unknown)} in [aws]; "
+            f"known keys are {', '.join(sorted(known))}"
+        )
+    bad = sorted(key for key, value in section.items() if not isinstance(value, str))
+    if bad:
+        raise ConfigurationError(f"configuration file {path}: {', '.join(bad)} must be quoted strings")
+    return dict(section)
+
+
+def load(explicit: Path | None = None) -> Config:
+    """Read the configuration file (if any) and the environment."""
+    path = _config_file(explicit)
+    values: dict[str, str] = _read_file(path) if path is not None else {}
+    for key, names in _ENV_NAMES.items():
+        for name in names:
+            if os.environ.get(name):
+                values[key] = os.environ[name]
+                break
+    return Config(**values, source=str(path) if path is not None else "environment")

@@ -1,0 +1,421 @@
+"""Start executions of the pipeline's state machine and watch them to the end.
+
+The same code drives AWS Step Functions and the local emulator: it only needs a Step Functions
+client and the state machine's ARN.
+
+Execution names are readable and deterministic per refresh window: `store-sales-<start>[-to-<end>]-r<N>`
+where N is one more than the highest attempt already recorded for that window. Two launches of the
+same window at the same moment therefore ask for the same name with the same input, and Step
+Functions starts it once (the second call gets the running execution back): exactly one runs.
+A launch whose window overlaps a RUNNING execution is refused, naming that execution.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from orchestrator.errors import ExitCode, StoreSalesError, UsageError
+from orchestrator.window import RefreshWindow
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+NAME_PREFIX = "store-sales"
+MAX_NAME_LENGTH = 80
+_NAME_PATTERN = re.compile(
+    rf"^{NAME_PREFIX}-(?P<start>\d{{4}}-\d{{2}}-\d{{2}})(?:-to-(?P<end>\d{{4}}-\d{{2}}-\d{{2}}))?-r(?P<attempt>\d+)$"
+)
+_THROTTLING_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
+
+
+class ExecutionConflict(UsageError):
+    """Another execution is RUNNING for an overlapping refresh window."""
+
+
+class ExecutionNotFound(UsageError):
+    """The execution named on the command line does not exist."""
+
+
+class WatchDeadlineExceeded(StoreSalesError):
+    """The execution was still running when the watch deadline passed (it keeps running)."""
+
+    exit_code = ExitCode.TIMED_OUT
+
+
+class ExecutionStatus(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+    PENDING_REDRIVE = "PENDING_REDRIVE"
+
+
+class StateStatus(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class ExecutionRequest:
+    """What one execution should do: the state machine's input (see orchestrator.state_machine)."""
+
+    window: RefreshWindow
+    full_refresh: bool = False
+    nodes: tuple[str, ...] | None = None
+
+    def to_input(self) -> str:
+        return json.dumps(
+            {
+                "refresh_window": {"start": self.window.start.isoformat(), "end": self.window.end.isoformat()},
+                "full_refresh": self.full_refresh,
+                "nodes": list(self.nodes) if self.nodes is not None else None,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_input(cls, text: str | None) -> ExecutionRequest | None:
+        """The request behind an execution's input, or None when the input is not ours."""
+        try:
+            document = json.loads(text or "")
+            window = document["refresh_window"]
+            nodes = document.get("nodes")
+            return cls(
+                window=RefreshWindow(date.fromisoformat(window["start"]), date.fromisoformat(window["end"])),
+                full_refresh=bool(document.get("full_refresh", False)),
+                nodes=tuple(nodes) if nodes is not None else None,
+            )
+        except (ValueError, KeyError, TypeError, UsageError):
+            return None
+
+
+def execution_name(window: RefreshWindow, attempt: int) -> str:
+    """A valid Step Functions execution name (1-80 characters of [A-Za-z0-9-])."""
+    span = window.start.isoformat()
+    if window.end != window.start:
+        span += f"-to-{window.end.isoformat()}"
+    name = f"{NAME_PREFIX}-{span}-r{attempt}"
+    if len(name) > MAX_NAME_LENGTH:
+        raise UsageError(f"execution name {name!r} is longer than {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def window_of_name(name: str) -> tuple[RefreshWindow, int] | None:
+    """The window and attempt number encoded in one of our execution names."""
+    match = _NAME_PATTERN.match(name)
+    if match is None:
+        return None
+    start = date.fromisoformat(match["start"])
+    end = date.fromisoformat(match["end"]) if match["end"] else start
+    return RefreshWindow(start, end), int(match["attempt"])
+
+
+@dataclass(frozen=True)
+class ExecutionRef:
+    arn: str
+    name: str
+    status: ExecutionStatus
+    started: datetime
+    stopped: datetime | None = None
+
+    @property
+    def window(self) -> RefreshWindow | None:
+        parsed = window_of_name(self.name)
+        return parsed[0] if parsed else None
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.stopped - self.started).total_seconds() if self.stopped else None
+
+
+def _call(operation: Callable[..., Any], **kwargs: Any) -> Any:
+    """Call a Step Functions operation, backing off on throttling beyond botocore's own retries."""
+    delay = 0.5
+    for _ in range(6):
+        try:
+            return operation(**kwargs)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in _THROTTLING_CODES:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
+    return operation(**kwargs)
+
+
+def list_executions(
+    sfn: SFNClient, state_machine_arn: str, status: ExecutionStatus | None = None
+) -> Iterator[ExecutionRef]:
+    """Every execution of the state machine, newest first, following pagination."""
+    kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": 100}
+    if status is not None:
+        kwargs["statusFilter"] = status.value
+    while True:
+        page = _call(sfn.list_executions, **kwargs)
+        for item in page["executions"]:
+            yield ExecutionRef(
+                arn=item["executionArn"],
+                name=item["name"],
+                status=ExecutionStatus(item["status"]),
+                started=item["startDate"],
+                stopped=item.get("stopDate"),
+            )
+        token = page.get("nextToken")
+        if not token:
+            return
+        kwargs["nextToken"] = token
+
+
+def describe(sfn: SFNClient, execution_arn: str) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = _call(sfn.describe_execution, executionArn=execution_arn)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"ExecutionDoesNotExist", "InvalidArn"}:
+            raise ExecutionNotFound(
+                f"execution {execution_arn} does not exist: list recent ones with `python -m orchestrator history`"
+            ) from None
+        raise
+    return result
+
+
+def resolve_execution(sfn: SFNClient, state_machine_arn: str, name_or_arn: str) -> str:
+    """The ARN of an execution given by name or ARN."""
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    for ref in list_executions(sfn, state_machine_arn):
+        if ref.name == name_or_arn:
+            return ref.arn
+    raise ExecutionNotFound(
+        f"no execution named {name_or_arn!r} in {state_machine_arn}: "
+        "list recent ones with `python -m orchestrator history`"
+    )
+
+
+def running_overlaps(sfn: SFNClient, state_machine_arn: str, window: RefreshWindow) -> list[ExecutionRef]:
+    """RUNNING executions whose refresh window overlaps `window`."""
+    overlapping = []
+    for ref in list_executions(sfn, state_machine_arn, ExecutionStatus.RUNNING):
+        request = ExecutionRequest.from_input(describe(sfn, ref.arn).get("input"))
+        running_window = request.window if request else ref.window
+        if running_window is None or running_window.overlaps(window):
+            overlapping.append(ref)
+    return overlapping
+
+
+def start(sfn: SFNClient, state_machine_arn: str, request: ExecutionRequest) -> ExecutionRef:
+    """Start an execution for the request, refusing overlaps with a RUNNING one."""
+    attempts = [0]
+    for ref in list_executions(sfn, state_machine_arn):
+        parsed = window_of_name(ref.name)
+        if parsed and parsed[0] == request.window:
+            attempts.append(parsed[1])
+    name = execution_name(request.window, max(attempts) + 1)
+    for ref in running_overlaps(sfn, state_machine_arn, request.window):
+        if ref.name != name:
+            raise ExecutionConflict(
+                f"execution {ref.name} is already RUNNING for an overlapping window: "
+                f"watch it with `python -m orchestrator watch {ref.name}` or wait until it ends"
+            )
+    try:
+        started = _call(sfn.start_execution, stateMachineArn=state_machine_arn, name=name, input=request.to_input())
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            raise ExecutionConflict(
+                f"execution {name} was just started by someone else with different options: "
+                f"watch it with `python -m orchestrator watch {name}`"
+            ) from None
+        raise
+    return ExecutionRef(
+        arn=started["executionArn"], name=name, status=ExecutionStatus.RUNNING, started=started["startDate"]
+    )
+
+
+@dataclass
+class StateRun:
+    """One visit of one state, from its StateEntered to its StateExited event."""
+
+    name: str
+    kind: str
+    entered: datetime
+    exited: datetime | None = None
+    status: StateStatus = StateStatus.RUNNING
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    retries: int = 0
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.exited - self.entered).total_seconds() if self.exited else None
+
+
+@dataclass
+class ExecutionResult:
+    ref: ExecutionRef
+    request: ExecutionRequest | None
+    states: list[StateRun] = field(default_factory=list)
+    error: str | None = None
+    cause: str | None = None
+    output: Any = None
+
+    @property
+    def failed_states(self) -> list[StateRun]:
+        return [state for state in self.states if state.status is StateStatus.FAILED]
+
+
+def _loads(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class HistoryReader:
+    """Turns Step Functions history events into StateRuns, incrementally (events are seen once)."""
+
+    def __init__(self) -> None:
+        self.states: list[StateRun] = []
+        self._seen: set[int] = set()
+        self._state_of_event: dict[int, StateRun] = {}
+        self._open_by_name: dict[str, StateRun] = {}
+
+    def feed(self, events: Sequence[dict[str, Any]]) -> list[StateRun]:
+        """Process new events; return the states that were entered or finished by them."""
+        changed: list[StateRun] = []
+        for event in sorted(events, key=lambda item: int(item["id"])):
+            event_id = int(event["id"])
+            if event_id in self._seen:
+                continue
+            self._seen.add(event_id)
+            changed.extend(self._apply(event))
+        return changed
+
+    def close(self, stopped: datetime | None) -> list[StateRun]:
+        """The execution stopped: a state still open then did not finish (a failed Parallel, say)."""
+        closed = list(self._open_by_name.values())
+        for state in closed:
+            state.status = StateStatus.FAILED
+            state.exited = state.exited or stopped
+        self._open_by_name.clear()
+        return closed
+
+    def _owner(self, event: dict[str, Any]) -> StateRun | None:
+        """The state an event belongs to, following previousEventId back to a StateEntered."""
+        return self._state_of_event.get(int(event.get("previousEventId") or 0))
+
+    def _apply(self, event: dict[str, Any]) -> list[StateRun]:
+        kind: str = event["type"]
+        event_id = int(event["id"])
+        if kind.endswith("StateEntered"):
+            details = event["stateEnteredEventDetails"]
+            state = StateRun(name=details["name"], kind=kind.removesuffix("StateEntered"), entered=event["timestamp"])
+            self.states.append(state)
+            self._open_by_name[state.name] = state
+            self._state_of_event[event_id] = state
+            return [state]
+        owner = self._owner(event)
+        if owner is not None:
+            self._state_of_event[event_id] = owner
+        if owner is not None and kind.endswith("Scheduled") and owner.status is StateStatus.FAILED:
+            owner.retries += 1
+            owner.status, owner.exited, owner.error, owner.cause = StateStatus.RUNNING, None, None, None
+            return [owner]
+        if kind.endswith("StateExited"):
+            details = event["stateExitedEventDetails"]
+            exited = self._open_by_name.pop(details["name"], None)
+            if exited is None:
+                return []
+            state = exited
+            state.exited = event["timestamp"]
+            state.output = _loads(details.get("output"))
+            if state.status is StateStatus.RUNNING:
+                state.status = StateStatus.SUCCEEDED
+            return [state]
+        if kind.endswith("Failed") or kind.endswith("TimedOut") or kind.endswith("Aborted"):
+            failure: dict[str, Any] = next((value for key, value in event.items() if key.endswith("EventDetails")), {})
+            target = owner
+            if target is None or kind.startswith("Execution"):
+                return []
+            target.status = StateStatus.FAILED
+            target.error = failure.get("error") or kind
+            target.cause = failure.get("cause")
+            target.exited = target.exited or event["timestamp"]
+            return [target]
+        return []
+
+
+def history_events(sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
+    """Every history event of an execution, oldest first, following pagination."""
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000, "reverseOrder": False}
+    while True:
+        page = _call(sfn.get_execution_history, **kwargs)
+        events.extend(page["events"])
+        token = page.get("nextToken")
+        if not token:
+            return events
+        kwargs["nextToken"] = token
+
+
+ProgressCallback = Callable[[StateRun], None]
+
+
+def watch(
+    sfn: SFNClient,
+    execution_arn: str,
+    *,
+    deadline_seconds: float,
+    on_progress: ProgressCallback | None = None,
+    first_poll_seconds: float = 0.2,
+    max_poll_seconds: float = 5.0,
+) -> ExecutionResult:
+    """Follow an execution until it stops or the deadline passes (then WatchDeadlineExceeded).
+
+    Polls describe + history with exponential backoff, reset whenever something happened.
+    """
+    reader = HistoryReader()
+    deadline = time.monotonic() + deadline_seconds
+    delay = first_poll_seconds
+    while True:
+        description = describe(sfn, execution_arn)
+        changed = reader.feed(history_events(sfn, execution_arn))
+        status = ExecutionStatus(description["status"])
+        if status is not ExecutionStatus.RUNNING:
+            changed += reader.close(description.get("stopDate"))
+        if on_progress is not None:
+            for state in changed:
+                on_progress(state)
+        if status is not ExecutionStatus.RUNNING:
+            return ExecutionResult(
+                ref=ExecutionRef(
+                    arn=execution_arn,
+                    name=description["name"],
+                    status=status,
+                    started=description["startDate"],
+                    stopped=description.get("stopDate"),
+                ),
+                request=ExecutionRequest.from_input(description.get("input")),
+                states=reader.states,
+                error=description.get("error"),
+                cause=description.get("cause"),
+                output=_loads(description.get("output")),
+            )
+        if time.monotonic() >= deadline:
+            raise WatchDeadlineExceeded(
+                f"execution {description['name']} is still RUNNING after {deadline_seconds:.0f} s of watching; "
+                f"it goes on: watch it again with `python -m orchestrator watch {description['name']}`"
+            )
+        delay = first_poll_seconds if changed else min(delay * 1.6, max_poll_seconds)
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))

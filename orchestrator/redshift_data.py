@@ -1,0 +1,138 @@
+"""Ad hoc queries through the Amazon Redshift Data API, returned as pandas DataFrames.
+
+Parameters are always bound through the API's `Parameters` (`:name` placeholders in the SQL), never
+formatted into the SQL text. The call is asynchronous: execute, then poll describe with backoff until
+the statement ends or the deadline passes, then read every page of the result.
+Works with a provisioned cluster (database user through IAM, or a Secrets Manager secret) and with
+Redshift Serverless (workgroup, IAM or secret).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+
+from orchestrator.errors import ConfigurationError, ExitCode, StoreSalesError
+
+if TYPE_CHECKING:
+    from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
+    from mypy_boto3_redshift_data.type_defs import SqlParameterTypeDef
+
+
+class QueryFailed(StoreSalesError):
+    """Redshift rejected or aborted the statement, or the Data API call itself failed."""
+
+
+class QueryTimedOut(StoreSalesError):
+    """The statement did not finish before the deadline (it was cancelled)."""
+
+    exit_code = ExitCode.TIMED_OUT
+
+
+@dataclass(frozen=True)
+class RedshiftTarget:
+    """Where statements run: a cluster (with a database user or a secret) or a serverless workgroup."""
+
+    database: str
+    cluster_id: str | None = None
+    workgroup: str | None = None
+    db_user: str | None = None
+    secret_arn: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cluster_id is None) == (self.workgroup is None):
+            raise ConfigurationError(
+                "Redshift target needs exactly one of redshift_cluster_id (provisioned) or redshift_workgroup "
+                "(serverless): set STORE_SALES_REDSHIFT_CLUSTER_ID or STORE_SALES_REDSHIFT_WORKGROUP"
+            )
+        if self.cluster_id is not None and self.db_user is None and self.secret_arn is None:
+            raise ConfigurationError(
+                f"Redshift cluster {self.cluster_id} needs a database user (IAM auth) or a secret: set "
+                "STORE_SALES_REDSHIFT_DB_USER or STORE_SALES_REDSHIFT_SECRET_ARN"
+            )
+
+    def connection_arguments(self) -> dict[str, Any]:
+        arguments: dict[str, Any] = {"Database": self.database}
+        if self.cluster_id is not None:
+            arguments["ClusterIdentifier"] = self.cluster_id
+        if self.workgroup is not None:
+            arguments["WorkgroupName"] = self.workgroup
+        if self.secret_arn is not None:
+            arguments["SecretArn"] = self.secret_arn
+        elif self.db_user is not None:
+            arguments["DbUser"] = self.db_user
+        return arguments
+
+
+def _field_value(field: Mapping[str, Any]) -> Any:
+    if field.get("isNull"):
+        return None
+    for key in ("stringValue", "longValue", "doubleValue", "booleanValue"):
+        if key in field:
+            return field[key]
+    if "blobValue" in field:
+        return field["blobValue"]
+    raise QueryFailed(f"Data API returned a field of unknown shape: {dict(field)}")
+
+
+def _bind(parameters: Mapping[str, object]) -> list[SqlParameterTypeDef]:
+    """Data API parameters: every value travels as a string and Redshift casts it."""
+    return [{"name": name, "value": str(value)} for name, value in sorted(parameters.items())]
+
+
+def query(
+    client: RedshiftDataAPIServiceClient,
+    target: RedshiftTarget,
+    sql: str,
+    parameters: Mapping[str, object],
+    *,
+    deadline_seconds: float = 300.0,
+    first_poll_seconds: float = 0.25,
+    max_poll_seconds: float = 5.0,
+) -> pd.DataFrame:
+    """Run one statement and return its rows as a DataFrame (column names from the result metadata)."""
+    try:
+        statement_id = client.execute_statement(Sql=sql, Parameters=_bind(parameters), **target.connection_arguments())[
+            "Id"
+        ]
+    except (ClientError, BotoCoreError) as error:
+        raise QueryFailed(f"Redshift Data API refused the statement: {error}") from None
+    deadline = time.monotonic() + deadline_seconds
+    delay = first_poll_seconds
+    while True:
+        description = client.describe_statement(Id=statement_id)
+        status = description["Status"]
+        if status == "FINISHED":
+            break
+        if status in {"FAILED", "ABORTED"}:
+            raise QueryFailed(
+                f"Redshift statement {statement_id} {status.lower()}: {description.get('Error', 'no message')}"
+            )
+        if time.monotonic() >= deadline:
+            client.cancel_statement(Id=statement_id)
+            raise QueryTimedOut(
+                f"Redshift statement {statement_id} still {status} after {deadline_seconds:.0f} s: cancelled; "
+                "retry with a longer --timeout or check the cluster's load"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, max_poll_seconds)
+
+    columns: list[str] = []
+    rows: list[list[Any]] = []
+    if not description.get("HasResultSet", True):
+        return pd.DataFrame()
+    kwargs: dict[str, Any] = {"Id": statement_id}
+    while True:
+        page = client.get_statement_result(**kwargs)
+        if not columns:
+            columns = [column.get("label") or column.get("name") or "" for column in page["ColumnMetadata"]]
+        rows.extend([_field_value(field) for field in record] for record in page["Records"])
+        token = page.get("NextToken")
+        if not token:
+            return pd.DataFrame(rows, columns=columns)
+        kwargs["NextToken"] = token

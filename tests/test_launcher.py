@@ -1,0 +1,223 @@
+"""The launcher against Step Functions as moto runs it: names, the concurrency guard, watching, history."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from moto import mock_aws
+
+from orchestrator import launcher
+from orchestrator.launcher import ExecutionRequest, ExecutionStatus, StateStatus
+from orchestrator.window import RefreshWindow
+
+ROLE = "arn:aws:iam::123456789012:role/states"
+DAY = RefreshWindow.day(date(2002, 12, 31))
+
+
+def _wait(seconds: float, then: str = "Done") -> dict[str, Any]:
+    return {"Type": "Wait", "Seconds": seconds, "Next": then}
+
+
+@pytest.fixture
+def sfn() -> Iterator[Any]:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield boto3.client("stepfunctions", region_name="us-east-1")
+
+
+def _machine(sfn: Any, states: dict[str, Any], start_at: str) -> str:
+    definition = {"StartAt": start_at, "States": states}
+    arn: str = sfn.create_state_machine(name="pipeline", definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    return arn
+
+
+def test_execution_names_are_valid_readable_and_parse_back() -> None:
+    window = RefreshWindow(date(2002, 12, 1), date(2002, 12, 31))
+    name = launcher.execution_name(window, 12)
+    assert name == "store-sales-2002-12-01-to-2002-12-31-r12"
+    assert launcher.window_of_name(name) == (window, 12)
+    assert launcher.execution_name(DAY, 1) == "store-sales-2002-12-31-r1"
+    assert launcher.window_of_name("someone-elses-run") is None
+
+
+def test_request_round_trips_through_the_execution_input() -> None:
+    request = ExecutionRequest(DAY, full_refresh=True, nodes=("fct_store_sales",))
+    assert ExecutionRequest.from_input(request.to_input()) == request
+    assert ExecutionRequest.from_input('{"not": "ours"}') is None
+
+
+def test_attempt_numbers_grow_per_window_and_results_are_watched(sfn: Any) -> None:
+    arn = _machine(sfn, {"Build": {"Type": "Pass", "Result": {"rows": 3}, "End": True}}, "Build")
+    first = launcher.start(sfn, arn, ExecutionRequest(DAY))
+    result = launcher.watch(sfn, first.arn, deadline_seconds=30)
+    second = launcher.start(sfn, arn, ExecutionRequest(DAY))
+    other_day = launcher.start(sfn, arn, ExecutionRequest(RefreshWindow.day(date(2003, 1, 1))))
+
+    assert (first.name, second.name, other_day.name) == (
+        "store-sales-2002-12-31-r1",
+        "store-sales-2002-12-31-r2",
+        "store-sales-2003-01-01-r1",
+    )
+    assert result.ref.status is ExecutionStatus.SUCCEEDED
+    assert [(state.name, state.status) for state in result.states] == [("Build", StateStatus.SUCCEEDED)]
+    assert result.output == {"rows": 3}
+    assert result.request == ExecutionRequest(DAY)
+
+
+def test_overlapping_running_window_is_refused_with_its_name(sfn: Any) -> None:
+    arn = _machine(sfn, {"Hold": _wait(5), "Done": {"Type": "Succeed"}}, "Hold")
+    month = RefreshWindow(date(2002, 12, 1), date(2002, 12, 31))
+    running = launcher.start(sfn, arn, ExecutionRequest(month))
+
+    with pytest.raises(launcher.ExecutionConflict, match=running.name):
+        launcher.start(sfn, arn, ExecutionRequest(DAY))
+    elsewhere = launcher.start(sfn, arn, ExecutionRequest(RefreshWindow.day(date(2003, 1, 2))))
+    assert elsewhere.name == "store-sales-2003-01-02-r1"
+
+
+def test_two_launches_of_the_same_window_at_once_run_one_execution(sfn: Any) -> None:
+    arn = _machine(sfn, {"Hold": _wait(2), "Done": {"Type": "Succeed"}}, "Hold")
+    barrier = threading.Barrier(2)
+    started: list[launcher.ExecutionRef] = []
+    refused: list[Exception] = []
+
+    def launch() -> None:
+        barrier.wait()
+        try:
+            started.append(launcher.start(sfn, arn, ExecutionRequest(DAY)))
+        except launcher.ExecutionConflict as error:
+            refused.append(error)
+
+    threads = [threading.Thread(target=launch) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    executions = list(launcher.list_executions(sfn, arn))
+    assert len(executions) == 1
+    assert {ref.arn for ref in started} == {executions[0].arn}
+    assert len(started) + len(refused) == 2
+
+
+def test_failure_names_the_failed_state_and_cause(sfn: Any) -> None:
+    states = {
+        "Dims": {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": "Build dim_item", "States": {"Build dim_item": {"Type": "Pass", "End": True}}},
+                {
+                    "StartAt": "Build dim_customer_address",
+                    "States": {
+                        "Build dim_customer_address": {
+                            "Type": "Fail",
+                            "Error": "Dbt.ModelFailed",
+                            "Cause": "dim_customer_address: division by zero",
+                        }
+                    },
+                },
+            ],
+            "Next": "Done",
+        },
+        "Done": {"Type": "Succeed"},
+    }
+    arn = _machine(sfn, states, "Dims")
+    result = launcher.watch(sfn, launcher.start(sfn, arn, ExecutionRequest(DAY)).arn, deadline_seconds=30)
+
+    assert result.ref.status is ExecutionStatus.FAILED
+    assert result.error == "Dbt.ModelFailed"
+    assert result.cause is not None
+    assert "dim_customer_address" in result.cause
+    by_name = {state.name: state for state in result.states}
+    assert by_name["Build dim_item"].status is StateStatus.SUCCEEDED
+    assert by_name["Dims"].status is StateStatus.FAILED
+    assert "Done" not in by_name
+
+
+def test_a_retried_task_that_keeps_failing_is_caught_and_reported(sfn: Any) -> None:
+    states = {
+        "Notify": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/missing", "MessageBody": "x"},
+            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
+            "End": True,
+        },
+        "Failed": {"Type": "Fail", "Error": "Notify.Failed", "Cause": "the queue is missing"},
+    }
+    arn = _machine(sfn, states, "Notify")
+    seen: list[str] = []
+    result = launcher.watch(
+        sfn,
+        launcher.start(sfn, arn, ExecutionRequest(DAY)).arn,
+        deadline_seconds=30,
+        on_progress=lambda state: seen.append(f"{state.name}:{state.status}"),
+    )
+
+    notify = next(state for state in result.states if state.name == "Notify")
+    assert notify.status is StateStatus.FAILED
+    assert notify.retries == 1
+    assert notify.error is not None
+    assert result.error == "Notify.Failed"
+    assert {"Notify:FAILED", "Failed:FAILED"} <= set(seen)
+
+
+def test_watch_deadline_leaves_the_execution_running(sfn: Any) -> None:
+    arn = _machine(sfn, {"Hold": _wait(3), "Done": {"Type": "Succeed"}}, "Hold")
+    ref = launcher.start(sfn, arn, ExecutionRequest(DAY))
+    with pytest.raises(launcher.WatchDeadlineExceeded, match=ref.name):
+        launcher.watch(sfn, ref.arn, deadline_seconds=0.3)
+    assert launcher.describe(sfn, ref.arn)["status"] == "RUNNING"
+
+
+def test_unknown_execution_is_a_usage_error(sfn: Any) -> None:
+    arn = _machine(sfn, {"Done": {"Type": "Succeed"}}, "Done")
+    with pytest.raises(launcher.ExecutionNotFound, match="history"):
+        launcher.resolve_execution(sfn, arn, "store-sales-1999-01-01-r1")
+    with pytest.raises(launcher.ExecutionNotFound):
+        launcher.describe(sfn, arn.replace(":stateMachine:", ":execution:") + ":nope")
+
+
+def test_listing_follows_pagination(sfn: Any) -> None:
+    arn = _machine(sfn, {"Done": {"Type": "Succeed"}}, "Done")
+    for offset in range(105):
+        sfn.start_execution(stateMachineArn=arn, name=f"run-{offset}", input="{}")
+    assert len(list(launcher.list_executions(sfn, arn))) == 105
+
+
+def test_throttled_calls_are_retried_with_backoff(sfn: Any) -> None:
+    arn = _machine(sfn, {"Done": {"Type": "Succeed"}}, "Done")
+    sfn.start_execution(stateMachineArn=arn, name="before", input="{}")
+    throttled = {"left": 3}
+
+    def throttle(request: Any, **_: Any) -> AWSResponse | None:
+        if throttled["left"] == 0:
+            return None
+        throttled["left"] -= 1
+        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+        return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, _Raw(body))
+
+    no_sdk_retries = boto3.client("stepfunctions", region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
+    no_sdk_retries.meta.events.register_first("before-send.sfn.ListExecutions", throttle)
+    assert [ref.name for ref in launcher.list_executions(no_sdk_retries, arn)] == ["before"]
+    assert throttled["left"] == 0
+
+
+class _Raw:
+    """The raw body botocore reads from an HTTP response."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
