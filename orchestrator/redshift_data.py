@@ -97,11 +97,13 @@ def query(
 ) -> pd.DataFrame:
     """Run one statement and return its rows as a DataFrame (column names from the result metadata)."""
     try:
-        statement_id = client.execute_statement(Sql=sql, Parameters=_bind(parameters), **target.connection_arguments())[
-            "Id"
-        ]
+        arguments = target.connection_arguments()
+        if parameters:
+            arguments["Parameters"] = _bind(parameters)
+        statement_id = client.execute_statement(Sql=sql, **arguments)["Id"]
     except (ClientError, BotoCoreError) as error:
-        raise QueryFailed(f"Redshift Data API refused the statement: {error}") from None
+        message = " ".join(str(error).split())
+        raise QueryFailed(f"Redshift Data API refused the statement: {message}") from None
     deadline = time.monotonic() + deadline_seconds
     delay = first_poll_seconds
     while True:
@@ -134,5 +136,5 @@ def query(
         rows.extend([_field_value(field) for field in record] for record in page["Records"])
         token = page.get("NextToken")
         if not token:
-            return pd.DataFrame(rows, columns=columns)
+            return pd.DataFrame(rows, columns=columns, dtype=object).convert_dtypes()
         kwargs["NextToken"] = token
