@@ -111,7 +111,10 @@ def run_on_duckdb(report: Report, warehouse: Path) -> pd.DataFrame:
     sql = _PLACEHOLDER.sub(lambda match: f"${match.group(1)}", report.sql)
     try:
         with duckdb.connect(str(warehouse), read_only=True) as connection:
-            return connection.execute(sql, report.parameters).to_arrow_table().to_pandas(date_as_object=True)
+            frame: pd.DataFrame = (
+                connection.execute(sql, report.parameters).to_arrow_table().to_pandas(date_as_object=True)
+            )
+            return frame
     except duckdb.CatalogException:
         raise DataDirError(
             f"the warehouse {warehouse} has no report tables yet: run the pipeline first "
