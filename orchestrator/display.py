@@ -41,14 +41,21 @@ class Progress:
         self.console.print(line, style=style, markup=False)
 
 
-def runner_summaries(output: Any) -> list[dict[str, Any]]:
-    """Every dbt runner summary found in an execution's output or a state's output."""
-    found: list[dict[str, Any]] = []
+SUMMARY_KEYS = frozenset({"task", "status", "models", "invocation_id"})
+
+
+def task_summaries(result: ExecutionResult) -> list[dict[str, Any]]:
+    """The dbt task summaries (orchestrator.runner.TaskSummary as dicts) in an execution's outputs.
+
+    The state machine collects them in its output; a failed execution has none there, so the
+    outputs of the states that finished are searched too. Each task appears once.
+    """
+    found: dict[str, dict[str, Any]] = {}
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
-            if "invocation_id" in value and "nodes" in value:
-                found.append(value)
+            if value.keys() >= SUMMARY_KEYS:
+                found.setdefault(str(value["task"]), value)
                 return
             for item in value.values():
                 walk(item)
@@ -56,8 +63,9 @@ def runner_summaries(output: Any) -> list[dict[str, Any]]:
             for item in value:
                 walk(item)
 
-    walk(output)
-    return found
+    walk(result.output)
+    walk([state.output for state in result.states])
+    return list(found.values())
 
 
 def result_table(result: ExecutionResult) -> Table:
@@ -78,12 +86,14 @@ def result_table(result: ExecutionResult) -> Table:
 
 def models_table(summaries: list[dict[str, Any]]) -> Table:
     table = Table(title="dbt results", title_justify="left")
-    for column in ("node", "status", "rows", "seconds", "database user"):
+    for column in ("task", "node", "type", "status", "rows", "seconds", "database user"):
         table.add_column(column, justify="right" if column in {"rows", "seconds"} else "left")
     for summary in summaries:
-        for node in summary.get("nodes", []):
+        for node in summary.get("models") or [{"name": "—", "status": summary.get("status")}]:
             table.add_row(
-                str(node.get("name") or node.get("unique_id")),
+                str(summary.get("task")),
+                str(node.get("name")),
+                str(node.get("resource_type") or ""),
                 str(node.get("status")),
                 "" if node.get("rows_affected") is None else str(node["rows_affected"]),
                 _seconds(node.get("seconds")),
@@ -95,7 +105,7 @@ def models_table(summaries: list[dict[str, Any]]) -> Table:
 def show_result(result: ExecutionResult, stream: TextIO | None = None) -> None:
     console = Console(file=stream, highlight=False)
     console.print(result_table(result))
-    summaries = runner_summaries(result.output) or runner_summaries([state.output for state in result.states])
+    summaries = task_summaries(result)
     if summaries:
         console.print(models_table(summaries))
     if result.error or result.cause:
@@ -103,36 +113,10 @@ def show_result(result: ExecutionResult, stream: TextIO | None = None) -> None:
 
 
 def result_json(result: ExecutionResult) -> str:
-    summaries = runner_summaries(result.output) or runner_summaries([state.output for state in result.states])
-    document = {
-        "execution_arn": result.ref.arn,
-        "name": result.ref.name,
-        "status": result.ref.status.value,
-        "started": result.ref.started.isoformat(),
-        "stopped": result.ref.stopped.isoformat() if result.ref.stopped else None,
-        "refresh_window": (
-            {"start": result.request.window.start.isoformat(), "end": result.request.window.end.isoformat()}
-            if result.request
-            else None
-        ),
-        "error": result.error,
-        "cause": result.cause,
-        "states": [
-            {
-                "name": state.name,
-                "type": state.kind,
-                "entered": state.entered.isoformat(),
-                "exited": state.exited.isoformat() if state.exited else None,
-                "seconds": state.seconds,
-                "status": state.status.value,
-                "retries": state.retries,
-                "error": state.error,
-            }
-            for state in result.states
-        ],
-        "dbt": summaries,
-    }
-    return json.dumps(document, indent=2, sort_keys=True)
+    """The execution as JSON for scripts: the record plus the dbt task summaries found in it."""
+    document = result.to_dict()
+    document["dbt"] = task_summaries(result)
+    return json.dumps(document, indent=2, sort_keys=True, default=str)
 
 
 def history_table(refs: list[ExecutionRef]) -> Table:

@@ -12,10 +12,11 @@ A launch whose window overlaps a RUNNING execution is refused, naming that execu
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -212,11 +213,16 @@ def running_overlaps(sfn: SFNClient, state_machine_arn: str, window: RefreshWind
     return overlapping
 
 
-def start(sfn: SFNClient, state_machine_arn: str, request: ExecutionRequest) -> ExecutionRef:
-    """Start an execution for the request, refusing overlaps with a RUNNING one."""
+def start(
+    sfn: SFNClient, state_machine_arn: str, request: ExecutionRequest, known_names: Iterable[str] = ()
+) -> ExecutionRef:
+    """Start an execution for the request, refusing overlaps with a RUNNING one.
+
+    `known_names` adds executions the service does not list (the local journal's earlier runs).
+    """
     attempts = [0]
-    for ref in list_executions(sfn, state_machine_arn):
-        parsed = window_of_name(ref.name)
+    for known in itertools.chain(known_names, (ref.name for ref in list_executions(sfn, state_machine_arn))):
+        parsed = window_of_name(known)
         if parsed and parsed[0] == request.window:
             attempts.append(parsed[1])
     name = execution_name(request.window, max(attempts) + 1)
@@ -271,6 +277,68 @@ class ExecutionResult:
     @property
     def failed_states(self) -> list[StateRun]:
         return [state for state in self.states if state.status is StateStatus.FAILED]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record of the execution (what `--json` prints and the local journal keeps)."""
+        return {
+            "execution_arn": self.ref.arn,
+            "name": self.ref.name,
+            "status": self.ref.status.value,
+            "started": self.ref.started.isoformat(),
+            "stopped": self.ref.stopped.isoformat() if self.ref.stopped else None,
+            "input": json.loads(self.request.to_input()) if self.request else None,
+            "error": self.error,
+            "cause": self.cause,
+            "output": self.output,
+            "states": [
+                {
+                    "name": state.name,
+                    "type": state.kind,
+                    "entered": state.entered.isoformat(),
+                    "exited": state.exited.isoformat() if state.exited else None,
+                    "seconds": state.seconds,
+                    "status": state.status.value,
+                    "retries": state.retries,
+                    "error": state.error,
+                    "cause": state.cause,
+                    "output": state.output,
+                }
+                for state in self.states
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> ExecutionResult:
+        def moment(text: str | None) -> datetime | None:
+            return datetime.fromisoformat(text) if text else None
+
+        return cls(
+            ref=ExecutionRef(
+                arn=record["execution_arn"],
+                name=record["name"],
+                status=ExecutionStatus(record["status"]),
+                started=datetime.fromisoformat(record["started"]),
+                stopped=moment(record.get("stopped")),
+            ),
+            request=ExecutionRequest.from_input(json.dumps(record["input"])) if record.get("input") else None,
+            states=[
+                StateRun(
+                    name=state["name"],
+                    kind=state["type"],
+                    entered=datetime.fromisoformat(state["entered"]),
+                    exited=moment(state.get("exited")),
+                    status=StateStatus(state["status"]),
+                    output=state.get("output"),
+                    error=state.get("error"),
+                    cause=state.get("cause"),
+                    retries=int(state.get("retries") or 0),
+                )
+                for state in record.get("states", [])
+            ],
+            error=record.get("error"),
+            cause=record.get("cause"),
+            output=record.get("output"),
+        )
 
 
 def _loads(text: str | None) -> Any:

@@ -1,0 +1,224 @@
+"""`python -m orchestrator`: the command line of the Store Sales pipeline.
+
+Every command has `--help`. Errors are printed as one line on stderr and end the process with the
+exit code of `orchestrator.errors.ExitCode`; set STORE_SALES_DEBUG=1 to see a traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from orchestrator import settings
+from orchestrator.errors import ExitCode, StoreSalesError
+
+DEBUG_ENV = "STORE_SALES_DEBUG"
+DEFAULT_WATCH_SECONDS = 6 * 3600
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _sample_data(args: argparse.Namespace) -> int:
+    from orchestrator import sample_data
+
+    data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir()
+    sample_data.generate(scale=args.scale, data_dir=data_dir, force=args.force)
+    return ExitCode.OK
+
+
+def _render(args: argparse.Namespace) -> int:
+    from orchestrator.state_machine import RenderOptions, render_file
+
+    options = RenderOptions(select=tuple(args.select), exclude=tuple(args.exclude), group_stages=args.group_stages)
+    out = render_file(settings.project_dir(), Path(args.out), options)
+    print(f"wrote {out}")
+    return ExitCode.OK
+
+
+def _add_window(parser: argparse.ArgumentParser, single: bool = True) -> None:
+    if single:
+        parser.add_argument("--date", help="the refresh date, YYYY-MM-DD (the window [D, D])")
+    parser.add_argument("--start", help="first load date of the window, YYYY-MM-DD")
+    parser.add_argument("--end", help="last load date of the window, YYYY-MM-DD (inclusive)")
+
+
+def _add_mode(parser: argparse.ArgumentParser) -> None:
+    from orchestrator.session import Mode
+
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--local",
+        dest="mode",
+        action="store_const",
+        const=Mode.LOCAL,
+        help="use the local emulator and DuckDB (the default without AWS configuration)",
+    )
+    group.add_argument(
+        "--aws",
+        dest="mode",
+        action="store_const",
+        const=Mode.AWS,
+        help="use the deployed state machine (the default when STORE_SALES_STATE_MACHINE_ARN is set)",
+    )
+    parser.add_argument("--config", type=Path, help="configuration file (default: store-sales.toml in the project)")
+
+
+def _add_watch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (no progress lines)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_WATCH_SECONDS,
+        help=f"stop watching after this many seconds (default {DEFAULT_WATCH_SECONDS}); the execution goes on",
+    )
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    """run / backfill / resume / watch / history: everything that talks to a state machine."""
+    from orchestrator import pipeline
+
+    return pipeline.dispatch(args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from orchestrator import pipeline
+
+    return pipeline.report(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestrator",
+        description="Run the Store Sales dbt pipeline through AWS Step Functions, locally or on AWS.",
+        epilog="Exit codes: 0 success, 1 pipeline failed, 2 usage or input error, "
+        "3 timed out or aborted (or stopped watching), 4 environment error (tools, permissions, services).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sample = commands.add_parser(
+        "sample-data",
+        help="generate landing extracts from TPC-DS dsdgen",
+        description="Generate the daily landing extracts and reference tables from TPC-DS data "
+        "(DuckDB's tpcds extension) in DIR/landing/<extract>/load_date=YYYY-MM-DD/*.parquet and "
+        "DIR/reference/<table>.parquet. The same scale factor always gives byte-identical files.",
+    )
+    sample.add_argument("--scale", type=float, default=0.1, help="TPC-DS scale factor (default 0.1)")
+    sample.add_argument("--data-dir", help=f"where to write (default: ${settings.DATA_DIR_ENV} or <project>/data)")
+    sample.add_argument("--force", action="store_true", help="regenerate even if the data is already there")
+    sample.set_defaults(handler=_sample_data)
+
+    render = commands.add_parser(
+        "render",
+        help="write the Step Functions definition generated from the dbt graph",
+        description="Write the ASL definition (JSON) generated from target/manifest.json. ARNs are "
+        "CloudFormation placeholders (${RunnerFunctionArn}, ...) filled by the template's DefinitionSubstitutions.",
+    )
+    render.add_argument("--out", required=True, help="file to write, e.g. infra/statemachine.asl.json")
+    render.add_argument("--select", nargs="*", default=[], help="dbt-style selectors (names, +ancestors, tag:x)")
+    render.add_argument("--exclude", nargs="*", default=[], help="dbt-style selectors to leave out")
+    render.add_argument("--group-stages", action="store_true", help="one task (one dbt invocation) per stage")
+    render.set_defaults(handler=_render)
+
+    run = commands.add_parser(
+        "run",
+        help="run the pipeline for a refresh date or window, and watch it",
+        description="Start an execution of the state machine for a refresh date (--date) or window "
+        "(--start/--end) and watch it to the end: live progress, then every state's timing, the database "
+        "user and dbt's per-model results. Refuses to start while an execution for an overlapping window runs.",
+    )
+    _add_window(run)
+    run.add_argument("--select", nargs="*", default=[], help="only these models (dbt-style selectors)")
+    run.add_argument("--exclude", nargs="*", default=[], help="leave these models out (dbt-style selectors)")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
+    run.add_argument("--no-wait", action="store_true", help="print the execution ARN and return (AWS only)")
+    _add_watch_options(run)
+    _add_mode(run)
+    run.set_defaults(handler=_pipeline)
+
+    watch = commands.add_parser(
+        "watch",
+        help="watch an execution (by name or ARN) to the end",
+        description="Follow an execution until it ends and print its timing table. Locally, a finished "
+        "execution is shown from the local journal.",
+    )
+    watch.add_argument("execution", help="execution name (e.g. store-sales-2002-12-31-r1) or ARN")
+    _add_watch_options(watch)
+    _add_mode(watch)
+    watch.set_defaults(handler=_pipeline)
+
+    history = commands.add_parser(
+        "history",
+        help="list recent executions with status, window and duration",
+        description="List recent executions of the pipeline, newest first.",
+    )
+    history.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    history.add_argument("--json", action="store_true", help="print JSON")
+    _add_mode(history)
+    history.set_defaults(handler=_pipeline)
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="load a long range of dates in as few executions as correctness allows",
+        description="Load [--start, --end]. The models give one run over a range exactly the tables of "
+        "the daily runs in sequence, so the range goes in chunks of --chunk-days (default: all of it in one "
+        "execution), oldest first. Rerunning the same backfill after a failure skips the chunks that "
+        "succeeded and resumes the failed one from its failed node.",
+    )
+    _add_window(backfill, single=False)
+    backfill.add_argument("--chunk-days", type=int, default=0, help="days per execution (default 0: one execution)")
+    _add_watch_options(backfill)
+    _add_mode(backfill)
+    backfill.set_defaults(handler=_pipeline)
+
+    resume = commands.add_parser(
+        "resume",
+        help="rerun only the failed nodes of an execution and what is downstream of them",
+        description="Start a new execution for the same window that builds only the models that did not "
+        "succeed in the given execution (the failed node, its descendants, and anything that never ran); the "
+        "successful results of the failed execution are kept.",
+    )
+    resume.add_argument("execution", help="execution name or ARN of a FAILED, TIMED_OUT or ABORTED execution")
+    _add_watch_options(resume)
+    _add_mode(resume)
+    resume.set_defaults(handler=_pipeline)
+
+    report = commands.add_parser(
+        "report",
+        help="ad hoc reports: daily store sales, weekly region performance",
+        description="Query the report models: locally from DuckDB, on AWS through the Redshift Data API "
+        "(parameters are always bound, never written into the SQL).",
+    )
+    kinds = report.add_subparsers(dest="kind", metavar="KIND", required=True)
+    daily = kinds.add_parser("daily", help="orders and sales per store and day")
+    _add_window(daily)
+    daily.add_argument("--city", help="store city, e.g. Midway (Bethel on the workshop's data)")
+    daily.add_argument("--state", help="store state, e.g. TN (OH on the workshop's data)")
+    weekly = kinds.add_parser("weekly", help="store sales performance per region and week, week over week")
+    weekly.add_argument("--region", default="North America", help='region from the seed (default "North America")')
+    weekly.add_argument("--date", help="a day of the last week to show (default: today)")
+    weekly.add_argument("--weeks", type=int, default=4, help="how many weeks (default 4)")
+    for kind in (daily, weekly):
+        kind.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
+        kind.add_argument("--timeout", type=float, default=300, help="Redshift statement deadline in seconds")
+        _add_mode(kind)
+        kind.set_defaults(handler=_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Command = args.handler
+    try:
+        return handler(args)
+    except StoreSalesError as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return ExitCode.TIMED_OUT

@@ -1,0 +1,132 @@
+"""Where commands act: the deployed state machine on AWS, or the local emulator on this machine.
+
+`open_session` gives every command the same things (a Step Functions client and the state
+machine's ARN) so that launching, watching and resuming are one code path. Local mode also has:
+- the journal of finished local executions (`orchestrator.journal`);
+- a lock on the data directory held while a local execution runs, so two local runs never load the
+  same warehouse at once (the second is refused and names the first);
+- a parsed dbt project: `dbt parse` runs first when target/manifest.json is missing or stale, as the
+  container image build does for AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestrator import settings
+from orchestrator.config import Config
+from orchestrator.errors import ManifestError
+from orchestrator.journal import Journal
+from orchestrator.launcher import ExecutionConflict
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+LOCK_FILE_NAME = ".pipeline.lock"
+
+
+class Mode(StrEnum):
+    LOCAL = "local"
+    AWS = "aws"
+
+
+@dataclass(frozen=True)
+class Session:
+    mode: Mode
+    sfn: SFNClient
+    state_machine_arn: str
+    config: Config
+    journal: Journal | None = None
+
+    def known_names(self) -> list[str]:
+        return self.journal.names() if self.journal is not None else []
+
+
+def resolve_mode(requested: Mode | None, config: Config) -> Mode:
+    """An explicit --local/--aws wins; otherwise AWS when a state machine ARN is configured."""
+    if requested is not None:
+        return requested
+    return Mode.AWS if config.has_aws else Mode.LOCAL
+
+
+def aws_client(service: str, config: Config) -> Any:
+    """Every boto3 client of the CLI: the configured region and the SDK's standard retry mode."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        region_name=config.require("region"),
+        config=BotoConfig(retries={"mode": "standard", "max_attempts": 8}),
+    )
+
+
+def ensure_parsed(project_dir: Path) -> None:
+    """Parse the dbt project when its manifest is missing or older than its sources."""
+    from orchestrator.manifest import load_manifest
+
+    try:
+        load_manifest(project_dir)
+    except ManifestError:
+        from dbt.cli.main import dbtRunner
+
+        result = dbtRunner().invoke(
+            ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet"]
+        )
+        if not result.success:
+            raise ManifestError(
+                f"`dbt parse` failed in {project_dir}: {result.exception or 'see logs/dbt.log'}; fix the project"
+            ) from None
+
+
+def journal() -> Journal:
+    return Journal(settings.data_dir() / "executions")
+
+
+@contextlib.contextmanager
+def local_run_lock() -> Iterator[None]:
+    """Hold the data directory's pipeline lock, or refuse naming the process that holds it."""
+    directory = settings.data_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCK_FILE_NAME
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ExecutionConflict(
+                f"a local pipeline run is already in progress ({holder}) on {directory}: "
+                "wait for it to finish, then look at it with `python -m orchestrator history`"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def open_session(mode: Mode, config: Config) -> Iterator[Session]:
+    """The state machine to drive: deployed on AWS, or deployed into the local emulator for this command."""
+    if mode is Mode.AWS:
+        yield Session(mode, aws_client("stepfunctions", config), config.require("state_machine_arn"), config)
+        return
+    from orchestrator.local import LocalAws, LocalOptions
+
+    project_dir = settings.project_dir()
+    ensure_parsed(project_dir)
+    with LocalAws(LocalOptions(project_dir=project_dir)) as aws:
+        yield Session(mode, aws.client("stepfunctions"), aws.state_machine_arn, config, journal())
