@@ -1,0 +1,99 @@
+"""One exception root for the whole package, with specific leaves.
+
+Every error carries the process exit code the CLI returns for it, and its message says what was
+wrong, where, and what to do. The CLI prints the message on one line; it never shows a traceback.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes of `python -m orchestrator` (documented in the README)."""
+
+    OK = 0
+    PIPELINE_FAILED = 1
+    USAGE = 2
+    TIMED_OUT = 3
+    ENVIRONMENT = 4
+
+
+class StoreSalesError(Exception):
+    """Root of every error the orchestrator raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.ENVIRONMENT
+
+
+class UsageError(StoreSalesError):
+    """Bad input from the user: a malformed date, an unknown option value, a reversed window."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigurationError(UsageError):
+    """A configuration value is missing or invalid (environment variable, config file)."""
+
+
+class DataDirError(UsageError):
+    """The data directory is missing, unreadable, not writable or does not hold the expected layout."""
+
+
+class EnvironmentProblem(StoreSalesError):
+    """The machine or a service is not in a state the command can work with (disk, permissions, tools)."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class ManifestError(EnvironmentProblem):
+    """dbt's target/manifest.json is missing, unreadable, of an unsupported version or older than the project."""
+
+
+class SelectionError(UsageError):
+    """A dbt-style selector names a model or tag the project does not have."""
+
+
+class OrchestrationConfigError(ConfigurationError):
+    """A model's `meta.orchestrator` settings (or a renderer option) are invalid."""
+
+
+class RunnerPayloadError(UsageError):
+    """The task payload the state machine sent to the runner is malformed."""
+
+
+class RunnerError(StoreSalesError):
+    """A dbt task failed inside the runner (Lambda or ECS).
+
+    The class NAME is the error name the state machine sees (Lambda reports `type(error).__name__`,
+    the ECS runner sends the same name with SendTaskFailure): Retry and Catch match on it.
+    """
+
+    exit_code = ExitCode.PIPELINE_FAILED
+
+
+class DbtModelFailed(RunnerError):
+    """A model (or seed/snapshot) of the task failed to build: never retried."""
+
+
+class DbtTestFailed(RunnerError):
+    """The task's models built but one of their tests failed or errored: never retried."""
+
+
+class DbtTransientError(RunnerError):
+    """An infrastructure hiccup (lock conflict, refused connection, throttling): the state retries it."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class DbtCrashed(RunnerError):
+    """dbt itself stopped with an exception before or while running the task: never retried."""
+
+
+class ArtifactUploadError(RunnerError):
+    """dbt's artifacts could not be uploaded to S3 after the build."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class LocalAwsError(EnvironmentProblem):
+    """The local AWS stand-in (moto server, emulated Lambda/ECS) could not start or deploy."""
