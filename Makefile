@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SCALE ?= 0.1
+FIRST_DATE ?= 1998-01-02
+HISTORY_END ?= 2002-12-30
 DATE ?= 2002-12-31
 CITY ?= Midway
 STATE ?= TN
@@ -25,6 +27,7 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(BIN)/python -m orchestrator sample-data --scale $(SCALE)
+	$(BIN)/python -m orchestrator backfill --start $(FIRST_DATE) --end $(HISTORY_END)
 	$(BIN)/python -m orchestrator run --date $(DATE)
 	$(BIN)/python -m orchestrator report daily --city $(CITY) --state $(STATE) --date $(DATE)
 
