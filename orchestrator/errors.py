@@ -97,3 +97,11 @@ class ArtifactUploadError(RunnerError):
 
 class LocalAwsError(EnvironmentProblem):
     """The local AWS stand-in (moto server, emulated Lambda/ECS) could not start or deploy."""
+
+
+class DocsError(EnvironmentProblem):
+    """dbt could not generate the docs site, or the site could not be uploaded."""
+
+
+class DeployError(EnvironmentProblem):
+    """A deployment step (render, docker, aws cloudformation) failed or the stack has no expected output."""

@@ -1,0 +1,181 @@
+"""Every adaptation of moto (pinned 5.2.5) the local emulator needs, in one place.
+
+moto's Step Functions interpreter runs the real definition, but a few of its service integrations
+stop short of AWS's behaviour. Each patch below says what it fixes; `tests/test_moto_adapt.py` checks
+that the patched attribute still exists with the expected signature and that the fix is still needed
+and works, so a moto upgrade fails loudly instead of silently changing the emulator.
+
+1. `route_lambda_invocations`: moto's docker-less Lambda only echoes the payload. Invocations of
+   registered function names call an in-process Python handler instead; an exception becomes Lambda's
+   unhandled-error payload (`errorType` = the exception class name, header `x-amz-function-error`),
+   exactly what lets the definition's Retry/Catch match `DbtTransientError`, `DbtModelFailed`...
+2. `convert_ecs_parameter_casing`: moto stubs out the request/response casing conversion of service
+   integrations, so `ecs:runTask` fails with `States.Runtime 'LaunchType'`. Restored for ECS only,
+   using botocore's service model (the conversion AWS does).
+3. `keep_task_failure_cause`: moto's SendTaskFailure handler drops `cause`; AWS keeps it, and the
+   failure message a user reads lives there.
+4. `scale_waits` (TESTS ONLY, off unless called): multiplies the sleeps of Retry backoff and Wait
+   states by a factor, so a retry test does not sleep for real minutes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import threading
+import traceback
+import types
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import botocore.session
+
+Handler = Callable[[Mapping[str, Any], Any], Any]
+
+_HANDLERS: dict[str, Handler] = {}
+_LOCK = threading.Lock()
+_APPLIED: set[str] = set()
+
+
+def function_name_of(name_or_arn: str) -> str:
+    """`my-fn` from `arn:aws:lambda:region:account:function:my-fn[:qualifier]` (or the name itself)."""
+    if ":function:" in name_or_arn:
+        return name_or_arn.split(":function:", 1)[1].split(":", 1)[0]
+    return name_or_arn
+
+
+def register_lambda_handler(function_name: str, handler: Handler) -> None:
+    with _LOCK:
+        _HANDLERS[function_name] = handler
+
+
+def unregister_lambda_handler(function_name: str) -> None:
+    with _LOCK:
+        _HANDLERS.pop(function_name, None)
+
+
+def lambda_error_payload(error: BaseException) -> dict[str, Any]:
+    """The body AWS Lambda's Python runtime returns for an unhandled exception."""
+    return {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "stackTrace": traceback.format_exception(error)[-3:],
+    }
+
+
+def route_lambda_invocations() -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    if "lambda" in _APPLIED:
+        return
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(
+        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> Any:
+        with _LOCK:
+            handler = _HANDLERS.get(function_name_of(function_name))
+        if handler is None:
+            return original(self, function_name, qualifier, body, headers, response_headers)
+        event = json.loads(body) if body else {}
+        try:
+            return json.dumps(handler(event, None)).encode()
+        except Exception as error:  # Lambda reports any unhandled exception the same way
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(lambda_error_payload(error)).encode()
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+    _APPLIED.add("lambda")
+
+
+@functools.cache
+def _operation_model(service: str, operation: str) -> Any:
+    model = botocore.session.get_session().get_service_model(service)
+    names = {name.lower(): name for name in model.operation_names}
+    return model.operation_model(names[operation.replace("_", "").lower()])
+
+
+def _epoch_millis(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _epoch_millis(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_epoch_millis(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp() * 1000)
+    return value
+
+
+def convert_ecs_parameter_casing() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
+        StateTaskServiceEcs,
+    )
+
+    if "ecs" in _APPLIED:
+        return
+
+    def normalise_parameters(
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        action = self._get_boto_service_action(service_action_name=service_action_name)
+        shape = _operation_model("ecs", action).input_shape
+        if shape is not None:
+            self._to_boto_request(parameters, shape)
+
+    def normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        action = self._get_boto_service_action(service_action_name=service_action_name)
+        shape = _operation_model("ecs", action).output_shape
+        if shape is not None and isinstance(response, dict):
+            self._from_boto_response(response, shape)
+            response.update(_epoch_millis(response))
+
+    StateTaskServiceEcs._normalise_parameters = normalise_parameters  # type: ignore[method-assign]
+    StateTaskServiceEcs._normalise_response = normalise_response  # type: ignore[method-assign]
+    _APPLIED.add("ecs")
+
+
+def keep_task_failure_cause() -> None:
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    if "cause" in _APPLIED:
+        return
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
+    _APPLIED.add("cause")
+
+
+def apply_all() -> None:
+    """The adaptations the local emulator always needs (not `scale_waits`)."""
+    route_lambda_invocations()
+    convert_ecs_parameter_casing()
+    keep_task_failure_cause()
+
+
+def scale_waits(factor: float) -> None:
+    """TESTS ONLY: multiply Retry backoff sleeps and Wait state durations by `factor`."""
+    import time
+
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    clock = types.SimpleNamespace(**{name: getattr(time, name) for name in dir(time) if not name.startswith("_")})
+    clock.sleep = lambda seconds: time.sleep(seconds * factor)
+    retrier_decl.time = clock  # type: ignore[attr-defined, assignment]
+
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        if wait_seconds > 0:
+            env.program_state_event.wait(wait_seconds * factor)
+
+    WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]

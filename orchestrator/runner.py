@@ -1,0 +1,543 @@
+"""The code inside the Lambda function and the ECS container: one `dbt build` per task.
+
+Lambda calls `orchestrator.lambda_handler.handler(event, context)` with the payload the state machine
+builds (see `orchestrator.state_machine`). The ECS container runs `python -m orchestrator.runner`: it
+reads the same request from environment variables (STORE_SALES_TASK, STORE_SALES_MODELS, the window
+variables...), heartbeats while dbt runs, and reports to Step Functions itself with SendTaskSuccess /
+SendTaskFailure (STORE_SALES_TASK_TOKEN). Without a token it prints the summary JSON.
+
+What a run does:
+- builds only `models` ∩ `nodes` (all `models` when `nodes` is null); an empty intersection returns a
+  `skipped` summary without starting dbt;
+- runs dbt through `dbtRunner` with thread locks (`orchestrator.thread_locks`) and writes ONLY under a
+  fresh temp dir (target path, log path, the copy of the pre-built `partial_parse.msgpack`): the
+  project directory may be read-only (Lambda's /var/task);
+- parses once per process: the first task copies `<parsed dir>/partial_parse.msgpack` (made by
+  `dbt parse` when the image was built; STORE_SALES_PARSED_DIR, default `<project>/target`) and
+  parses (partial), later tasks of a warm process reuse that Manifest through `dbtRunner(manifest=)`;
+- sets STORE_SALES_WINDOW_START/END from the request for the run (dbt reads them at execution time);
+- holds the warehouse lock when STORE_SALES_WAREHOUSE_LOCK names a file (the local emulator sets it:
+  DuckDB takes one writer process, and dbt one invocation per process at a time);
+- uploads run_results.json and manifest.json to s3://<bucket>/<prefix>/<execution>/<task>/ (also on
+  failure), and returns a compact `TaskSummary` with the database user that ran the SQL.
+
+Failures raise `RunnerError` leaves whose class names are the state machine's error names:
+`DbtModelFailed`, `DbtTestFailed`, `DbtTransientError` (lock conflicts, refused connections,
+throttling: retried), `DbtCrashed`, `ArtifactUploadError`. Messages name the task, node and dbt's message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator import settings, thread_locks
+from orchestrator.errors import (
+    ArtifactUploadError,
+    DbtCrashed,
+    DbtModelFailed,
+    DbtTestFailed,
+    DbtTransientError,
+    RunnerError,
+    RunnerPayloadError,
+    StoreSalesError,
+)
+from orchestrator.state_machine import (
+    ENV_ARTIFACTS_BUCKET,
+    ENV_ARTIFACTS_PREFIX,
+    ENV_EXECUTION,
+    ENV_EXTRA_TESTS,
+    ENV_FULL_REFRESH,
+    ENV_HEARTBEAT_SECONDS,
+    ENV_MODELS,
+    ENV_NODES,
+    ENV_TASK,
+    ENV_TASK_TOKEN,
+)
+from orchestrator.window import WINDOW_END_ENV, WINDOW_START_ENV, RefreshWindow
+
+thread_locks.install()
+
+PARSED_DIR_ENV = "STORE_SALES_PARSED_DIR"
+WORK_DIR_ENV = "STORE_SALES_WORK_DIR"
+WAREHOUSE_LOCK_ENV = "STORE_SALES_WAREHOUSE_LOCK"
+PROFILES_DIR_ENV = "DBT_PROFILES_DIR"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+ARTIFACT_FILES = ("run_results.json", "manifest.json")
+MESSAGE_LIMIT = 1500
+CAUSE_LIMIT = 32_000
+TRANSIENT_MARKERS = (
+    "could not set lock on file",
+    "conflicting lock",
+    "connection refused",
+    "could not connect to server",
+    "connection timed out",
+    "server closed the connection unexpectedly",
+    "throttl",
+    "rate exceeded",
+    "too many connections",
+    "serializable isolation violation",
+)
+MODEL_TYPES = frozenset({"model", "seed", "snapshot"})
+TEST_TYPES = frozenset({"test", "unit_test"})
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """What one task must build (the state machine's payload)."""
+
+    task: str
+    models: tuple[str, ...]
+    window: RefreshWindow
+    execution: str
+    full_refresh: bool = False
+    nodes: tuple[str, ...] | None = None
+    extra_tests: tuple[str, ...] = ()
+    artifacts_bucket: str = ""
+    artifacts_prefix: str = ""
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> TaskRequest:
+        """From the Lambda payload."""
+        try:
+            window = event["refresh_window"]
+            nodes = event.get("nodes")
+            artifacts = event.get("artifacts") or {}
+            return cls(
+                task=str(event["task"]),
+                models=tuple(str(m) for m in event["models"]),
+                window=RefreshWindow.parse(str(window["start"]), str(window["end"])),
+                execution=str(event["execution"]),
+                full_refresh=bool(event.get("full_refresh") or False),
+                nodes=None if nodes is None else tuple(str(n) for n in nodes),
+                extra_tests=tuple(str(t) for t in event.get("extra_tests") or ()),
+                artifacts_bucket=str(artifacts.get("bucket") or ""),
+                artifacts_prefix=str(artifacts.get("prefix") or ""),
+            )
+        except (KeyError, TypeError) as error:
+            raise RunnerPayloadError(
+                f"task payload is missing or has a malformed {error}: expected task, models, "
+                "refresh_window{start,end}, execution (see orchestrator.state_machine)"
+            ) from None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TaskRequest:
+        """From the ECS container's environment."""
+        try:
+            nodes = json.loads(env.get(ENV_NODES) or "null")
+            full_refresh = json.loads(env.get(ENV_FULL_REFRESH) or "false")
+            return cls(
+                task=env[ENV_TASK],
+                models=tuple(env[ENV_MODELS].split()),
+                window=RefreshWindow.parse(env[WINDOW_START_ENV], env[WINDOW_END_ENV]),
+                execution=env.get(ENV_EXECUTION) or "manual",
+                full_refresh=bool(full_refresh),
+                nodes=None if nodes is None else tuple(str(n) for n in nodes),
+                extra_tests=tuple((env.get(ENV_EXTRA_TESTS) or "").split()),
+                artifacts_bucket=env.get(ENV_ARTIFACTS_BUCKET, ""),
+                artifacts_prefix=env.get(ENV_ARTIFACTS_PREFIX, ""),
+            )
+        except KeyError as error:
+            raise RunnerPayloadError(f"environment variable {error} is not set: the task cannot start") from None
+        except json.JSONDecodeError as error:
+            raise RunnerPayloadError(f"{ENV_NODES}/{ENV_FULL_REFRESH} is not JSON: {error}") from None
+
+    def selected_models(self) -> tuple[str, ...]:
+        """The task's models that `nodes` asks for (names or unique ids), all when `nodes` is null."""
+        if self.nodes is None:
+            return self.models
+        wanted = {n.rsplit(".", 1)[-1] for n in self.nodes} | set(self.nodes)
+        return tuple(m for m in self.models if m in wanted)
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """Where the runner finds the project and writes its files."""
+
+    project_dir: Path
+    profiles_dir: Path
+    parsed_dir: Path
+    target: str
+    work_root: Path
+    warehouse_lock: Path | None = None
+
+    @classmethod
+    def from_env(cls) -> RunnerConfig:
+        project = settings.project_dir()
+        lock = os.environ.get(WAREHOUSE_LOCK_ENV)
+        return cls(
+            project_dir=project,
+            profiles_dir=Path(os.environ.get(PROFILES_DIR_ENV) or project),
+            parsed_dir=Path(os.environ.get(PARSED_DIR_ENV) or project / "target"),
+            target=settings.dbt_target(),
+            work_root=Path(os.environ.get(WORK_DIR_ENV) or tempfile.gettempdir()),
+            warehouse_lock=Path(lock) if lock else None,
+        )
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    name: str
+    resource_type: str
+    status: str
+    seconds: float
+    rows_affected: int | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "resource_type": self.resource_type,
+            "rows_affected": self.rows_affected,
+            "seconds": self.seconds,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """The compact result a task returns to the state machine (well under 256 KiB)."""
+
+    task: str
+    status: str
+    refresh_window: dict[str, str]
+    models: list[dict[str, Any]] = field(default_factory=list)
+    tests: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    database_user: str | None = None
+    invocation_id: str | None = None
+    artifacts: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "artifacts": self.artifacts,
+            "database_user": self.database_user,
+            "invocation_id": self.invocation_id,
+            "models": self.models,
+            "refresh_window": self.refresh_window,
+            "seconds": self.seconds,
+            "status": self.status,
+            "task": self.task,
+            "tests": self.tests,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskSummary:
+        return cls(
+            task=str(data["task"]),
+            status=str(data["status"]),
+            refresh_window=dict(data["refresh_window"]),
+            models=list(data.get("models") or []),
+            tests=dict(data.get("tests") or {}),
+            seconds=float(data.get("seconds") or 0.0),
+            database_user=data.get("database_user"),
+            invocation_id=data.get("invocation_id"),
+            artifacts=data.get("artifacts"),
+        )
+
+
+_PARSE_LOCK = threading.Lock()
+_MANIFESTS: dict[tuple[str, str, str], Any] = {}
+
+
+def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) -> TaskSummary:
+    """Build the request's models with dbt; return the summary or raise a `RunnerError` leaf."""
+    started = time.monotonic()
+    window = {"end": request.window.end.isoformat(), "start": request.window.start.isoformat()}
+    selected = request.selected_models()
+    if not selected:
+        return TaskSummary(task=request.task, status="skipped", refresh_window=window)
+    config.work_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"dbt-{request.task}-", dir=config.work_root))
+    try:
+        with warehouse_lock(config.warehouse_lock), environment(request.window.as_env()):
+            try:
+                results, invocation_id, crash, user = _invoke_build(request, config, selected, work)
+            finally:
+                release_embedded_database()
+        artifacts = _upload_artifacts(request, work / "target", s3_client)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    _raise_for_failures(request, results, crash)
+    return TaskSummary(
+        task=request.task,
+        status="success",
+        refresh_window=window,
+        models=[r.to_dict() for r in results if r.resource_type in MODEL_TYPES],
+        tests=_test_counts(results),
+        seconds=round(time.monotonic() - started, 3),
+        database_user=user,
+        invocation_id=invocation_id,
+        artifacts=artifacts,
+    )
+
+
+@contextlib.contextmanager
+def warehouse_lock(path: Path | None) -> Iterator[None]:
+    """An exclusive flock on `path` (threads and processes alike take turns); no-op for None."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _common_args(config: RunnerConfig, work: Path) -> list[str]:
+    return [
+        "--project-dir",
+        str(config.project_dir),
+        "--profiles-dir",
+        str(config.profiles_dir),
+        "--target",
+        config.target,
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
+
+
+def parsed_manifest(config: RunnerConfig, work: Path) -> Any:
+    """dbt's Manifest, parsed once per process from the pre-built partial parse file."""
+    from dbt.cli.main import dbtRunner
+
+    key = (str(config.project_dir), str(config.profiles_dir), config.target)
+    with _PARSE_LOCK:
+        if key in _MANIFESTS:
+            return _MANIFESTS[key]
+        prebuilt = config.parsed_dir / PARTIAL_PARSE_FILE
+        (work / "target").mkdir(parents=True, exist_ok=True)
+        if prebuilt.is_file():
+            shutil.copyfile(prebuilt, work / "target" / PARTIAL_PARSE_FILE)
+        result = dbtRunner().invoke(["--quiet", "parse", *_common_args(config, work)])
+        if not result.success or result.result is None:
+            raise DbtCrashed(f"dbt could not parse the project {config.project_dir}: {_short(str(result.exception))}")
+        _MANIFESTS[key] = result.result
+        return result.result
+
+
+def _invoke_build(
+    request: TaskRequest, config: RunnerConfig, selected: Sequence[str], work: Path
+) -> tuple[list[NodeResult], str | None, str | None, str | None]:
+    from dbt.cli.main import dbtRunner
+
+    manifest = parsed_manifest(config, work)
+    args = [
+        "--quiet",
+        "build",
+        "--select",
+        *selected,
+        *request.extra_tests,
+        "--indirect-selection",
+        "buildable",
+        *_common_args(config, work),
+    ]
+    if request.full_refresh:
+        args.append("--full-refresh")
+    try:
+        outcome = dbtRunner(manifest=manifest).invoke(args)
+    except Exception as error:  # dbtRunner reports most failures in its result; this is the rest
+        return [], None, f"{type(error).__name__}: {error}", None
+    crash = None if outcome.exception is None else f"{type(outcome.exception).__name__}: {outcome.exception}"
+    execution = outcome.result
+    results = [_node_result(r) for r in getattr(execution, "results", None) or ()]
+    invocation_id = _invocation_id()
+    user = _database_user(manifest) if crash is None else None
+    return results, invocation_id, crash, user
+
+
+def release_embedded_database() -> None:
+    """Close DuckDB's database file if dbt-duckdb left it open in this process.
+
+    dbt-duckdb keeps the file open after an invocation (profile `keep_open` defaults to true), which
+    holds DuckDB's one-writer file lock: the next task in ANOTHER process (an ECS container locally)
+    could not open the warehouse. Called inside the warehouse lock, after each build.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    environment = DuckDBConnectionManager._ENV
+    DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
+    if environment is not None:
+        environment.close()
+
+
+def _node_result(result: Any) -> NodeResult:
+    response = result.adapter_response or {}
+    rows = response.get("rows_affected") if isinstance(response, Mapping) else None
+    return NodeResult(
+        name=str(result.node.name),
+        resource_type=str(result.node.resource_type),
+        status=str(result.status),
+        seconds=round(float(result.execution_time or 0.0), 3),
+        rows_affected=int(rows) if isinstance(rows, int) and rows >= 0 else None,
+        message=None if result.message is None else str(result.message),
+    )
+
+
+def _invocation_id() -> str | None:
+    from dbt_common.invocation import get_invocation_id
+
+    return str(get_invocation_id())
+
+
+def _database_user(manifest: Any) -> str | None:
+    """`select current_user` through dbt's adapter (the user that ran the task's SQL)."""
+    from dbt.adapters.factory import get_adapter_by_type
+
+    adapter = get_adapter_by_type(manifest.metadata.adapter_type)  # type: ignore[no-untyped-call]
+    with adapter.connection_named("store_sales_database_user"):
+        _, table = adapter.execute("select current_user as database_user", fetch=True)
+    adapter.cleanup_connections()
+    return str(table.rows[0][0]) if len(table.rows) else None
+
+
+def _short(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= MESSAGE_LIMIT else flat[: MESSAGE_LIMIT - 3] + "..."
+
+
+def _is_transient(text: str) -> bool:
+    lowered = text.lower()
+    return any(marker in lowered for marker in TRANSIENT_MARKERS)
+
+
+def _raise_for_failures(request: TaskRequest, results: Sequence[NodeResult], crash: str | None) -> None:
+    where = f"task {request.task} ({request.window})"
+    if crash is not None:
+        leaf: type[RunnerError] = DbtTransientError if _is_transient(crash) else DbtCrashed
+        raise leaf(f"{where}: dbt stopped: {_short(crash)}")
+    failed_models = [r for r in results if r.resource_type in MODEL_TYPES and r.status == "error"]
+    if failed_models:
+        details = "; ".join(f"{r.resource_type} {r.name} failed: {_short(r.message or '')}" for r in failed_models)
+        transient = all(_is_transient(r.message or "") for r in failed_models)
+        raise (DbtTransientError if transient else DbtModelFailed)(f"{where}: {details}")
+    failed_tests = [r for r in results if r.resource_type in TEST_TYPES and r.status in {"fail", "error"}]
+    if failed_tests:
+        details = "; ".join(f"test {r.name} {r.status}: {_short(r.message or '')}" for r in failed_tests)
+        raise DbtTestFailed(f"{where}: {len(failed_tests)} test(s) failed: {details}")
+
+
+def _test_counts(results: Sequence[NodeResult]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in results:
+        if r.resource_type in TEST_TYPES:
+            counts[r.status] = counts.get(r.status, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _upload_artifacts(request: TaskRequest, target: Path, s3_client: Any) -> str | None:
+    if not request.artifacts_bucket:
+        return None
+    prefix = "/".join(p for p in (request.artifacts_prefix.strip("/"), request.execution, request.task) if p)
+    client = s3_client or _client("s3")
+    try:
+        for name in ARTIFACT_FILES:
+            path = target / name
+            if path.is_file():
+                client.upload_file(str(path), request.artifacts_bucket, f"{prefix}/{name}")
+    except Exception as error:  # botocore raises several unrelated types (ClientError, EndpointError...)
+        raise ArtifactUploadError(
+            f"task {request.task}: uploading dbt artifacts to s3://{request.artifacts_bucket}/{prefix}/ "
+            f"failed: {error}; check the bucket name and the task role's s3:PutObject permission"
+        ) from None
+    return f"s3://{request.artifacts_bucket}/{prefix}/"
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+class Heartbeat:
+    """Sends SendTaskHeartbeat every `interval` seconds from a daemon thread until stopped."""
+
+    def __init__(self, sfn: Any, token: str, interval: float) -> None:
+        self._sfn = sfn
+        self._token = token
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="sfn-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._interval):
+            with contextlib.suppress(Exception):  # a missed beat is what HeartbeatSeconds is for
+                self._sfn.send_task_heartbeat(taskToken=self._token)
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    """The ECS container's command: run the task from the environment, report to Step Functions."""
+    values = os.environ if env is None else env
+    token = values.get(ENV_TASK_TOKEN)
+    sfn = _client("stepfunctions") if token else None
+    try:
+        output = _run_from_env(values, sfn, token)
+    except StoreSalesError as error:
+        if sfn is not None and token is not None:
+            sfn.send_task_failure(taskToken=token, error=type(error).__name__, cause=str(error)[:CAUSE_LIMIT])
+        print(f"error: {error}", file=sys.stderr)
+        return int(error.exit_code)
+    except Exception as error:  # the container must always report, or the state waits for its heartbeat
+        if sfn is not None and token is not None:
+            cause = f"{type(error).__name__}: {error}"[:CAUSE_LIMIT]
+            sfn.send_task_failure(taskToken=token, error=DbtCrashed.__name__, cause=cause)
+        raise
+    if sfn is not None and token is not None:
+        sfn.send_task_success(taskToken=token, output=output)
+    else:
+        print(output)
+    return 0
+
+
+def _run_from_env(values: Mapping[str, str], sfn: Any, token: str | None) -> str:
+    request = TaskRequest.from_env(values)
+    if sfn is None or token is None:
+        summary = run_task(request, RunnerConfig.from_env())
+    else:
+        with Heartbeat(sfn, token, float(values.get(ENV_HEARTBEAT_SECONDS) or 30)):
+            summary = run_task(request, RunnerConfig.from_env())
+    return json.dumps(summary.to_dict(), sort_keys=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

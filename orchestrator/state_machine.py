@@ -1,0 +1,377 @@
+"""Generate the Step Functions definition (ASL, JSONPath) from the dbt graph.
+
+Shape: `Initialize` (a Pass that normalizes the input) -> one state per stage -> `Pipeline succeeded`.
+A stage with one task is that task; a stage with several is a Parallel state `Stage N` (one branch per
+task) followed by `Collect stage N` (a Pass merging the branch summaries into `$.results`). Every task
+is `Build <task>`: it runs `dbt build` for its models (and their tests, so a failing test stops the
+downstream stages). On AWS the branches of a Parallel run at the same time; the local emulator
+serializes them on the warehouse lock (DuckDB allows one writer), see `orchestrator.local`.
+
+Execution input (what the launcher sends):
+
+    {"refresh_window": {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}, "full_refresh": false,
+     "nodes": null}
+
+`nodes` is null for everything, or a list of model names / unique ids: each task then builds only
+the intersection of its models with the list and returns a `skipped` summary when it is empty (this
+serves `run --select` and `resume`). Execution output: the same keys plus `results`, one compact
+summary per task (`orchestrator.runner.TaskSummary.to_dict`).
+
+Compute per task (model `meta.orchestrator.compute`, see `orchestrator.graph`):
+- lambda: `arn:aws:states:::lambda:invoke` (synchronous), TimeoutSeconds at most 840 (Lambda's hard
+  limit is 900). The runner's exception class name is the error name.
+- ecs: `arn:aws:states:::ecs:runTask.waitForTaskToken` on Fargate. Chosen over `.sync` because with
+  `.sync` every failure is the same `States.TaskFailed` (an exit code buried in the Cause), so a
+  transient error could not be retried apart from a failed model; with the task token the runner
+  sends the same typed error names as Lambda (SendTaskFailure) and its summary (SendTaskSuccess).
+  A worker that dies without calling back (OOM kill, lost host) is caught by HeartbeatSeconds: the
+  runner heartbeats from a thread; TimeoutSeconds bounds the whole task.
+
+Retry only on transient infrastructure errors (Lambda service/throttling/SDK errors, ECS API errors
+and the runner's `DbtTransientError`), with exponential backoff and full jitter. Never on
+`DbtModelFailed`, `DbtTestFailed`, `DbtCrashed`, timeouts or anything else: those are caught, named
+(`Failure in <task>`: "task <task> (models: ...) failed with <Error>: <Cause>"), published to the SNS
+topic (`Notify failure`) and end the execution in `Pipeline failed`, whose Error and Cause are the
+failing task's (a Fail state may not raise a reserved `States.*` name, so `States.Timeout` - a Lambda
+timeout or a missed ECS heartbeat - ends as `Task.Timeout`, the original name kept in the Cause).
+
+Placeholders: the defaults of `RenderOptions` are CloudFormation DefinitionSubstitutions
+(`${RunnerFunctionArn}`, `${EcsClusterArn}`, `${EcsTaskDefinitionArn}`, `${EcsContainerName}`,
+`${SubnetId1}`, `${SubnetId2}`, `${SecurityGroupId}`, `${AlertTopicArn}`, `${ArtifactsBucket}`);
+the local emulator renders real values instead. Same manifest + options -> byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import OrchestrationConfigError
+from orchestrator.graph import Compute, DbtGraph
+from orchestrator.manifest import load_manifest
+from orchestrator.plan import Plan, Task, build_plan
+
+LAMBDA_RESOURCE = "arn:aws:states:::lambda:invoke"
+ECS_RESOURCE = "arn:aws:states:::ecs:runTask.waitForTaskToken"
+SNS_RESOURCE = "arn:aws:states:::sns:publish"
+LAMBDA_TRANSIENT_ERRORS = (
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ServiceException",
+    "Lambda.TooManyRequestsException",
+)
+ECS_TRANSIENT_ERRORS = ("ECS.AmazonECSException", "ECS.ServerException")
+RUNNER_TRANSIENT_ERROR = "DbtTransientError"
+INPUT_KEYS = ("refresh_window", "full_refresh", "nodes")
+SUMMARY_KEYS = (
+    "task",
+    "status",
+    "models",
+    "tests",
+    "seconds",
+    "database_user",
+    "invocation_id",
+    "refresh_window",
+    "artifacts",
+)
+NOTIFY_STATE = "Notify failure"
+FAILED_STATE = "Pipeline failed"
+CHECK_STATE = "Check failure"
+RENAME_STATE = "Rename failure"
+SUCCEEDED_STATE = "Pipeline succeeded"
+MACHINE_TIMEOUT_MARGIN_SECONDS = 600
+
+# Environment variables of the ECS container (read by `python -m orchestrator.runner`).
+ENV_TASK_TOKEN = "STORE_SALES_TASK_TOKEN"
+ENV_TASK = "STORE_SALES_TASK"
+ENV_MODELS = "STORE_SALES_MODELS"
+ENV_EXTRA_TESTS = "STORE_SALES_EXTRA_TESTS"
+ENV_FULL_REFRESH = "STORE_SALES_FULL_REFRESH"
+ENV_NODES = "STORE_SALES_NODES"
+ENV_EXECUTION = "STORE_SALES_EXECUTION"
+ENV_ARTIFACTS_BUCKET = "STORE_SALES_ARTIFACTS_BUCKET"
+ENV_ARTIFACTS_PREFIX = "STORE_SALES_ARTIFACTS_PREFIX"
+ENV_HEARTBEAT_SECONDS = "STORE_SALES_HEARTBEAT_SECONDS"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    interval_seconds: int
+    max_attempts: int
+    backoff_rate: float = 2.0
+    max_delay_seconds: int = 300
+
+    def to_asl(self, errors: Sequence[str]) -> dict[str, Any]:
+        return {
+            "BackoffRate": self.backoff_rate,
+            "ErrorEquals": list(errors),
+            "IntervalSeconds": self.interval_seconds,
+            "JitterStrategy": "FULL",
+            "MaxAttempts": self.max_attempts,
+            "MaxDelaySeconds": self.max_delay_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Everything the definition needs besides the graph (defaults: CloudFormation placeholders)."""
+
+    lambda_function_arn: str = "${RunnerFunctionArn}"
+    ecs_cluster_arn: str = "${EcsClusterArn}"
+    ecs_task_definition_arn: str = "${EcsTaskDefinitionArn}"
+    ecs_container_name: str = "${EcsContainerName}"
+    subnets: tuple[str, ...] = ("${SubnetId1}", "${SubnetId2}")
+    security_groups: tuple[str, ...] = ("${SecurityGroupId}",)
+    assign_public_ip: bool = False
+    sns_topic_arn: str = "${AlertTopicArn}"
+    artifacts_bucket: str = "${ArtifactsBucket}"
+    artifacts_prefix: str = "dbt-artifacts"
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    group_stages: bool = False
+    lambda_timeout_seconds: int = 840
+    ecs_timeout_seconds: int = 3600
+    ecs_heartbeat_seconds: int = 300
+    machine_timeout_seconds: int | None = None
+    infrastructure_retry: RetryPolicy = RetryPolicy(interval_seconds=2, max_attempts=6, max_delay_seconds=60)
+    transient_retry: RetryPolicy = RetryPolicy(interval_seconds=30, max_attempts=3)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.lambda_timeout_seconds <= 840:
+            raise OrchestrationConfigError(
+                f"lambda_timeout_seconds {self.lambda_timeout_seconds} must be 1..840 (Lambda stops at 900)"
+            )
+        if not 1 <= self.ecs_heartbeat_seconds <= self.ecs_timeout_seconds:
+            raise OrchestrationConfigError(
+                f"ecs_heartbeat_seconds {self.ecs_heartbeat_seconds} must be at least 1 and at most "
+                f"ecs_timeout_seconds {self.ecs_timeout_seconds}"
+            )
+
+
+def plan_for(graph: DbtGraph, options: RenderOptions) -> Plan:
+    return build_plan(
+        graph,
+        graph.select(options.select, options.exclude),
+        group_stages=options.group_stages,
+        lambda_timeout_seconds=options.lambda_timeout_seconds,
+        ecs_timeout_seconds=options.ecs_timeout_seconds,
+    )
+
+
+def render(graph: DbtGraph, options: RenderOptions | None = None, comment: str = "") -> str:
+    """The ASL definition as deterministic, pretty JSON (sorted keys, trailing newline)."""
+    definition = build_definition(graph, options or RenderOptions(), comment)
+    return json.dumps(definition, indent=2, sort_keys=True) + "\n"
+
+
+def render_file(
+    project_dir: Path, out: Path, options: RenderOptions | None = None, target_path: Path | None = None
+) -> Path:
+    """Load `<target_path or project/target>/manifest.json`, render, write `out`; returns `out`."""
+    manifest = load_manifest(project_dir, target_path)
+    comment = f"dbt project {manifest.project_name}: generated by orchestrator.state_machine, do not edit"
+    text = render(DbtGraph.from_manifest(manifest), options, comment)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def build_definition(graph: DbtGraph, options: RenderOptions, comment: str = "") -> dict[str, Any]:
+    plan = plan_for(graph, options)
+    stage_names = [_stage_state_name(i, stage) for i, stage in enumerate(plan.stages, start=1)]
+    states: dict[str, Any] = {
+        "Initialize": {
+            "Comment": "Normalize the execution input and start an empty results map.",
+            "Next": stage_names[0],
+            "Parameters": {**{f"{key}.$": f"$.{key}" for key in INPUT_KEYS}, "results": {}},
+            "Type": "Pass",
+        }
+    }
+    for index, stage in enumerate(plan.stages, start=1):
+        following = stage_names[index] if index < len(stage_names) else SUCCEEDED_STATE
+        if len(stage) == 1:
+            states.update(_task_states(stage[0], options, following, in_branch=False))
+        else:
+            collect = f"Collect stage {index}"
+            states[stage_names[index - 1]] = _parallel_state(stage, options, collect)
+            states[collect] = {
+                "Comment": f"Merge the summaries of stage {index} into $.results.",
+                "Next": following,
+                "Parameters": {
+                    **{f"{key}.$": f"$.{key}" for key in INPUT_KEYS},
+                    "results.$": "States.JsonMerge($.results, $.stage_results, false)",
+                },
+                "Type": "Pass",
+            }
+    states[NOTIFY_STATE] = {
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": CHECK_STATE, "ResultPath": "$.notify_error"}],
+        "Next": CHECK_STATE,
+        "Parameters": {
+            "Message.$": "States.Format('Store sales pipeline execution {} failed. {}: {}', "
+            "$$.Execution.Name, $.error.Error, $.error.Cause)",
+            "Subject": "Store sales pipeline failed",
+            "TopicArn": options.sns_topic_arn,
+        },
+        "Resource": SNS_RESOURCE,
+        "ResultPath": None,
+        "Retry": [options.infrastructure_retry.to_asl(["States.ALL"])],
+        "TimeoutSeconds": 60,
+        "Type": "Task",
+    }
+    states.update(_rename_states_errors(CHECK_STATE, RENAME_STATE, FAILED_STATE))
+    states[FAILED_STATE] = {"CausePath": "$.error.Cause", "ErrorPath": "$.error.Error", "Type": "Fail"}
+    states[SUCCEEDED_STATE] = {"Type": "Succeed"}
+    definition: dict[str, Any] = {
+        "StartAt": "Initialize",
+        "States": states,
+        "TimeoutSeconds": options.machine_timeout_seconds or _machine_timeout(plan),
+    }
+    if comment:
+        definition["Comment"] = comment
+    return definition
+
+
+def _machine_timeout(plan: Plan) -> int:
+    return sum(max(t.timeout_seconds for t in stage) for stage in plan.stages) + MACHINE_TIMEOUT_MARGIN_SECONDS
+
+
+def _stage_state_name(index: int, stage: Sequence[Task]) -> str:
+    return _build_name(stage[0]) if len(stage) == 1 else f"Stage {index}"
+
+
+def _build_name(task: Task) -> str:
+    return f"Build {task.key}"
+
+
+def _parallel_state(stage: Sequence[Task], options: RenderOptions, collect: str) -> dict[str, Any]:
+    branches = []
+    for task in stage:
+        branch_states = _task_states(task, options, None, in_branch=True)
+        branches.append({"StartAt": _build_name(task), "States": branch_states})
+    return {
+        "Branches": branches,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": NOTIFY_STATE, "ResultPath": "$.error"}],
+        "Comment": "Independent tasks: " + ", ".join(task.key for task in stage),
+        "Next": collect,
+        "ResultPath": "$.stage_results",
+        "ResultSelector": {f"{task.key}.$": f"$[{i}]" for i, task in enumerate(stage)},
+        "Type": "Parallel",
+    }
+
+
+def _task_states(task: Task, options: RenderOptions, following: str | None, in_branch: bool) -> dict[str, Any]:
+    build = _build_name(task)
+    failure = f"Failure in {task.key}"
+    state = _lambda_task(task, options) if task.compute is Compute.LAMBDA else _ecs_task(task, options)
+    state["ResultPath"] = f"$.results.{task.key}"
+    state["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": failure, "ResultPath": "$.error"}]
+    state["TimeoutSeconds"] = task.timeout_seconds
+    state["Type"] = "Task"
+    if in_branch:
+        state["OutputPath"] = f"$.results.{task.key}"
+        state["End"] = True
+    else:
+        state["Next"] = following
+    models = ", ".join(task.models)
+    describe = {
+        "Comment": "Name the failed task in the error cause.",
+        "Next": f"Check failure in {task.key}" if in_branch else NOTIFY_STATE,
+        "Parameters": {
+            "Cause.$": f"States.Format('task {task.key} (models: {models}) failed with {{}}: {{}}', "
+            "$.error.Error, $.error.Cause)",
+            "Error.$": "$.error.Error",
+        },
+        "ResultPath": "$.error",
+        "Type": "Pass",
+    }
+    states: dict[str, Any] = {build: state, failure: describe}
+    if in_branch:
+        stop = f"Stop branch {task.key}"
+        states.update(_rename_states_errors(f"Check failure in {task.key}", f"Rename failure in {task.key}", stop))
+        states[stop] = {"CausePath": "$.error.Cause", "ErrorPath": "$.error.Error", "Type": "Fail"}
+    return states
+
+
+def _rename_states_errors(check: str, rename: str, fail: str) -> dict[str, Any]:
+    """A Fail state may not raise a `States.*` name: `States.Timeout` becomes `Task.Timeout`."""
+    return {
+        check: {
+            "Choices": [{"Next": rename, "StringMatches": "States.*", "Variable": "$.error.Error"}],
+            "Comment": "Fail states cannot raise the reserved States.* error names.",
+            "Default": fail,
+            "Type": "Choice",
+        },
+        rename: {
+            "Next": fail,
+            "Parameters": {
+                "Cause.$": "$.error.Cause",
+                "Error.$": "States.Format('Task.{}', States.ArrayGetItem(States.StringSplit($.error.Error, '.'), 1))",
+            },
+            "ResultPath": "$.error",
+            "Type": "Pass",
+        },
+    }
+
+
+def _lambda_task(task: Task, options: RenderOptions) -> dict[str, Any]:
+    payload = {
+        "artifacts": {"bucket": options.artifacts_bucket, "prefix": options.artifacts_prefix},
+        "execution.$": "$$.Execution.Name",
+        "extra_tests": list(task.extra_tests),
+        "models": list(task.models),
+        "task": task.key,
+        **{f"{key}.$": f"$.{key}" for key in INPUT_KEYS},
+    }
+    return {
+        "Comment": f"dbt build on Lambda: {', '.join(task.models)}",
+        "Parameters": {"FunctionName": options.lambda_function_arn, "Payload": payload},
+        "Resource": LAMBDA_RESOURCE,
+        "ResultSelector": {f"{key}.$": f"$.Payload.{key}" for key in SUMMARY_KEYS},
+        "Retry": [
+            options.infrastructure_retry.to_asl(LAMBDA_TRANSIENT_ERRORS),
+            options.transient_retry.to_asl([RUNNER_TRANSIENT_ERROR]),
+        ],
+    }
+
+
+def _ecs_task(task: Task, options: RenderOptions) -> dict[str, Any]:
+    environment = [
+        {"Name": ENV_TASK_TOKEN, "Value.$": "$$.Task.Token"},
+        {"Name": ENV_TASK, "Value": task.key},
+        {"Name": ENV_MODELS, "Value": " ".join(task.models)},
+        {"Name": ENV_EXTRA_TESTS, "Value": " ".join(task.extra_tests)},
+        {"Name": "STORE_SALES_WINDOW_START", "Value.$": "$.refresh_window.start"},
+        {"Name": "STORE_SALES_WINDOW_END", "Value.$": "$.refresh_window.end"},
+        {"Name": ENV_FULL_REFRESH, "Value.$": "States.JsonToString($.full_refresh)"},
+        {"Name": ENV_NODES, "Value.$": "States.JsonToString($.nodes)"},
+        {"Name": ENV_EXECUTION, "Value.$": "$$.Execution.Name"},
+        {"Name": ENV_ARTIFACTS_BUCKET, "Value": options.artifacts_bucket},
+        {"Name": ENV_ARTIFACTS_PREFIX, "Value": options.artifacts_prefix},
+        {"Name": ENV_HEARTBEAT_SECONDS, "Value": str(max(1, options.ecs_heartbeat_seconds // 4))},
+    ]
+    return {
+        "Comment": f"dbt build on ECS Fargate: {', '.join(task.models)}",
+        "HeartbeatSeconds": options.ecs_heartbeat_seconds,
+        "Parameters": {
+            "Cluster": options.ecs_cluster_arn,
+            "LaunchType": "FARGATE",
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {
+                    "AssignPublicIp": "ENABLED" if options.assign_public_ip else "DISABLED",
+                    "SecurityGroups": list(options.security_groups),
+                    "Subnets": list(options.subnets),
+                }
+            },
+            "Overrides": {"ContainerOverrides": [{"Environment": environment, "Name": options.ecs_container_name}]},
+            "TaskDefinition": options.ecs_task_definition_arn,
+        },
+        "Resource": ECS_RESOURCE,
+        "ResultSelector": {f"{key}.$": f"$.{key}" for key in SUMMARY_KEYS},
+        "Retry": [
+            options.infrastructure_retry.to_asl(ECS_TRANSIENT_ERRORS),
+            options.transient_retry.to_asl([RUNNER_TRANSIENT_ERROR]),
+        ],
+    }

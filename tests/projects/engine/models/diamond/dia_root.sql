@@ -1,0 +1,5 @@
+with final as (
+    select range as id from range(10)
+)
+
+select * from final

@@ -1,0 +1,205 @@
+"""End to end: the rendered definition executed by the local emulator on DuckDB (Lambda and ECS paths)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from engine_support import (
+    ENGINE_PROJECT,
+    engine_parsed_dir,
+    entered_states,
+    execution_input,
+    history,
+    run_dbt,
+    wait_for_execution,
+)
+
+from orchestrator import moto_adapt
+from orchestrator.local import BUCKET_NAME, LocalAws, LocalOptions
+from orchestrator.state_machine import RenderOptions
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def fast_retries() -> None:
+    moto_adapt.scale_waits(0.01)
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("STORE_SALES_DUCKDB", str(path))
+    return path
+
+
+def local(tmp_path: Path, *select: str, **render: object) -> LocalAws:
+    return LocalAws(
+        LocalOptions(
+            project_dir=ENGINE_PROJECT,
+            parsed_dir=engine_parsed_dir(),
+            render=RenderOptions(select=select, **render),  # type: ignore[arg-type]
+            work_dir=tmp_path / "local",
+        )
+    )
+
+
+def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.sql(sql).fetchall()
+
+
+def tables(path: Path) -> set[str]:
+    return {r[0] for r in rows(path, "select table_name from information_schema.tables")}
+
+
+def test_success_lambda_and_ecs_same_tables_as_dbt_build(tmp_path: Path, warehouse: Path) -> None:
+    with local(tmp_path, "+dia_join", "+chain_c") as aws:
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="ok-1", input=execution_input("2002-01-01", "2002-01-03")
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+        events = history(sfn, arn)
+        keys = {o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=BUCKET_NAME)["Contents"]}
+        ecs_logs = list((aws.work_dir / "ecs-logs").iterdir())
+    assert description["status"] == "SUCCEEDED", description.get("cause")
+    output = json.loads(description["output"])
+    results = output["results"]
+    assert sorted(results) == ["chain_a", "chain_b", "chain_c", "dia_join", "dia_left", "dia_right", "dia_root"]
+    assert {r["status"] for r in results.values()} == {"success"}
+    assert {r["database_user"] for r in results.values()} == {"duckdb"}
+    assert results["chain_c"]["refresh_window"] == {"start": "2002-01-01", "end": "2002-01-03"}
+    assert "dbt-artifacts/ok-1/chain_c/run_results.json" in keys  # written by the ECS subprocess
+    assert "dbt-artifacts/ok-1/dia_join/manifest.json" in keys  # written by the in-process Lambda
+    assert [p.name.split("-")[0] for p in ecs_logs] == ["chain_c"]
+    scheduled = [e["taskScheduledEventDetails"]["resourceType"] for e in events if e["type"] == "TaskScheduled"]
+    assert sorted(scheduled) == ["ecs"] + ["lambda"] * 6
+    assert entered_states(events).index("Build dia_join") > entered_states(events).index("Build dia_left")
+
+    reference = tmp_path / "reference.duckdb"
+    run_dbt(
+        ENGINE_PROJECT,
+        tmp_path / "reference-target",
+        "build",
+        "--select",
+        "+dia_join",
+        "+chain_c",
+        duckdb=reference,
+        env={"STORE_SALES_WINDOW_START": "2002-01-01", "STORE_SALES_WINDOW_END": "2002-01-03"},
+    )
+    assert tables(warehouse) == tables(reference)
+    for table in sorted(tables(reference)):
+        query = f"select * from {table} order by all"
+        assert rows(warehouse, query) == rows(reference, query), table
+
+
+def test_model_failure_in_one_branch_stops_downstream_and_names_the_model(
+    tmp_path: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGINE_FAIL_MODEL", "dia_left")
+    with local(tmp_path, "+dia_join") as aws:
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="fail-model", input=execution_input("2002-01-01")
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+        assert aws.wait_for_workers()
+        events = history(sfn, arn)
+    assert description["status"] == "FAILED"
+    assert description["error"] == "DbtModelFailed"
+    assert "task dia_left (models: dia_left) failed with DbtModelFailed" in description["cause"]
+    assert "injected failure in dia_left" in description["cause"]
+    states = entered_states(events)
+    assert "Build dia_right" in states and "Notify failure" in states
+    assert "Build dia_join" not in states
+    assert "dia_join" not in tables(warehouse)
+    assert rows(warehouse, "select count(*) from dia_right") == [(10,)]  # the other branch's work is kept
+    invoked = [
+        e for e in events if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "lambda"
+    ]
+    assert len(invoked) == 3  # dia_root, dia_left, dia_right: a model failure is never retried
+
+
+def test_test_failure_fails_the_task_with_the_test_named(
+    tmp_path: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGINE_FAIL_TEST", "dia_join")
+    with local(tmp_path, "+dia_join") as aws:
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="fail-test", input=execution_input("2002-01-01")
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+    assert description["status"] == "FAILED"
+    assert description["error"] == "DbtTestFailed"
+    assert "task dia_join" in description["cause"]
+    assert "assert_dia_join_complete" in description["cause"]
+
+
+def test_transient_error_is_retried_then_succeeds(
+    tmp_path: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts = tmp_path / "attempts"
+    attempts.mkdir()
+    monkeypatch.setenv("ENGINE_ATTEMPTS_DIR", str(attempts))
+    with local(tmp_path, "flaky") as aws:
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="flaky-1", input=execution_input("2002-01-01")
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+        events = history(sfn, arn)
+    assert description["status"] == "SUCCEEDED", description.get("cause")
+    failures = [e["taskFailedEventDetails"]["error"] for e in events if e["type"] == "TaskFailed"]
+    assert failures == ["DbtTransientError"]
+    assert rows(warehouse, "select attempt_count from flaky") == [(2,)]
+
+
+def test_nodes_limit_the_run_and_other_tasks_are_skipped(tmp_path: Path, warehouse: Path) -> None:
+    with local(tmp_path, "+dia_join") as aws:
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn,
+            name="resume-1",
+            input=execution_input("2002-01-01", nodes=["dia_root", "model.engine.dia_right"]),
+        )
+        description = wait_for_execution(sfn, arn["executionArn"])
+    assert description["status"] == "SUCCEEDED", description.get("cause")
+    results = json.loads(description["output"])["results"]
+    assert {k: v["status"] for k, v in results.items()} == {
+        "dia_root": "success",
+        "dia_left": "skipped",
+        "dia_right": "success",
+        "dia_join": "skipped",
+    }
+    assert tables(warehouse) == {"dia_root", "dia_right"}
+
+
+@pytest.fixture
+def dead_worker(tmp_path: Path) -> Iterator[LocalAws]:
+    options = LocalOptions(
+        project_dir=ENGINE_PROJECT,
+        parsed_dir=engine_parsed_dir(),
+        render=RenderOptions(select=("chain_c",), ecs_heartbeat_seconds=2),
+        ecs_command=(sys.executable, "-c", "import os; os._exit(137)"),
+        work_dir=tmp_path / "local",
+    )
+    with LocalAws(options) as aws:
+        yield aws
+
+
+def test_ecs_worker_that_dies_is_caught_by_the_heartbeat(dead_worker: LocalAws, warehouse: Path) -> None:
+    sfn = dead_worker.client("stepfunctions")
+    arn = sfn.start_execution(
+        stateMachineArn=dead_worker.state_machine_arn, name="dead-1", input=execution_input("2002-01-01")
+    )["executionArn"]
+    description = wait_for_execution(sfn, arn)
+    assert description["status"] == "FAILED"
+    assert description["error"] == "Task.Timeout"  # a Fail state may not raise States.*
+    assert "task chain_c (models: chain_c) failed with States.Timeout" in description["cause"]

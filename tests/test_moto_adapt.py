@@ -1,0 +1,127 @@
+"""Each moto adaptation: the patched attribute still exists, the fix is still needed, and it works."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from orchestrator import moto_adapt
+
+ROLE = "arn:aws:iam::123456789012:role/sfn"
+
+
+class FlakyError(Exception):
+    """A stand-in for the runner's typed errors."""
+
+
+def test_lambda_invoke_signature_is_the_one_patched() -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    moto_adapt.route_lambda_invocations()
+    params = list(inspect.signature(LambdaSimpleBackend.invoke).parameters)
+    assert params == ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
+
+
+def test_lambda_errors_surface_with_the_exception_class_name() -> None:
+    moto_adapt.route_lambda_invocations()
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        iam = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda", region_name="us-east-1")
+        lam.create_function(FunctionName="echo", Runtime="python3.11", Role=role, Handler="h.h", Code={"ZipFile": b"x"})
+        unrouted = lam.invoke(FunctionName="echo", Payload=b'{"a": 1}')
+        assert json.loads(unrouted["Payload"].read()) == {"a": 1}  # moto alone only echoes: still needed
+
+        def handler(event: dict[str, object], context: object) -> dict[str, object]:
+            if event.get("fail"):
+                raise FlakyError("node x failed")
+            return {"doubled": 2 * int(str(event["n"]))}
+
+        moto_adapt.register_lambda_handler("echo", handler)
+        try:
+            ok = lam.invoke(FunctionName="echo", Payload=b'{"n": 21}')
+            assert json.loads(ok["Payload"].read()) == {"doubled": 42}
+            failed = lam.invoke(
+                FunctionName="arn:aws:lambda:us-east-1:123456789012:function:echo", Payload=b'{"fail": 1}'
+            )
+            assert failed["FunctionError"] == "Unhandled"
+            body = json.loads(failed["Payload"].read())
+            assert body["errorType"] == "FlakyError"
+            assert body["errorMessage"] == "node x failed"
+        finally:
+            moto_adapt.unregister_lambda_handler("echo")
+
+
+def test_ecs_casing_conversion_is_still_a_stub_in_moto() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
+        StateTaskServiceEcs,
+    )
+
+    parameters = {"LaunchType": "FARGATE"}
+    StateTaskService._normalise_parameters(None, parameters)
+    assert parameters == {"LaunchType": "FARGATE"}  # unchanged: the conversion is still missing
+    moto_adapt.convert_ecs_parameter_casing()
+    assert StateTaskServiceEcs._normalise_parameters is not StateTaskService._normalise_parameters
+    shape = moto_adapt._operation_model("ecs", "run_task").input_shape
+    assert {"launchType", "taskDefinition", "overrides"} <= set(shape.members)
+
+
+def run_until_done(sfn: object, arn: str) -> dict[str, object]:
+    for _ in range(300):
+        description: dict[str, object] = sfn.describe_execution(executionArn=arn)  # type: ignore[attr-defined]
+        if description["status"] != "RUNNING":
+            return description
+        time.sleep(0.05)
+    raise AssertionError("execution did not finish")
+
+
+def test_send_task_failure_keeps_the_cause() -> None:
+    moto_adapt.keep_task_failure_cause()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue = sqs.create_queue(QueueName="tokens")["QueueUrl"]
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        definition = {
+            "StartAt": "Wait",
+            "States": {
+                "Wait": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+                    "TimeoutSeconds": 30,
+                    "End": True,
+                }
+            },
+        }
+        machine = sfn.create_state_machine(name="m", definition=json.dumps(definition), roleArn=ROLE)
+        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="e1")["executionArn"]
+        messages: list[dict[str, str]] = []
+        while not messages:
+            messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+        token = json.loads(messages[0]["Body"])["token"]
+        sfn.send_task_failure(taskToken=token, error="DbtModelFailed", cause="model dim_item failed: boom")
+        description = run_until_done(sfn, arn)
+    assert description["status"] == "FAILED"
+    assert description["error"] == "DbtModelFailed"
+    assert description["cause"] == "model dim_item failed: boom"
+
+
+def test_scale_waits_patches_the_retry_clock_and_wait_states(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    assert retrier_decl.time.sleep is time.sleep or retrier_decl.time is not time
+    assert list(inspect.signature(WaitFunction._wait_interval).parameters) == ["self", "env", "wait_seconds"]
+    moto_adapt.scale_waits(0.01)
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    retrier_decl.time.sleep(30.0)
+    assert slept == [pytest.approx(0.3)]

@@ -1,0 +1,152 @@
+"""The runner: payload parsing, selection, failure classification and a real dbt build on DuckDB."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import duckdb
+import pytest
+from engine_support import ENGINE_PROJECT, engine_parsed_dir
+from moto import mock_aws
+
+from orchestrator.errors import DbtModelFailed, DbtTestFailed, DbtTransientError, RunnerPayloadError
+from orchestrator.runner import (
+    NodeResult,
+    RunnerConfig,
+    TaskRequest,
+    TaskSummary,
+    _raise_for_failures,
+    run_task,
+)
+from orchestrator.window import RefreshWindow
+
+EVENT = {
+    "task": "dia_root",
+    "models": ["dia_root"],
+    "refresh_window": {"start": "2002-01-01", "end": "2002-01-02"},
+    "full_refresh": False,
+    "nodes": None,
+    "execution": "exec-1",
+    "extra_tests": [],
+    "artifacts": {"bucket": "artifacts", "prefix": "dbt"},
+}
+
+
+def config(tmp_path: Path) -> RunnerConfig:
+    return RunnerConfig(
+        project_dir=ENGINE_PROJECT,
+        profiles_dir=ENGINE_PROJECT,
+        parsed_dir=engine_parsed_dir(),
+        target="local",
+        work_root=tmp_path / "work",
+    )
+
+
+def test_request_from_event_and_from_env_agree() -> None:
+    from_event = TaskRequest.from_event(EVENT)
+    from_env = TaskRequest.from_env(
+        {
+            "STORE_SALES_TASK": "dia_root",
+            "STORE_SALES_MODELS": "dia_root",
+            "STORE_SALES_WINDOW_START": "2002-01-01",
+            "STORE_SALES_WINDOW_END": "2002-01-02",
+            "STORE_SALES_FULL_REFRESH": "false",
+            "STORE_SALES_NODES": "null",
+            "STORE_SALES_EXECUTION": "exec-1",
+            "STORE_SALES_ARTIFACTS_BUCKET": "artifacts",
+            "STORE_SALES_ARTIFACTS_PREFIX": "dbt",
+        }
+    )
+    assert from_event == from_env
+    assert from_event.window == RefreshWindow.parse("2002-01-01", "2002-01-02")
+
+
+def test_malformed_payload_is_a_typed_error() -> None:
+    with pytest.raises(RunnerPayloadError, match="'refresh_window'"):
+        TaskRequest.from_event({"task": "x", "models": ["x"], "execution": "e"})
+    with pytest.raises(RunnerPayloadError, match="STORE_SALES_TASK"):
+        TaskRequest.from_env({})
+
+
+def test_nodes_intersect_the_task_models_and_an_empty_intersection_is_skipped(tmp_path: Path) -> None:
+    request = TaskRequest.from_event({**EVENT, "models": ["fan_5", "fan_6"], "nodes": ["model.engine.fan_6", "x"]})
+    assert request.selected_models() == ("fan_6",)
+    skipped = run_task(TaskRequest.from_event({**EVENT, "nodes": ["chain_a"]}), config(tmp_path))
+    assert skipped.status == "skipped"
+    assert skipped.models == []
+    assert TaskSummary.from_dict(skipped.to_dict()) == skipped
+    assert not (tmp_path / "work").exists()
+
+
+def result(name: str, kind: str, status: str, message: str = "") -> NodeResult:
+    return NodeResult(name=name, resource_type=kind, status=status, seconds=0.1, message=message)
+
+
+def test_failures_are_classified_model_test_transient() -> None:
+    request = TaskRequest.from_event(EVENT)
+    with pytest.raises(DbtModelFailed, match=r"task dia_root .*model dia_root failed: Binder Error"):
+        _raise_for_failures(request, [result("dia_root", "model", "error", "Binder Error: no column x")], None)
+    with pytest.raises(DbtTestFailed, match="1 test\\(s\\) failed: test unique_id fail: Got 2 results"):
+        _raise_for_failures(
+            request,
+            [result("dia_root", "model", "success"), result("unique_id", "test", "fail", "Got 2 results")],
+            None,
+        )
+    with pytest.raises(DbtTransientError, match="Could not set lock"):
+        _raise_for_failures(
+            request, [result("dia_root", "model", "error", 'IO Error: Could not set lock on file "w"')], None
+        )
+    _raise_for_failures(request, [result("dia_root", "model", "success"), result("t", "test", "pass")], None)
+
+
+def test_real_build_returns_a_summary_and_uploads_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("STORE_SALES_DUCKDB", str(warehouse))
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="artifacts")
+        summary = run_task(
+            TaskRequest.from_event({**EVENT, "models": ["chain_a"], "task": "chain_a"}), config(tmp_path), s3_client=s3
+        )
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="artifacts")["Contents"])
+    assert summary.status == "success"
+    assert [m["name"] for m in summary.models] == ["chain_a"]
+    assert summary.tests == {"pass": 1}
+    assert summary.database_user == "duckdb"
+    assert summary.refresh_window == {"start": "2002-01-01", "end": "2002-01-02"}
+    assert summary.invocation_id
+    assert keys == ["dbt/exec-1/chain_a/manifest.json", "dbt/exec-1/chain_a/run_results.json"]
+    assert summary.artifacts == "s3://artifacts/dbt/exec-1/chain_a/"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.sql("select window_start, window_end from chain_a").fetchall() == [
+            (RefreshWindow.parse("2002-01-01").start, RefreshWindow.parse("2002-01-02").start)
+        ]
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_held_duckdb_lock_is_a_transient_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    warehouse = tmp_path / "locked.duckdb"
+    monkeypatch.setenv("STORE_SALES_DUCKDB", str(warehouse))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(warehouse)!r}); print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(DbtTransientError) as caught:
+            run_task(TaskRequest.from_event({**EVENT, "artifacts": {}}), config(tmp_path))
+        assert "Could not set lock on file" in str(caught.value)
+        assert "task dia_root" in str(caught.value)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait()

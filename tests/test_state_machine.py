@@ -1,0 +1,169 @@
+"""The generated ASL definition: golden files, validity (statelint and moto), shape and policies."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from engine_support import ENGINE_PROJECT, GOLDEN_DIR, ROOT, UPDATE_GOLDEN_ENV, engine_parsed_dir, project_parsed_dir
+from moto import mock_aws
+from statelint.linter import Linter
+
+from orchestrator.errors import OrchestrationConfigError
+from orchestrator.graph import DbtGraph
+from orchestrator.manifest import load_manifest
+from orchestrator.state_machine import (
+    ECS_RESOURCE,
+    LAMBDA_RESOURCE,
+    RenderOptions,
+    build_definition,
+    render,
+    render_file,
+)
+
+CASES = {
+    "chain": ("+chain_c",),
+    "diamond": ("+dia_join",),
+    "fanout": ("fan_root+",),
+    "ephemeral": ("+eph_leaf",),
+}
+NEVER_RETRIED = {"DbtModelFailed", "DbtTestFailed", "DbtCrashed", "States.ALL", "States.Timeout", "States.TaskFailed"}
+
+
+@pytest.fixture(scope="module")
+def graph() -> DbtGraph:
+    return DbtGraph.from_manifest(load_manifest(ENGINE_PROJECT, engine_parsed_dir(), check_fresh=False))
+
+
+def task_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for name, state in definition["States"].items():
+        if state["Type"] == "Parallel":
+            for branch in state["Branches"]:
+                found.update(task_states(branch))
+        elif state["Type"] == "Task" and name.startswith("Build "):
+            found[name] = state
+    return found
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_definition_matches_golden_file(graph: DbtGraph, case: str) -> None:
+    text = render(graph, RenderOptions(select=CASES[case]), comment=f"engine test project: {case}")
+    golden = GOLDEN_DIR / f"engine_{case}.json"
+    if os.environ.get(UPDATE_GOLDEN_ENV):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), f"regenerate with {UPDATE_GOLDEN_ENV}=1 if intended"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_definition_is_valid_asl_for_statelint_and_moto(graph: DbtGraph, case: str) -> None:
+    text = render(graph, RenderOptions(select=CASES[case]))
+    assert Linter.validate(text) == []
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name=f"engine-{case}", definition=text, roleArn="arn:aws:iam::123456789012:role/sfn"
+        )["stateMachineArn"]
+        assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"]) == json.loads(text)
+
+
+def test_render_is_deterministic_and_uses_cloudformation_placeholders(graph: DbtGraph) -> None:
+    first = render(graph, RenderOptions(select=("+dia_join", "+chain_c")))
+    assert first == render(graph, RenderOptions(select=("+chain_c", "+dia_join")))
+    for placeholder in (
+        "${RunnerFunctionArn}",
+        "${EcsClusterArn}",
+        "${EcsTaskDefinitionArn}",
+        "${EcsContainerName}",
+        "${SubnetId1}",
+        "${SecurityGroupId}",
+        "${AlertTopicArn}",
+        "${ArtifactsBucket}",
+    ):
+        assert placeholder in first
+
+
+def test_diamond_sides_share_a_parallel_state_and_the_join_follows(graph: DbtGraph) -> None:
+    definition = build_definition(graph, RenderOptions(select=("+dia_join",)))
+    states = definition["States"]
+    assert states["Initialize"]["Next"] == "Build dia_root"
+    assert states["Build dia_root"]["Next"] == "Stage 2"
+    parallel = states["Stage 2"]
+    assert parallel["Type"] == "Parallel"
+    assert [b["StartAt"] for b in parallel["Branches"]] == ["Build dia_left", "Build dia_right"]
+    assert parallel["Catch"][0]["Next"] == "Notify failure"
+    assert states["Collect stage 2"]["Next"] == "Build dia_join"
+    assert states["Build dia_join"]["Next"] == "Pipeline succeeded"
+    assert definition["TimeoutSeconds"] == 3 * 840 + 600
+
+
+def test_compute_per_node_from_meta_and_timeouts_everywhere(graph: DbtGraph) -> None:
+    tasks = task_states(build_definition(graph, RenderOptions(select=("+chain_c", "fan_root+"))))
+    assert tasks["Build chain_c"]["Resource"] == ECS_RESOURCE
+    assert tasks["Build chain_c"]["TimeoutSeconds"] == 1200
+    assert tasks["Build chain_c"]["HeartbeatSeconds"] == 300
+    assert tasks["Build fan_3"]["Resource"] == ECS_RESOURCE
+    for name in ("Build chain_a", "Build chain_b", "Build fan_1", "Build fan_pair"):
+        assert tasks[name]["Resource"] == LAMBDA_RESOURCE
+        assert tasks[name]["TimeoutSeconds"] == 840
+    assert tasks["Build fan_pair"]["Parameters"]["Payload"]["models"] == ["fan_5", "fan_6"]
+    assert all("TimeoutSeconds" in state for state in tasks.values())
+
+
+def test_retry_only_on_transient_errors_with_backoff_and_jitter(graph: DbtGraph) -> None:
+    tasks = task_states(build_definition(graph, RenderOptions(select=("+chain_c",))))
+    for state in tasks.values():
+        retried = {error for rule in state["Retry"] for error in rule["ErrorEquals"]}
+        assert "DbtTransientError" in retried
+        assert not retried & NEVER_RETRIED
+        assert all(rule["JitterStrategy"] == "FULL" and rule["BackoffRate"] > 1 for rule in state["Retry"])
+        assert state["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "Next": state["Catch"][0]["Next"], "ResultPath": "$.error"}
+        ]
+    assert {"Lambda.TooManyRequestsException", "Lambda.ServiceException"} <= {
+        e for rule in tasks["Build chain_a"]["Retry"] for e in rule["ErrorEquals"]
+    }
+    assert "ECS.AmazonECSException" in {e for rule in tasks["Build chain_c"]["Retry"] for e in rule["ErrorEquals"]}
+
+
+def test_lambda_timeout_over_the_limit_is_refused() -> None:
+    with pytest.raises(OrchestrationConfigError, match=r"must be 1\.\.840"):
+        RenderOptions(lambda_timeout_seconds=900)
+
+
+def test_render_file_writes_the_definition(tmp_path: Path) -> None:
+    out = render_file(
+        ENGINE_PROJECT,
+        tmp_path / "out" / "definition.json",
+        RenderOptions(select=("+dia_join",)),
+        target_path=engine_parsed_dir(),
+    )
+    definition = json.loads(out.read_text(encoding="utf-8"))
+    assert definition["Comment"].startswith("dbt project engine")
+    assert "Stage 2" in definition["States"]
+
+
+def test_real_project_definition_matches_golden_and_has_the_expected_shape() -> None:
+    manifest = load_manifest(ROOT, project_parsed_dir(), check_fresh=False)
+    text = render(DbtGraph.from_manifest(manifest), RenderOptions(), comment="dbt project store_sales")
+    golden = GOLDEN_DIR / "store_sales.json"
+    if os.environ.get(UPDATE_GOLDEN_ENV):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), f"regenerate with {UPDATE_GOLDEN_ENV}=1 if intended"
+    assert Linter.validate(text) == []
+    states = json.loads(text)["States"]
+    assert states["Initialize"]["Next"] == "Stage 1"
+    stage_1 = states["Stage 1"]
+    assert [b["StartAt"] for b in stage_1["Branches"]] == ["Build customer_address", "Build item"]
+    models = [task_states(b)[b["StartAt"]]["Parameters"]["Payload"]["models"] for b in stage_1["Branches"]]
+    assert models == [["stg_tpcds__customer_addresses", "dim_customer_address"], ["stg_tpcds__items", "dim_item"]]
+    assert states["Collect stage 1"]["Next"] == "Build store_sales"
+    assert states["Build store_sales"]["Resource"] == ECS_RESOURCE
+    assert states["Build store_sales"]["Next"] == "Build reports"
+    assert states["Build reports"]["Resource"] == LAMBDA_RESOURCE
+    assert states["Build reports"]["Next"] == "Pipeline succeeded"
