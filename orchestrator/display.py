@@ -14,6 +14,14 @@ from orchestrator.launcher import ExecutionRef, ExecutionResult, StateRun, State
 _MARK = {StateStatus.RUNNING: "▶", StateStatus.SUCCEEDED: "✔", StateStatus.FAILED: "✘"}
 
 
+def _console(stream: TextIO | None = None) -> Console:
+    """Rich output; wide enough for the tables when the output is a file or a pipe."""
+    console = Console(file=stream, highlight=False)
+    if not console.is_terminal:
+        console = Console(file=stream, highlight=False, width=160)
+    return console
+
+
 def _clock(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%H:%M:%S.%f")[:-3] if moment else "—"
 
@@ -26,9 +34,14 @@ class Progress:
     """Prints one line per state as it starts and ends (rich colours on a terminal, plain otherwise)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.console = Console(file=stream, highlight=False)
+        self.console = _console(stream)
+        self._shown: set[tuple[int, StateStatus, int]] = set()
 
     def __call__(self, state: StateRun) -> None:
+        key = (id(state), state.status, state.retries)
+        if key in self._shown:
+            return
+        self._shown.add(key)
         moment = state.exited if state.status is not StateStatus.RUNNING else state.entered
         line = f"{_clock(moment)}  {_MARK[state.status]} {state.name}"
         if state.status is not StateStatus.RUNNING:
@@ -103,7 +116,7 @@ def models_table(summaries: list[dict[str, Any]]) -> Table:
 
 
 def show_result(result: ExecutionResult, stream: TextIO | None = None) -> None:
-    console = Console(file=stream, highlight=False)
+    console = _console(stream)
     console.print(result_table(result))
     summaries = task_summaries(result)
     if summaries:
@@ -132,3 +145,7 @@ def history_table(refs: list[ExecutionRef]) -> Table:
             _seconds(ref.seconds),
         )
     return table
+
+
+def show_history(refs: list[ExecutionRef], stream: TextIO | None = None) -> None:
+    _console(stream).print(history_table(refs))

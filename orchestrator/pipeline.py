@@ -11,8 +11,6 @@ import contextlib
 import sys
 from datetime import date, timedelta
 
-from rich.console import Console
-
 from orchestrator import config as config_module
 from orchestrator import display, launcher, settings
 from orchestrator.errors import ExitCode, UsageError
@@ -65,10 +63,6 @@ def _model_names(select: list[str], exclude: list[str]) -> tuple[str, ...] | Non
     if not chosen:
         raise UsageError(f"the selection --select {' '.join(select)} --exclude {' '.join(exclude)} matches no model")
     return tuple(sorted(graph.nodes[uid].name for uid in chosen))
-
-
-def _console() -> Console:
-    return Console(highlight=False, stderr=False)
 
 
 def _launch_and_watch(session: Session, request: ExecutionRequest, args: argparse.Namespace) -> ExecutionResult:
@@ -168,7 +162,7 @@ def _history(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) ->
             )
         )
     else:
-        _console().print(display.history_table(refs))
+        display.show_history(refs)
     return ExitCode.OK
 
 
