@@ -1,0 +1,101 @@
+{#-
+  The refresh window: the inclusive range of load dates [start, end] a run processes.
+
+  It comes ONLY from the environment variables STORE_SALES_WINDOW_START and STORE_SALES_WINDOW_END
+  (YYYY-MM-DD), read at execution time (inside `if execute`): dbt never records them while parsing, so a
+  new date keeps the partial parse valid. STORE_SALES_WINDOW_END defaults to the start (a one-day run).
+
+  `dbt run`, `dbt build` and `dbt retry` need the window: `validate_refresh_window()` (first on-run-start
+  hook) stops them before any model runs when it is missing. Every command stops on a malformed window.
+  Commands that load nothing (compile, docs generate, show, ls, test, seed, run-operation) accept a
+  missing window and render the empty placeholder window 0001-01-01..0001-01-01.
+-#}
+
+{% macro _parse_window_date(name, text) %}
+  {%- set cleaned = text | trim -%}
+  {%- set example = "write it as YYYY-MM-DD, e.g. " ~ name ~ "=2002-12-31" -%}
+  {%- if not modules.re.fullmatch("[0-9]{4}-[0-9]{2}-[0-9]{2}", cleaned) -%}
+    {{ exceptions.raise_compiler_error("refresh window: " ~ name ~ "='" ~ text ~ "' is not a date: " ~ example) }}
+  {%- endif -%}
+  {%- set year = cleaned[0:4] | int -%}
+  {%- set month = cleaned[5:7] | int -%}
+  {%- set day = cleaned[8:10] | int -%}
+  {%- if year < 1 or year > 9998 or month < 1 or month > 12 or day < 1 -%}
+    {{ exceptions.raise_compiler_error("refresh window: " ~ name ~ "='" ~ text ~ "' is not a valid date: " ~ example) }}
+  {%- endif -%}
+  {%- set next_month = modules.datetime.date(year + (month // 12), (month % 12) + 1, 1) -%}
+  {%- set days_in_month = (next_month - modules.datetime.date(year, month, 1)).days -%}
+  {%- if day > days_in_month -%}
+    {{ exceptions.raise_compiler_error("refresh window: " ~ name ~ "='" ~ text ~ "' is not a valid date (the month has " ~ days_in_month ~ " days): " ~ example) }}
+  {%- endif -%}
+  {{ return(modules.datetime.date(year, month, day)) }}
+{% endmacro %}
+
+{% macro refresh_window_required() %}
+  {{ return(flags.WHICH in ["run", "build", "retry"]) }}
+{% endmacro %}
+
+{% macro refresh_window() %}
+  {#- Returns {"start": date, "end": date, "given": bool}; raises on a malformed or reversed window. -#}
+  {%- set placeholder = modules.datetime.date(1, 1, 1) -%}
+  {%- if not execute -%}
+    {{ return({"start": placeholder, "end": placeholder, "given": false}) }}
+  {%- endif -%}
+  {%- set start_text = env_var("STORE_SALES_WINDOW_START", "") -%}
+  {%- set end_text = env_var("STORE_SALES_WINDOW_END", "") -%}
+  {%- if start_text | trim == "" -%}
+    {%- if end_text | trim != "" -%}
+      {{ exceptions.raise_compiler_error("refresh window: STORE_SALES_WINDOW_END='" ~ end_text ~ "' is set but STORE_SALES_WINDOW_START is not: set both (YYYY-MM-DD), or only the start for a one-day run") }}
+    {%- endif -%}
+    {{ return({"start": placeholder, "end": placeholder, "given": false}) }}
+  {%- endif -%}
+  {%- set start = _parse_window_date("STORE_SALES_WINDOW_START", start_text) -%}
+  {%- set end = _parse_window_date("STORE_SALES_WINDOW_END", end_text) if end_text | trim != "" else start -%}
+  {%- if end < start -%}
+    {{ exceptions.raise_compiler_error("refresh window is reversed: STORE_SALES_WINDOW_END=" ~ end ~ " is before STORE_SALES_WINDOW_START=" ~ start ~ "; swap them") }}
+  {%- endif -%}
+  {{ return({"start": start, "end": end, "given": true}) }}
+{% endmacro %}
+
+{% macro validate_refresh_window() %}
+  {#- First on-run-start hook: fails fast, before any model SQL runs. Renders no SQL. -#}
+  {%- if execute -%}
+    {%- set window = refresh_window() -%}
+    {%- if not window.given and refresh_window_required() -%}
+      {{ exceptions.raise_compiler_error("refresh window missing: `dbt " ~ flags.WHICH ~ "` needs STORE_SALES_WINDOW_START (and optionally STORE_SALES_WINDOW_END), as YYYY-MM-DD, e.g. STORE_SALES_WINDOW_START=2002-12-31") }}
+    {%- endif -%}
+    {%- if window.given -%}
+      {{ log("refresh window: " ~ window.start ~ " .. " ~ window.end, info=true) }}
+    {%- endif -%}
+  {%- endif -%}
+{% endmacro %}
+
+{% macro _date_literal(day) %}
+  {{- return("cast('" ~ day.isoformat() ~ "' as date)") -}}
+{% endmacro %}
+
+{% macro refresh_window_start() %}
+  {{- return(_date_literal(refresh_window().start)) -}}
+{% endmacro %}
+
+{% macro refresh_window_end() %}
+  {{- return(_date_literal(refresh_window().end)) -}}
+{% endmacro %}
+
+{% macro refresh_window_bounds(grain="day") %}
+  {#-
+    The range of a model's window column that a run replaces, as SQL date literals:
+    grain "day": [start, end]; grain "week": [Monday of start's week, Monday after end's week]
+    (one week more, because that week's week-over-week change depends on the window's last week).
+  -#}
+  {%- set window = refresh_window() -%}
+  {%- if grain == "day" -%}
+    {{ return({"lower": _date_literal(window.start), "upper": _date_literal(window.end)}) }}
+  {%- elif grain == "week" -%}
+    {%- set lower = window.start - modules.datetime.timedelta(days=window.start.weekday()) -%}
+    {%- set upper = window.end - modules.datetime.timedelta(days=window.end.weekday()) + modules.datetime.timedelta(days=7) -%}
+    {{ return({"lower": _date_literal(lower), "upper": _date_literal(upper)}) }}
+  {%- else -%}
+    {{ exceptions.raise_compiler_error("refresh_window_bounds: grain '" ~ grain ~ "' is not supported: use 'day' or 'week'") }}
+  {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,260 @@
+"""The dbt models on DuckDB: the data semantics of DESIGN.md, range = sequence, reruns, edge cases.
+
+Real dbt (in-process dbtRunner) builds real DuckDB warehouses from small hand-made landing extracts
+(tests/landing.py); the marts are compared with a plain-Python reading of the rules
+(tests/models_oracle.py) and between runs.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from landing import Address, Day, Item, Landing, Sale, customer_id, natural_id, random_history
+from models_harness import Warehouse, warnings
+from models_oracle import Oracle
+
+D1 = date(2002, 1, 7)
+ITEM_A, ITEM_B, ITEM_C = natural_id("ITEM", 1), natural_id("ITEM", 2), natural_id("ITEM", 3)
+ADDR_A, ADDR_B = natural_id("ADDR", 1), natural_id("ADDR", 2)
+STORE_1, STORE_2 = natural_id("STORE", 1), natural_id("STORE", 2)
+
+
+def day(n: int) -> date:
+    return D1 + timedelta(days=n - 1)
+
+
+def warehouse_with(root: Path, history: dict[date, Day]) -> Warehouse:
+    warehouse = Warehouse(root)
+    landing = Landing(warehouse.data_dir)
+    landing.write_reference()
+    landing.write_history(history)
+    return warehouse
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [7, 2024])
+def test_daily_sequence_follows_the_rules_and_one_range_run_equals_it(tmp_path: Path, seed: int) -> None:
+    days = 6
+    history = random_history(seed, D1, days)
+    sequential = warehouse_with(tmp_path / "sequential", history)
+    for n in range(1, days + 1):
+        sequential.build(day(n))
+
+    oracle = Oracle()
+    oracle.load(history)
+    assert sequential.table("dim_customer_address") == oracle.dim_customer_address()
+    assert sequential.table("dim_item") == oracle.dim_item()
+    assert sequential.table("fct_store_sales") == oracle.fct_store_sales()
+    expected = sequential.marts()
+
+    at_once = warehouse_with(tmp_path / "range", history)
+    at_once.build(day(1), day(days))
+    assert at_once.marts() == expected
+
+    split = warehouse_with(tmp_path / "split", history)
+    split.build(day(1), day(2))
+    split.build(day(3), day(days))
+    assert split.marts() == expected
+
+    # rerunning any window (the last day, an older range, everything) changes nothing
+    for start, end in ((day(days), day(days)), (day(2), day(4)), (day(1), day(days))):
+        sequential.build(start, end)
+        assert sequential.marts() == expected, f"rerun of {start}..{end} changed the tables"
+
+
+def test_type_2_change_in_the_middle_of_a_range_and_point_in_time_lookups(tmp_path: Path) -> None:
+    history = {
+        day(1): Day(
+            addresses=[Address(ADDR_A, ca_city="Midway")],
+            items=[Item(ITEM_A, Decimal("10.00")), Item(ITEM_B, Decimal("5.00"))],
+            sales=[Sale(1, ITEM_A, customer_id(1), ADDR_A, STORE_1), Sale(1, ITEM_B, customer_id(1), ADDR_B, STORE_1)],
+        ),
+        day(2): Day(
+            items=[Item(ITEM_A, Decimal("12.00")), Item(ITEM_B, Decimal("5.00"), i_category="Music")],
+            sales=[Sale(2, ITEM_A, customer_id(2), ADDR_B, STORE_2), Sale(2, ITEM_C, customer_id(2), ADDR_A, STORE_2)],
+        ),
+        day(3): Day(
+            addresses=[Address(ADDR_B, ca_city="Bethel"), Address(ADDR_A, ca_city="Fairview")],
+            items=[Item(ITEM_A, Decimal("12.00"), i_category="Sports"), Item(ITEM_C, Decimal("7.00"))],
+            sales=[Sale(3, ITEM_A, customer_id(3), ADDR_B, STORE_1), Sale(3, ITEM_C, customer_id(3), ADDR_B, STORE_1)],
+        ),
+    }
+    warehouse = warehouse_with(tmp_path, history)
+    warehouse.build(day(1), day(3))
+
+    items = warehouse.query(
+        "select i_item_sk, i_item_id, i_rec_start_date, i_rec_end_date, i_current_price, i_category"
+        " from dim_item where i_item_sk > 0 order by i_item_sk"
+    )
+    assert items == [
+        (1, ITEM_A, day(1), day(1), Decimal("10.00"), "Books"),
+        (2, ITEM_B, day(1), None, Decimal("5.00"), "Music"),
+        (3, ITEM_A, day(2), None, Decimal("12.00"), "Sports"),
+        (4, ITEM_C, day(3), None, Decimal("7.00"), "Books"),
+    ]
+    addresses = warehouse.query(
+        "select ca_address_sk, ca_address_id, ca_city, ca_first_load_date from dim_customer_address"
+        " where ca_address_sk > 0 order by 1"
+    )
+    assert addresses == [(1, ADDR_A, "Fairview", day(1)), (2, ADDR_B, "Bethel", day(3))]
+    facts = warehouse.query(
+        "select ss_sold_date, ss_item_id, ss_item_sk, ss_addr_sk, ss_customer_sk, ss_store_sk"
+        " from fct_store_sales order by ss_sold_date, ss_ticket_number, ss_item_id"
+    )
+    # day 1: ADDR_B arrives only on day 3 -> -1 (a day-by-day run could not know it either)
+    # day 2: ITEM_A's version opened on day 2 (3); ITEM_C arrives on day 3 -> -1; STORE_2 -> 3
+    # day 3: ADDR_B is known (2); store 1's version valid until 2002-01-09 is still s_store_sk 1
+    assert facts == [
+        (day(1), ITEM_A, 1, 1, 1, 1),
+        (day(1), ITEM_B, 2, -1, 1, 1),
+        (day(2), ITEM_A, 3, -1, 2, 3),
+        (day(2), ITEM_C, -1, 1, 2, 3),
+        (day(3), ITEM_A, 3, 2, 3, 1),
+        (day(3), ITEM_C, 4, 2, 3, 1),
+    ]
+
+
+def test_an_empty_day_leaves_no_stale_rows(tmp_path: Path) -> None:
+    sales = [Sale(1, ITEM_A, customer_id(1), ADDR_A, STORE_1, ss_quantity=2)]
+    history = {
+        day(1): Day(addresses=[Address(ADDR_A)], items=[Item(ITEM_A)], sales=sales),
+        day(2): Day(sales=[Sale(2, ITEM_A, customer_id(1), ADDR_A, STORE_1)]),
+    }
+    warehouse = warehouse_with(tmp_path, history)
+    warehouse.build(day(1), day(2))
+    assert warehouse.query("select ss_sold_date, count(*) from fct_store_sales group by 1 order by 1") == [
+        (day(1), 1),
+        (day(2), 1),
+    ]
+
+    Landing(warehouse.data_dir).write_day(day(2), Day())  # day 2 re-delivered without sales
+    warehouse.build(day(2))
+    assert warehouse.query("select distinct ss_sold_date from fct_store_sales") == [(day(1),)]
+    assert warehouse.query("select distinct sold_date from rpt_daily_store_sales") == [(day(1),)]
+    assert warehouse.query("select sum(orders) from rpt_weekly_region_sales") == [(1,)]
+
+
+def test_duplicates_are_handled_as_documented(tmp_path: Path) -> None:
+    line = Sale(1, ITEM_A, customer_id(1), ADDR_A, STORE_1, ss_quantity=2)
+    history = {
+        day(1): Day(
+            addresses=[Address(ADDR_A, ca_zip="37002"), Address(ADDR_A, ca_zip="37001")],
+            items=[Item(ITEM_A, Decimal("10.00")), Item(ITEM_A, Decimal("11.00"), i_category="Music")],
+            sales=[line, line, Sale(1, ITEM_A, customer_id(1), ADDR_A, STORE_1, ss_quantity=1)],
+        ),
+    }
+    warehouse = warehouse_with(tmp_path, history)
+    result = warehouse.build(day(1))
+
+    # identical lines collapse to one; a different line of the same ticket and item is kept and numbered
+    assert warehouse.query("select ss_line_number, ss_quantity from fct_store_sales order by 1") == [(1, 1), (2, 2)]
+    # one day's duplicate natural keys: the highest price wins, then the attributes in order
+    assert warehouse.query("select i_current_price, i_category from dim_item where i_item_sk > 0") == [
+        (Decimal("11.00"), "Music")
+    ]
+    assert warehouse.query("select ca_zip from dim_customer_address where ca_address_sk > 0") == [("37001",)]
+    warned = warnings(result)
+    assert warned["stg_tpcds__items_one_row_per_item_and_day"] == 1
+    assert warned["stg_tpcds__customer_addresses_one_row_per_address_and_day"] == 1
+    assert warned["stg_tpcds__store_sales_no_identical_duplicate_lines"] == 1
+
+
+def test_unresolvable_keys_land_on_the_unknown_member_and_are_counted(tmp_path: Path) -> None:
+    history = {
+        day(1): Day(
+            addresses=[Address(ADDR_A)],
+            items=[Item(ITEM_A)],
+            sales=[
+                Sale(1, ITEM_A, customer_id(1), ADDR_A, STORE_1),
+                Sale(2, natural_id("ITEM", 404), customer_id(99), natural_id("ADDR", 404), natural_id("STORE", 404)),
+                Sale(3, None, None, None, None),
+            ],
+        ),
+    }
+    warehouse = warehouse_with(tmp_path, history)
+    result = warehouse.build(day(1))
+
+    assert warehouse.query(
+        "select ss_ticket_number, ss_item_sk, ss_customer_sk, ss_addr_sk, ss_store_sk from fct_store_sales order by 1"
+    ) == [(1, 1, 1, 1, 1), (2, -1, -1, -1, -1), (3, -1, -1, -1, -1)]
+    warned = warnings(result)
+    for key in ("ss_item_sk", "ss_customer_sk", "ss_addr_sk", "ss_store_sk"):
+        assert warned[f"unknown_member_count_fct_store_sales_{key}"] == 2
+    assert "unknown_member_count_fct_store_sales_ss_sold_date_sk" not in warned
+
+
+def test_reports_filter_by_city_and_state_and_compare_weeks(tmp_path: Path) -> None:
+    monday = date(2002, 1, 7)
+    history = {
+        monday: Day(
+            items=[Item(ITEM_A, Decimal("10.00"))],
+            sales=[
+                Sale(1, ITEM_A, s_store_id=STORE_1, ss_quantity=1),
+                Sale(1, ITEM_A, s_store_id=STORE_1, ss_quantity=3),
+            ],
+        ),
+        monday + timedelta(days=1): Day(sales=[Sale(2, ITEM_A, s_store_id=STORE_2, ss_quantity=2)]),
+        monday + timedelta(days=7): Day(sales=[Sale(3, ITEM_A, s_store_id=STORE_1, ss_quantity=5)]),
+    }
+    warehouse = warehouse_with(tmp_path, history)
+    for load_date in sorted(history):
+        warehouse.build(load_date)
+
+    assert warehouse.query(
+        "select sold_date, s_city, s_state, orders, sales_lines, sales_amount from rpt_daily_store_sales"
+        " where s_city = 'Fairview' and s_state = 'TN' order by 1"
+    ) == [(monday, "Fairview", "TN", 1, 2, Decimal("40.00"))]
+    assert warehouse.query(
+        "select week_start_date, region, orders, sales_amount, prior_week_sales_amount, sales_amount_change_pct"
+        " from rpt_weekly_region_sales order by 1, 2"
+    ) == [
+        (monday, "North America", 2, Decimal("60.00"), None, None),
+        (monday + timedelta(days=7), "North America", 1, Decimal("50.00"), Decimal("60.00"), Decimal("-16.67")),
+    ]
+    incremental = {name: warehouse.table(name) for name in ("rpt_daily_store_sales", "rpt_weekly_region_sales")}
+    warehouse.run("run", "--select", "reports", "--full-refresh", start=monday)
+    assert {name: warehouse.table(name) for name in incremental} == incremental
+
+
+def test_a_missing_or_malformed_window_stops_before_any_model_runs(tmp_path: Path) -> None:
+    warehouse = warehouse_with(tmp_path, {day(1): Day(items=[Item(ITEM_A)])})
+    missing = warehouse.invoke("build")
+    assert not missing.success
+    assert "refresh window missing" in str(missing.exception)
+    assert warehouse.query("select count(*) from information_schema.tables where table_name like 'dim_%'") == [(0,)]
+    for start, end, message in (
+        ("2002-1-7", "2002-01-07", "is not a date"),
+        ("2002-02-30", "2002-02-30", "is not a valid date"),
+        ("2002-01-08", "2002-01-07", "refresh window is reversed"),
+        ("", "2002-01-07", "STORE_SALES_WINDOW_END='2002-01-07' is set but STORE_SALES_WINDOW_START is not"),
+    ):
+        warehouse.extra_env = {"STORE_SALES_WINDOW_START": start, "STORE_SALES_WINDOW_END": end}
+        result = warehouse.invoke("build")
+        assert not result.success
+        assert message in str(result.exception)
+    assert warehouse.query("select count(*) from information_schema.tables where table_name like 'dim_%'") == [(0,)]
+
+    warehouse.extra_env = {"STORE_SALES_WINDOW_START": day(1).isoformat(), "STORE_SALES_WINDOW_END": ""}
+    warehouse.run("build")  # the end defaults to the start: a one-day run
+    assert warehouse.query("select i_item_id, i_rec_start_date from dim_item where i_item_sk > 0") == [(ITEM_A, day(1))]
+
+
+def test_a_new_window_keeps_the_partial_parse_and_docs_generate_needs_no_window(tmp_path: Path) -> None:
+    warehouse = warehouse_with(tmp_path, {day(1): Day(items=[Item(ITEM_A)]), day(2): Day(items=[Item(ITEM_B)])})
+    log = tmp_path / "logs" / "dbt.log"
+    assert warehouse.invoke("build", start=day(1), parsed=False).success
+    log.write_text("")
+    assert warehouse.invoke("build", start=day(2), parsed=False).success
+    second_build = log.read_text()
+    assert "Partial parsing enabled, no changes found, skipping parsing" in second_build
+    assert "Unable to do partial parsing" not in second_build
+
+    docs = warehouse.invoke("docs", "generate", parsed=False)
+    assert docs.success, docs.exception
+    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+    assert "source.store_sales.tpcds.store_sales" in catalog["sources"]
+    assert "model.store_sales.fct_store_sales" in catalog["nodes"]
