@@ -4,7 +4,9 @@
 `orchestrator.moto_adapt`, and deploys what the CloudFormation stack would: the artifacts bucket, the
 alert topic, the runner Lambda function, an ECS cluster and task definition, and the state machine
 rendered by `orchestrator.state_machine.render` with their real (local) ARNs. While it is open every
-boto3 client of the process talks to it (AWS_ENDPOINT_URL), so the launcher needs no special case:
+boto3 client of the process talks to it (AWS_ENDPOINT_URL), so the launcher needs no special case;
+the warehouse and data paths (orchestrator.settings) are pinned as absolute environment variables, so
+in-process and subprocess runners load the same warehouse whatever their working directory:
 
     with LocalAws(LocalOptions()) as aws:
         sfn = aws.client("stepfunctions")
@@ -167,7 +169,12 @@ class LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
-        env = {**DUMMY_CREDENTIALS, "MOTO_PORT": str(port), "AWS_ENDPOINT_URL": self.endpoint_url}
+        env = {
+            **DUMMY_CREDENTIALS,
+            **settings.dbt_environment(),
+            "MOTO_PORT": str(port),
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+        }
         self._saved_env = {key: os.environ.get(key) for key in env}
         os.environ.update(env)
         self._post("/moto-api/reset", {})  # moto's backends are per process: start from a clean account

@@ -1,0 +1,173 @@
+"""The user's commands end to end: the real project, real TPC-DS extracts (SF 0.01), the deployed
+definition run by the local emulator. Each command runs as `python -m orchestrator ...` would, through
+`orchestrator.cli.main`, with its own emulator; what persists between commands is the warehouse and the
+local journal, as for a user.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from models_harness import Warehouse
+
+from orchestrator import cli, sample_data
+from orchestrator.errors import ExitCode
+from orchestrator.window import RefreshWindow
+
+pytestmark = pytest.mark.slow
+
+FIRST = date(1998, 1, 2)
+BUILD_WITHOUT_TESTS = ("build", "--exclude", "resource_type:test", "resource_type:unit_test")
+TABLES = ("dim_customer_address", "dim_item", "fct_store_sales", "rpt_daily_store_sales", "rpt_weekly_region_sales")
+
+
+@pytest.fixture(scope="module")
+def extracts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("sf001") / "data"
+    sample_data.generate(scale=0.01, data_dir=data)
+    return data
+
+
+@pytest.fixture
+def data_dir(extracts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private copy of the extracts, with the warehouse beside them, as the commands' data directory."""
+    data = tmp_path / "data"
+    shutil.copytree(extracts / "landing", data / "landing")
+    shutil.copytree(extracts / "reference", data / "reference")
+    for name in ("STORE_SALES_DUCKDB", "STORE_SALES_CONFIG", "STORE_SALES_STATE_MACHINE_ARN", "STORE_SALES_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(data))
+    yield data
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
+    """Run a command with --json; return its exit code and parsed JSON output."""
+    code = cli.main([*args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out[out.index("{") :]) if "{" in out else None
+
+
+def tables(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with duckdb.connect(str(warehouse)) as connection:
+        return {name: sorted(connection.execute(f"select * from main.{name}").fetchall()) for name in TABLES}
+
+
+def summaries(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {summary["task"]: summary for summary in result["dbt"]}
+
+
+def built_models(result: dict[str, Any]) -> set[str]:
+    return {
+        node["name"]
+        for summary in result["dbt"]
+        for node in summary["models"]
+        if node["status"] == "success" and node["resource_type"] == "model"
+    }
+
+
+def negative(path: Path, column: str) -> bytes:
+    """Make `column` negative on one line of the extract (a dbt test rejects it); return the bytes to put back."""
+    original = path.read_bytes()
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"copy (select * replace (case when row_number() over () = 1 then -1 else {column} end as {column})"
+            f" from read_parquet('{path}')) to '{path}.new' (format parquet)"
+        )
+    Path(f"{path}.new").replace(path)
+    return original
+
+
+def test_backfill_of_a_month_equals_the_daily_sequence(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    month = RefreshWindow(FIRST, FIRST + timedelta(days=29))
+    code = cli.main(["backfill", "--start", month.start.isoformat(), "--end", month.end.isoformat()])
+    out = capsys.readouterr().out
+    assert code == ExitCode.OK, out
+    assert "done in 1 chunk(s)" in out
+
+    sequence = Warehouse(tmp_path / "sequence")
+    shutil.copytree(data_dir / "landing", sequence.data_dir / "landing")
+    shutil.copytree(data_dir / "reference", sequence.data_dir / "reference")
+    for day in month.dates():
+        sequence.run(*BUILD_WITHOUT_TESTS, start=day)
+
+    backfilled = tables(data_dir / "warehouse.duckdb")
+    assert len(backfilled["fct_store_sales"]) > 0
+    assert backfilled == tables(sequence.duckdb_path)
+
+    code, history = cli.main(["history", "--json"]), json.loads(capsys.readouterr().out)
+    assert code == ExitCode.OK
+    assert [(item["name"], item["status"]) for item in history] == [
+        ("store-sales-1998-01-02-to-1998-01-31-r1", "SUCCEEDED")
+    ]
+
+
+def test_a_failed_day_resumes_only_the_failed_node_and_what_is_downstream(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sales_file = next((data_dir / "landing" / "store_sales" / f"load_date={FIRST.isoformat()}").glob("*.parquet"))
+    original = negative(sales_file, "ss_quantity")
+
+    code, failed = run_cli(capsys, "run", "--date", FIRST.isoformat())
+    assert code == ExitCode.PIPELINE_FAILED
+    assert failed["status"] == "FAILED"
+    assert failed["error"] == "DbtTestFailed"
+    assert "accepted_range" in failed["cause"]
+    assert "ss_quantity" in failed["cause"]
+    assert {"dim_customer_address", "dim_item"} <= built_models(failed)
+    assert "fct_store_sales" not in built_models(failed)
+    assert not any(state["name"] == "Build reports" for state in failed["states"])
+
+    sales_file.write_bytes(original)
+    code, resumed = run_cli(capsys, "resume", failed["name"])
+    assert code == ExitCode.OK, resumed
+    assert resumed["name"] == "store-sales-1998-01-02-r2"
+    assert summaries(resumed)["customer_address"]["status"] == "skipped"
+    assert summaries(resumed)["item"]["status"] == "skipped"
+    assert {"fct_store_sales", "rpt_daily_store_sales", "rpt_weekly_region_sales"} <= built_models(resumed)
+
+    clean = Warehouse(tmp_path / "clean")
+    shutil.copytree(data_dir / "landing", clean.data_dir / "landing")
+    shutil.copytree(data_dir / "reference", clean.data_dir / "reference")
+    clean.run(*BUILD_WITHOUT_TESTS, start=FIRST)
+    assert tables(data_dir / "warehouse.duckdb") == tables(clean.duckdb_path)
+
+    code, shown = run_cli(capsys, "watch", failed["name"])
+    assert code == ExitCode.PIPELINE_FAILED
+    assert shown["name"] == failed["name"]
+
+
+def test_a_backfill_rerun_after_a_failure_continues_instead_of_redoing(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    partitions = sorted((data_dir / "landing" / "store_sales").iterdir())[:3]
+    days = [date.fromisoformat(partition.name.removeprefix("load_date=")) for partition in partitions]
+    original = negative(next(partitions[1].glob("*.parquet")), "ss_quantity")
+    window = ["--start", days[0].isoformat(), "--end", days[2].isoformat(), "--chunk-days", "1"]
+
+    code = cli.main(["backfill", *window])
+    out = capsys.readouterr()
+    assert code == ExitCode.PIPELINE_FAILED
+    assert f"backfill stopped at {days[1]}" in out.err
+
+    next(partitions[1].glob("*.parquet")).write_bytes(original)
+    code = cli.main(["backfill", *window])
+    out = capsys.readouterr().out
+    assert code == ExitCode.OK, out
+    chunks = len(range((days[2] - days[0]).days + 1))
+    assert f"[1/{chunks}] {days[0]}: already loaded by store-sales-{days[0]}-r1, skipped" in out
+    assert f"{days[1]}: resuming store-sales-{days[1]}-r1" in out
+    assert f"[{chunks}/{chunks}] {days[2]}: loading" in out
+
+    code = cli.main(["backfill", *window])
+    out = capsys.readouterr().out
+    assert code == ExitCode.OK
+    assert out.count("skipped") == chunks
