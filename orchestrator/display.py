@@ -22,6 +22,19 @@ def _console(stream: TextIO | None = None) -> Console:
     return console
 
 
+def readable_cause(cause: str | None) -> str | None:
+    """A failure cause with Lambda's error envelope ({"errorMessage", "errorType", "stackTrace"}) reduced
+    to its message: Step Functions passes a Lambda function's error on as that JSON text."""
+    if not cause or '{"errorMessage"' not in cause:
+        return cause
+    head, _, envelope = cause.partition('{"errorMessage"')
+    try:
+        message = json.loads('{"errorMessage"' + envelope)["errorMessage"]
+    except (ValueError, KeyError):
+        return cause
+    return f"{head}{message}"
+
+
 def _clock(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%H:%M:%S.%f")[:-3] if moment else "—"
 
@@ -122,13 +135,14 @@ def show_result(result: ExecutionResult, stream: TextIO | None = None) -> None:
     if summaries:
         console.print(models_table(summaries))
     if result.error or result.cause:
-        console.print(f"failed: {result.error}: {result.cause}", style="red", markup=False)
+        console.print(f"failed: {result.error}: {readable_cause(result.cause)}", style="red", markup=False)
 
 
 def result_json(result: ExecutionResult) -> str:
     """The execution as JSON for scripts: the record plus the dbt task summaries found in it."""
     document = result.to_dict()
     document["dbt"] = task_summaries(result)
+    document["message"] = readable_cause(result.cause)
     return json.dumps(document, indent=2, sort_keys=True, default=str)
 
 

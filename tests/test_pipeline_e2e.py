@@ -122,6 +122,8 @@ def test_a_failed_day_resumes_only_the_failed_node_and_what_is_downstream(
     assert failed["error"] == "DbtTestFailed"
     assert "accepted_range" in failed["cause"]
     assert "ss_quantity" in failed["cause"]
+    assert "ss_quantity" in failed["message"]
+    assert "stackTrace" not in failed["message"]
     assert {"dim_customer_address", "dim_item"} <= built_models(failed)
     assert "fct_store_sales" not in built_models(failed)
     assert not any(state["name"] == "Build reports" for state in failed["states"])
