@@ -1,0 +1,95 @@
+"""The commands in AWS mode (`--aws`): boto3 clients built from the configuration talk to a deployed
+state machine. Here the deployment is the local emulator's moto server, reached through
+AWS_ENDPOINT_URL exactly as a real endpoint would be: Step Functions keeps the history, no journal.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator import cli, sample_data
+from orchestrator.errors import ExitCode
+from orchestrator.local import LocalAws, LocalOptions
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalAws, Path]]:
+    root = tmp_path_factory.mktemp("aws")
+    data = root / "data"
+    sample_data.generate(scale=0.01, data_dir=data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STORE_SALES_DATA_DIR", str(data))
+        patch.delenv("STORE_SALES_DUCKDB", raising=False)
+        with LocalAws(LocalOptions()) as aws:
+            patch.setenv("STORE_SALES_STATE_MACHINE_ARN", aws.state_machine_arn)
+            patch.setenv("AWS_REGION", "us-east-1")
+            yield aws, data
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
+    code = cli.main([*args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out[out.index(next(ch for ch in out if ch in "[{")) :])
+
+
+def test_run_watch_and_history_use_step_functions_itself(
+    deployed: tuple[LocalAws, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, data = deployed
+    code, result = run_json(capsys, "run", "--date", "1998-01-02")
+    assert code == ExitCode.OK, result
+    assert result["name"] == "store-sales-1998-01-02-r1"
+    assert {summary["database_user"] for summary in result["dbt"]} == {"duckdb"}
+    assert not (data / "executions").exists()
+
+    code, history = run_json(capsys, "history")
+    assert [(item["name"], item["status"], item["window"]) for item in history] == [
+        ("store-sales-1998-01-02-r1", "SUCCEEDED", "1998-01-02")
+    ]
+    code, watched = run_json(capsys, "watch", "store-sales-1998-01-02-r1")
+    assert code == ExitCode.OK
+    assert [state["name"] for state in watched["states"]] == [state["name"] for state in result["states"]]
+
+
+def test_no_wait_returns_the_arn_and_a_second_overlapping_run_is_refused(
+    deployed: tuple[LocalAws, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws, _ = deployed
+    code = cli.main(["run", "--start", "1998-01-02", "--end", "1998-01-05", "--no-wait"])
+    arn = capsys.readouterr().out.strip()
+    assert code == ExitCode.OK
+    assert arn.endswith(":store-sales-1998-01-02-to-1998-01-05-r1")
+
+    code = cli.main(["run", "--date", "1998-01-04"])
+    captured = capsys.readouterr()
+    assert code == ExitCode.USAGE
+    assert "store-sales-1998-01-02-to-1998-01-05-r1 is already RUNNING" in captured.err
+
+    code, result = run_json(capsys, "watch", arn)
+    assert code == ExitCode.OK
+    assert result["status"] == "SUCCEEDED"
+    shutil.rmtree(aws.work_dir / "ecs-logs", ignore_errors=True)
+
+
+def test_reports_go_through_the_data_api_and_time_out_cleanly(
+    deployed: tuple[LocalAws, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = cli.main(["report", "daily", "--date", "1998-01-02", "--aws"])
+    assert code == ExitCode.USAGE
+    assert "redshift_database" in capsys.readouterr().err
+
+    monkeypatch.setenv("STORE_SALES_REDSHIFT_DATABASE", "dev")
+    monkeypatch.setenv("STORE_SALES_REDSHIFT_WORKGROUP", "analytics")
+    code = cli.main(["report", "daily", "--date", "1998-01-02", "--city", "Bethel", "--aws", "--timeout", "0.5"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.TIMED_OUT
+    assert "cancelled" in err
+    assert len(err.strip().splitlines()) == 1
