@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from orchestrator import settings
+from orchestrator import deploy, settings
 from orchestrator.errors import ExitCode, StoreSalesError
 
 DEBUG_ENV = "STORE_SALES_DEBUG"
@@ -184,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_watch_options(resume)
     _add_mode(resume)
     resume.set_defaults(handler=_pipeline)
+
+    deploy_parser = commands.add_parser(
+        "deploy",
+        help="deploy or update the AWS stack (or --print the commands)",
+        description="Render the definition from the dbt graph, build and push the image, package and deploy "
+        "infra/template.yaml, publish the dbt docs, and write the stack outputs to store-sales.toml.",
+    )
+    deploy.add_arguments(deploy_parser)
+    deploy_parser.set_defaults(handler=deploy.command)
 
     report = commands.add_parser(
         "report",

@@ -1,0 +1,391 @@
+"""`deploy`: render the definition, build and push the runner image, package and deploy the stack.
+
+The steps (each one command; `--print` shows them as a shell script instead of running them):
+1. `dbt parse`, then render the state machine from the dbt graph into target/statemachine.asl.json (in-process);
+2. `docker build` infra/Dockerfile with the Redshift connection as build args, `docker push` to ECR;
+3. read the pushed image's digest (the stack runs exactly that image in Lambda and ECS);
+4. `aws cloudformation package` (uploads the definition file, DefinitionS3Location) and
+   `aws cloudformation deploy` with the parameters;
+5. `aws lambda invoke` of the docs function: dbt docs generated against Redshift, published to the bucket;
+6. the stack's outputs become the [aws] table of store-sales.toml (what `orchestrator.config` reads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator import settings
+from orchestrator.errors import DeployError, UsageError
+
+TEMPLATE = Path("infra") / "template.yaml"
+DEFINITION = Path("target") / "statemachine.asl.json"
+DOCKERFILE = Path("infra") / "Dockerfile"
+PACKAGED_TEMPLATE = Path("target") / "packaged-template.yaml"
+DOCS_INVOKE_OUTPUT = Path("target") / "docs-invoke.json"
+DIGEST_VARIABLE = "IMAGE_DIGEST"
+ACCOUNT_VARIABLE = "ACCOUNT_ID"
+
+# Stack output -> key of the [aws] table of store-sales.toml (see orchestrator.config).
+OUTPUT_KEYS = {
+    "Region": "region",
+    "StateMachineArn": "state_machine_arn",
+    "ArtifactsUri": "artifacts_uri",
+    "RedshiftClusterId": "redshift_cluster_id",
+    "RedshiftWorkgroup": "redshift_workgroup",
+    "RedshiftDatabase": "redshift_database",
+    "RedshiftDbUser": "redshift_db_user",
+    "ReportsSchema": "reports_schema",
+}
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """Everything one deployment needs; names follow the template's parameters."""
+
+    stack_name: str
+    region: str
+    package_bucket: str
+    subnet_ids: tuple[str, ...]
+    security_group_id: str
+    redshift_host: str
+    landing_s3_uri: str
+    redshift_cluster_id: str = ""
+    redshift_workgroup: str = ""
+    redshift_workgroup_id: str = ""
+    redshift_port: int = 5439
+    redshift_database: str = "dev"
+    redshift_db_user: str = "dbt_store_sales"
+    redshift_schema: str = "store_sales"
+    image_repository: str = "store-sales-runner"
+    image_tag: str = "latest"
+    schedule_time_zone: str = "UTC"
+    schedule_enabled: bool = True
+    alert_email: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.subnet_ids) < 2:
+            raise UsageError(f"--subnet-ids needs two subnets (the Fargate tasks use two), got {list(self.subnet_ids)}")
+        if bool(self.redshift_cluster_id) == bool(self.redshift_workgroup):
+            raise UsageError("give either --redshift-cluster-id or --redshift-workgroup (with --redshift-workgroup-id)")
+        if self.redshift_workgroup and not self.redshift_workgroup_id:
+            raise UsageError("--redshift-workgroup needs --redshift-workgroup-id (the UUID in the workgroup ARN)")
+        if not self.landing_s3_uri.startswith("s3://"):
+            raise UsageError(f"--landing-s3-uri {self.landing_s3_uri!r} must be an s3:// folder")
+
+    @property
+    def registry(self) -> str:
+        return f"${{{ACCOUNT_VARIABLE}}}.dkr.ecr.{self.region}.amazonaws.com"
+
+    @property
+    def image(self) -> str:
+        return f"{self.registry}/{self.image_repository}:{self.image_tag}"
+
+    def connection(self) -> dict[str, str]:
+        """The Redshift connection the functions get (image build args = template environment)."""
+        return {
+            "STORE_SALES_REDSHIFT_HOST": self.redshift_host,
+            "STORE_SALES_REDSHIFT_PORT": str(self.redshift_port),
+            "STORE_SALES_REDSHIFT_CLUSTER_ID": self.redshift_cluster_id,
+            "STORE_SALES_REDSHIFT_WORKGROUP": self.redshift_workgroup,
+            "STORE_SALES_REDSHIFT_DATABASE": self.redshift_database,
+            "STORE_SALES_REDSHIFT_DB_USER": self.redshift_db_user,
+            "STORE_SALES_REDSHIFT_SCHEMA": self.redshift_schema,
+            "AWS_REGION": self.region,
+        }
+
+    def parameters(self) -> dict[str, str]:
+        """The stack's parameter values (ImageDigest is read after the push)."""
+        return {
+            "ImageRepositoryName": self.image_repository,
+            "ImageDigest": f"${{{DIGEST_VARIABLE}}}",
+            "SubnetIds": ",".join(self.subnet_ids),
+            "SecurityGroupId": self.security_group_id,
+            "RedshiftClusterId": self.redshift_cluster_id,
+            "RedshiftWorkgroupName": self.redshift_workgroup,
+            "RedshiftWorkgroupId": self.redshift_workgroup_id,
+            "RedshiftHost": self.redshift_host,
+            "RedshiftPort": str(self.redshift_port),
+            "RedshiftDatabase": self.redshift_database,
+            "RedshiftDbUser": self.redshift_db_user,
+            "RedshiftSchema": self.redshift_schema,
+            "LandingS3Uri": self.landing_s3_uri,
+            "ScheduleTimeZone": self.schedule_time_zone,
+            "ScheduleState": "ENABLED" if self.schedule_enabled else "DISABLED",
+            "AlertEmail": self.alert_email,
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command. `capture` names a variable set from its output; `stdin_from` pipes another command in."""
+
+    description: str
+    argv: tuple[str, ...]
+    capture: str | None = None
+    stdin_from: tuple[str, ...] | None = None
+
+    def shell(self) -> str:
+        command = " ".join(_quote(part) for part in self.argv)
+        if self.stdin_from is not None:
+            command = " ".join(_quote(part) for part in self.stdin_from) + " | " + command
+        return f"{self.capture}=$({command})" if self.capture else command
+
+
+def _quote(part: str) -> str:
+    """shlex quoting that keeps ${VARIABLE} references expandable (double quotes)."""
+    if "${" in part:
+        return '"' + part.replace('"', '\\"') + '"'
+    return shlex.quote(part)
+
+
+def plan(config: DeploySettings) -> list[Step]:
+    """The deployment commands after rendering, in order."""
+    region = ("--region", config.region)
+    build_args = [item for key, value in config.connection().items() for item in ("--build-arg", f"{key}={value}")]
+    overrides = [f"{key}={value}" for key, value in config.parameters().items()]
+    return [
+        Step(
+            "account of the credentials in use",
+            ("aws", "sts", "get-caller-identity", "--query", "Account", "--output", "text", *region),
+            capture=ACCOUNT_VARIABLE,
+        ),
+        Step(
+            "log docker in to ECR",
+            ("docker", "login", "--username", "AWS", "--password-stdin", config.registry),
+            stdin_from=("aws", "ecr", "get-login-password", *region),
+        ),
+        Step(
+            "build the runner image (dbt project parsed inside)",
+            (
+                "docker",
+                "build",
+                "--platform",
+                "linux/amd64",
+                "-f",
+                str(DOCKERFILE),
+                *build_args,
+                "-t",
+                config.image,
+                ".",
+            ),
+        ),
+        Step("push the image", ("docker", "push", config.image)),
+        Step(
+            "digest of the pushed image",
+            (
+                "aws",
+                "ecr",
+                "describe-images",
+                "--repository-name",
+                config.image_repository,
+                "--image-ids",
+                f"imageTag={config.image_tag}",
+                "--query",
+                "imageDetails[0].imageDigest",
+                "--output",
+                "text",
+                *region,
+            ),
+            capture=DIGEST_VARIABLE,
+        ),
+        Step(
+            "upload the state machine definition, write the packaged template",
+            (
+                "aws",
+                "cloudformation",
+                "package",
+                "--template-file",
+                str(TEMPLATE),
+                "--s3-bucket",
+                config.package_bucket,
+                "--s3-prefix",
+                config.stack_name,
+                "--output-template-file",
+                str(PACKAGED_TEMPLATE),
+                *region,
+            ),
+        ),
+        Step(
+            "create or update the stack",
+            (
+                "aws",
+                "cloudformation",
+                "deploy",
+                "--template-file",
+                str(PACKAGED_TEMPLATE),
+                "--stack-name",
+                config.stack_name,
+                "--capabilities",
+                "CAPABILITY_IAM",
+                "--no-fail-on-empty-changeset",
+                *region,
+                "--parameter-overrides",
+                *overrides,
+            ),
+        ),
+        Step(
+            "generate the dbt docs against Redshift and publish them to the bucket",
+            (
+                "aws",
+                "lambda",
+                "invoke",
+                "--function-name",
+                f"{config.stack_name}-docs",
+                "--cli-binary-format",
+                "raw-in-base64-out",
+                "--payload",
+                "{}",
+                *region,
+                str(DOCS_INVOKE_OUTPUT),
+            ),
+        ),
+        Step(
+            "the stack outputs (the [aws] table of store-sales.toml)",
+            (
+                "aws",
+                "cloudformation",
+                "describe-stacks",
+                "--stack-name",
+                config.stack_name,
+                "--query",
+                "Stacks[0].Outputs",
+                "--output",
+                "json",
+                *region,
+            ),
+        ),
+    ]
+
+
+def script(config: DeploySettings) -> str:
+    """The plan as a POSIX shell script, run from the project directory."""
+    lines = ["set -eu", "dbt parse --quiet", f"python -m orchestrator render --out {DEFINITION}"]
+    for step in plan(config):
+        lines += [f"# {step.description}", step.shell()]
+    return "\n".join(lines) + "\n"
+
+
+def config_from_outputs(outputs: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The [aws] settings from `describe-stacks` outputs ([{"OutputKey": ..., "OutputValue": ...}])."""
+    values = {OUTPUT_KEYS[o["OutputKey"]]: o["OutputValue"] for o in outputs if o["OutputKey"] in OUTPUT_KEYS}
+    for required in ("region", "state_machine_arn", "artifacts_uri", "redshift_database"):
+        if required not in values:
+            raise DeployError(f"the stack has no output for {required!r}: is it a store sales stack?")
+    return values
+
+
+def config_toml(values: Mapping[str, str]) -> str:
+    lines = ["[aws]"] + [f"{key} = {json.dumps(value)}" for key, value in sorted(values.items())]
+    return "\n".join(lines) + "\n"
+
+
+Runner = Callable[[Sequence[str], str | None], str]
+
+
+def run_command(argv: Sequence[str], stdin: str | None) -> str:
+    """Run one command in the project directory; its stdout, or DeployError with its stderr."""
+    try:
+        result = subprocess.run(
+            list(argv), input=stdin, capture_output=True, text=True, check=False, cwd=settings.project_dir()
+        )
+    except FileNotFoundError:
+        raise DeployError(f"{argv[0]} is not installed: deploying needs the AWS CLI v2 and docker") from None
+    if result.returncode != 0:
+        raise DeployError(f"`{' '.join(argv[:3])} ...` failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
+    return result.stdout
+
+
+def execute(config: DeploySettings, config_file: Path, runner: Runner = run_command) -> dict[str, str]:
+    """Render, run every step, write `config_file`; returns the [aws] settings."""
+    from orchestrator.state_machine import render_file
+
+    runner(["dbt", "parse", "--quiet"], None)
+    render_file(settings.project_dir(), settings.project_dir() / DEFINITION)
+    variables: dict[str, str] = {}
+    output = ""
+    for step in plan(config):
+        argv = [_expand(part, variables) for part in step.argv]
+        stdin = runner([_expand(p, variables) for p in step.stdin_from], None) if step.stdin_from else None
+        output = runner(argv, stdin)
+        if step.capture:
+            variables[step.capture] = output.strip()
+    values = config_from_outputs(json.loads(output))
+    config_file.write_text(config_toml(values), encoding="utf-8")
+    return values
+
+
+def _expand(part: str, variables: Mapping[str, str]) -> str:
+    for name, value in variables.items():
+        part = part.replace(f"${{{name}}}", value)
+    return part
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `deploy` subcommand's options (one per DeploySettings field)."""
+    parser.add_argument("--stack-name", default="store-sales", help="CloudFormation stack (default store-sales)")
+    parser.add_argument("--region", required=True, help="AWS region, e.g. eu-west-1")
+    parser.add_argument("--package-bucket", required=True, help="existing S3 bucket for `cloudformation package`")
+    parser.add_argument("--subnet-ids", required=True, help="two private subnet ids, comma-separated")
+    parser.add_argument("--security-group-id", required=True, help="security group of the runner")
+    parser.add_argument("--redshift-host", required=True, help="Redshift endpoint host name")
+    parser.add_argument("--landing-s3-uri", required=True, help="s3:// folder holding landing/ and reference/")
+    parser.add_argument("--redshift-cluster-id", default="", help="provisioned cluster identifier")
+    parser.add_argument("--redshift-workgroup", default="", help="Redshift Serverless workgroup name")
+    parser.add_argument("--redshift-workgroup-id", default="", help="Redshift Serverless workgroup id (UUID)")
+    parser.add_argument("--redshift-port", type=int, default=5439)
+    parser.add_argument("--redshift-database", default="dev")
+    parser.add_argument("--redshift-db-user", default="dbt_store_sales", help="database user of dbt (cluster)")
+    parser.add_argument("--redshift-schema", default="store_sales", help="schema of the models and reports")
+    parser.add_argument("--image-repository", default="store-sales-runner", help="existing ECR repository")
+    parser.add_argument("--image-tag", default="latest")
+    parser.add_argument("--schedule-time-zone", default="UTC", help="IANA zone of the daily 07:00 run")
+    parser.add_argument("--schedule-disabled", action="store_true", help="deploy with the daily run switched off")
+    parser.add_argument("--alert-email", default="", help="e-mail subscribed to failure alerts")
+    parser.add_argument("--print", action="store_true", help="print the commands instead of running them")
+    parser.add_argument(
+        "--config-file", type=Path, help="where to write the [aws] settings (default <project>/store-sales.toml)"
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> DeploySettings:
+    return DeploySettings(
+        stack_name=args.stack_name,
+        region=args.region,
+        package_bucket=args.package_bucket,
+        subnet_ids=tuple(s.strip() for s in args.subnet_ids.split(",") if s.strip()),
+        security_group_id=args.security_group_id,
+        redshift_host=args.redshift_host,
+        landing_s3_uri=args.landing_s3_uri,
+        redshift_cluster_id=args.redshift_cluster_id,
+        redshift_workgroup=args.redshift_workgroup,
+        redshift_workgroup_id=args.redshift_workgroup_id,
+        redshift_port=args.redshift_port,
+        redshift_database=args.redshift_database,
+        redshift_db_user=args.redshift_db_user,
+        redshift_schema=args.redshift_schema,
+        image_repository=args.image_repository,
+        image_tag=args.image_tag,
+        schedule_time_zone=args.schedule_time_zone,
+        schedule_enabled=not args.schedule_disabled,
+        alert_email=args.alert_email,
+    )
+
+
+def command(args: argparse.Namespace) -> int:
+    """The `deploy` subcommand: print the script, or run it and write the configuration file."""
+    config = settings_from_args(args)
+    if args.print:
+        print(script(config), end="")
+        return 0
+    from orchestrator.config import CONFIG_FILE_NAME
+
+    config_file: Path = args.config_file or settings.project_dir() / CONFIG_FILE_NAME
+    values = execute(config, config_file)
+    print(f"deployed {config.stack_name}: state machine {values['state_machine_arn']}; wrote {config_file}")
+    return 0

@@ -1,0 +1,65 @@
+"""Tools of the infrastructure tests, installed on first use the way CI can (PyPI and Debian only).
+
+- checkov pins an older boto3 than the project, so it lives in its own virtualenv `.venv/checkov`
+  (git-ignored), made once with the pinned version below.
+- chromium comes from Debian (`apt-get install chromium`, as root) when it is missing.
+- The template is read with cfn-lint's YAML loader (it understands !Ref, !Sub, ...).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "infra" / "template.yaml"
+DOCKERFILE = ROOT / "infra" / "Dockerfile"
+CHECKOV_VERSION = "3.3.30"
+CHECKOV_VENV = ROOT / ".venv" / "checkov"
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    template: dict[str, Any] = cfn_yaml.load(str(path))
+    return template
+
+
+@functools.cache
+def checkov() -> Path:
+    """The checkov executable, installed into its own virtualenv when missing."""
+    executable = CHECKOV_VENV / "bin" / "checkov"
+    if not executable.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(CHECKOV_VENV)], check=True)
+        subprocess.run(
+            [str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+             f"checkov=={CHECKOV_VERSION}"],
+            check=True,
+        )  # fmt: skip
+    return executable
+
+
+@functools.cache
+def chromium() -> str:
+    """Debian's chromium, installed with apt-get when missing (the tests run as root in CI)."""
+    found = shutil.which("chromium")
+    if found is None:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, capture_output=True)
+        found = shutil.which("chromium")
+    assert found is not None, "apt-get installed chromium but it is not on PATH"
+    return found
+
+
+def offline(argv: list[str]) -> list[str]:
+    """Run `argv` in a new network namespace (no network at all) when this machine allows it."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "--net", "true"], capture_output=True, check=False).returncode == 0:
+        return [unshare, "--net", *argv]
+    return argv
