@@ -71,17 +71,21 @@ import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from orchestrator.contract import (
+    ADDRESS_COLUMNS,
+    EXTRACTS,
+    ITEM_COLUMNS,
+    LANDING_DIR,
+    PARTITION_COLUMN,
+    REFERENCE_DIR,
+    REFERENCE_TABLES,
+)
 from orchestrator.errors import DataDirError, EnvironmentProblem, UsageError
 from orchestrator.settings import DATA_DIR_ENV
 from orchestrator.window import RefreshWindow
 
 SUPPORTED_SCALES: tuple[float, ...] = (0.01, 0.1, 1.0)
-EXTRACTS: tuple[str, ...] = ("customer_address", "item", "store_sales")
-REFERENCE_TABLES: tuple[str, ...] = ("customer", "store", "date_dim")
-LANDING_DIR = "landing"
-REFERENCE_DIR = "reference"
 MARKER_FILE = "_sample.json"
-PARTITION_COLUMN = "load_date"
 ADDRESSES_PER_DAILY_MOVE = 1000
 TEMP_DIR_PREFIX = ".sample-data-"
 
@@ -140,27 +144,7 @@ select * exclude (ss_item_sk) from final
 order by load_date, ss_ticket_number, ss_item_sk
 """
 
-_ITEM_COLUMNS = """
-        i_item_id,
-        i_item_desc,
-        i_current_price,
-        i_wholesale_cost,
-        i_brand_id,
-        i_brand,
-        i_class_id,
-        i_class,
-        i_category_id,
-        i_category,
-        i_manufact_id,
-        i_manufact,
-        i_size,
-        i_formulation,
-        i_color,
-        i_units,
-        i_container,
-        i_manager_id,
-        i_product_name,
-"""
+_ITEM_COLUMNS = "".join(f"\n        {column}," for column in ITEM_COLUMNS) + "\n"
 
 _ITEM_SQL = f"""
 with items as (
@@ -214,19 +198,7 @@ select * from final
 order by load_date, i_item_id
 """
 
-_ADDRESS_LOCATION_COLUMNS = (
-    "ca_street_number",
-    "ca_street_name",
-    "ca_street_type",
-    "ca_suite_number",
-    "ca_city",
-    "ca_county",
-    "ca_state",
-    "ca_zip",
-    "ca_country",
-    "ca_gmt_offset",
-    "ca_location_type",
-)
+_ADDRESS_LOCATION_COLUMNS = ADDRESS_COLUMNS[1:]
 
 _CUSTOMER_ADDRESS_SQL = f"""
 with addresses as (

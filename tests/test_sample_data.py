@@ -24,72 +24,13 @@ import duckdb
 import pytest
 
 from orchestrator import sample_data
+from orchestrator.contract import ADDRESS_COLUMNS, ITEM_COLUMNS, REFERENCE_TABLES, SALES_COLUMNS, SALES_MEASURES
 from orchestrator.errors import DataDirError, ExitCode
 from orchestrator.sample_data import SampleSummary
 
 SCALE = 0.1
 SOURCE_SALES_LINES = 288_464  # dsdgen SF 0.1 store_sales, as measured by hand
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-
-ADDRESS_COLUMNS = (
-    "ca_address_id",
-    "ca_street_number",
-    "ca_street_name",
-    "ca_street_type",
-    "ca_suite_number",
-    "ca_city",
-    "ca_county",
-    "ca_state",
-    "ca_zip",
-    "ca_country",
-    "ca_gmt_offset",
-    "ca_location_type",
-)
-ITEM_COLUMNS = (
-    "i_item_id",
-    "i_item_desc",
-    "i_current_price",
-    "i_wholesale_cost",
-    "i_brand_id",
-    "i_brand",
-    "i_class_id",
-    "i_class",
-    "i_category_id",
-    "i_category",
-    "i_manufact_id",
-    "i_manufact",
-    "i_size",
-    "i_formulation",
-    "i_color",
-    "i_units",
-    "i_container",
-    "i_manager_id",
-    "i_product_name",
-)
-SALES_MEASURES = (
-    "ss_quantity",
-    "ss_wholesale_cost",
-    "ss_list_price",
-    "ss_sales_price",
-    "ss_ext_discount_amt",
-    "ss_ext_sales_price",
-    "ss_ext_wholesale_cost",
-    "ss_ext_list_price",
-    "ss_ext_tax",
-    "ss_coupon_amt",
-    "ss_net_paid",
-    "ss_net_paid_inc_tax",
-    "ss_net_profit",
-)
-SALES_COLUMNS = (
-    "sold_date",
-    "i_item_id",
-    "c_customer_id",
-    "ca_address_id",
-    "s_store_id",
-    "ss_ticket_number",
-    *SALES_MEASURES,
-)
 
 
 @dataclass(frozen=True)
@@ -277,7 +218,7 @@ def test_item_versions_arrive_on_their_tpcds_start_date(generated: Generated, tp
 
 @pytest.mark.slow
 def test_reference_tables_are_the_tpcds_tables(generated: Generated, tpcds: duckdb.DuckDBPyConnection) -> None:
-    for table in sample_data.REFERENCE_TABLES:
+    for table in REFERENCE_TABLES:
         written = f"read_parquet('{generated.root}/reference/{table}.parquet')"
         assert _schema(tpcds, written) == _schema(tpcds, table)
         (missing,) = _one(tpcds, f"select count(*) from (from {table} except all from {written})")
