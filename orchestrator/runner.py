@@ -261,7 +261,7 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
     config.work_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"dbt-{request.task}-", dir=config.work_root))
     try:
-        with warehouse_lock(config.warehouse_lock), environment(request.window.as_env()):
+        with warehouse_lock(config.warehouse_lock), settings.scoped_environment(request.window.as_env()):
             try:
                 results, invocation_id, crash, user = _invoke_build(request, config, selected, work)
             finally:
@@ -296,20 +296,6 @@ def warehouse_lock(path: Path | None) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _common_args(config: RunnerConfig, work: Path) -> list[str]:

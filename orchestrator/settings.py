@@ -9,7 +9,9 @@ With no configuration at all everything is under the project: `data/` holds the 
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 DATA_DIR_ENV = "STORE_SALES_DATA_DIR"
@@ -57,3 +59,22 @@ def dbt_environment() -> dict[str, str]:
         DUCKDB_ENV: str(duckdb_path()),
         TARGET_ENV: dbt_target(),
     }
+
+
+@contextlib.contextmanager
+def scoped_environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables for the block, then restore the old values."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

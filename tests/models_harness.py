@@ -9,9 +9,7 @@ that in one process).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,6 +19,8 @@ import duckdb
 from dbt.artifacts.schemas.run import RunExecutionResult
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 from postgres_server import PostgresServer
+
+from orchestrator.settings import scoped_environment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MART_KEYS: Mapping[str, Sequence[str]] = {
@@ -33,25 +33,6 @@ MART_KEYS: Mapping[str, Sequence[str]] = {
 WINDOW_VARIABLES = ("STORE_SALES_WINDOW_START", "STORE_SALES_WINDOW_END")
 
 _manifests: dict[str, Any] = {}
-
-
-@contextmanager
-def environment(values: Mapping[str, str | None]) -> Iterator[None]:
-    """Set (or, for None, remove) environment variables for the duration of the block."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class DbtFailed(AssertionError):
@@ -96,7 +77,7 @@ class Warehouse:
     ) -> dbtRunnerResult:
         """Run one dbt command; with `parsed`, reuse the manifest parsed once for this target."""
         paths = self._paths("target")
-        with environment(self.env(start, end)):
+        with scoped_environment(self.env(start, end)):
             manifest = self.manifest() if parsed else None
             return dbtRunner(manifest=manifest).invoke([*args, *paths, "--quiet"])
 
