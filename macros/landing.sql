@@ -53,12 +53,19 @@
     (default `data`): extracts read `landing/<table>/*/*.parquet` with hive partitioning (so load_date is
     a column), reference tables read `reference/<table>.parquet`. A table with no file yet becomes an
     empty view with the declared columns, so a fresh data directory still builds (to nothing).
+    With a refresh window, the window's extract files are validated first (macros/landing_validation.sql).
   -#}
   {%- set data_dir = env_var("STORE_SALES_DATA_DIR", "data") | replace("\\", "/") -%}
   {%- set schemas = landing_tables() | map(attribute="schema") | unique | list -%}
   {%- for schema in schemas -%}
     {%- do run_query("create schema if not exists " ~ schema) -%}
   {%- endfor -%}
+  {%- set window = refresh_window() -%}
+  {%- if window.given -%}
+    {%- for table in landing_tables("extract") -%}
+      {%- do validate_landing_window(table, data_dir ~ "/landing/" ~ table.identifier ~ "/*/*.parquet", window) -%}
+    {%- endfor -%}
+  {%- endif -%}
   {%- for table in landing_tables() -%}
     {%- if table.meta.get("landing") == "extract" -%}
       {%- set pattern = data_dir ~ "/landing/" ~ table.identifier ~ "/*/*.parquet" -%}

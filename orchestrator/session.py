@@ -14,11 +14,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from orchestrator import settings
 from orchestrator.config import Config
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 LOCK_FILE_NAME = ".pipeline.lock"
+HOLDER_READ_ATTEMPTS = 20
+HOLDER_READ_PAUSE_SECONDS = 0.05
 
 
 class Mode(StrEnum):
@@ -90,6 +93,17 @@ def journal() -> Journal:
     return Journal(settings.data_dir() / "executions")
 
 
+def _lock_holder(handle: IO[str]) -> str:
+    """The holder's `pid N` line: a run that took the lock an instant ago may not have written it yet."""
+    for _ in range(HOLDER_READ_ATTEMPTS):
+        handle.seek(0)
+        holder = handle.read().strip()
+        if holder:
+            return holder
+        time.sleep(HOLDER_READ_PAUSE_SECONDS)
+    return "another process"
+
+
 @contextlib.contextmanager
 def local_run_lock() -> Iterator[None]:
     """Hold the data directory's pipeline lock, or refuse naming the process that holds it."""
@@ -100,8 +114,7 @@ def local_run_lock() -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            holder = _lock_holder(handle)
             raise ExecutionConflict(
                 f"a local pipeline run is already in progress ({holder}) on {directory}: "
                 "wait for it to finish, then look at it with `python -m orchestrator history`"

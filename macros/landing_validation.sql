@@ -1,0 +1,173 @@
+{#-
+  Validation of the landing files of the refresh window (DuckDB, target `local`), run by
+  duckdb__create_landing_sources() before any model: a bad file stops the run before any model SQL, so
+  nothing already loaded is touched. Each rule names the file and the column:
+    - every file of an extract must be Parquet (the PAR1 magic bytes at both ends);
+    - every column declared for the extract in _tpcds__sources.yml must be in every file (missing column);
+    - each column's Parquet type must convert to its declared type (wrong type);
+    - the columns listed in the extract's meta `required_columns` must have no NULL (NULL key).
+  A column the contract does not declare is ignored, with a warning naming the file and the column.
+-#}
+
+{% macro _landing_type_rule(data_type) %}
+  {#- The regular expression the DuckDB type of a file's column must match for a declared type. -#}
+  {%- set integers = "U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)" -%}
+  {%- if data_type == "varchar" -%}
+    {{ return("VARCHAR") }}
+  {%- elif data_type in ["integer", "bigint"] -%}
+    {{ return(integers) }}
+  {%- elif data_type.startswith("numeric") -%}
+    {{ return(integers ~ "|DECIMAL\\(.*\\)|FLOAT|DOUBLE") }}
+  {%- elif data_type == "date" -%}
+    {{ return("DATE|TIMESTAMP.*") }}
+  {%- else -%}
+    {{ exceptions.raise_compiler_error("landing validation: declared type '" ~ data_type ~ "' has no rule: add one to _landing_type_rule in macros/landing_validation.sql") }}
+  {%- endif -%}
+{% endmacro %}
+
+{% macro _landing_window_files(pattern, window) %}
+  {#- The files of `pattern` (landing/<extract>/*/*.parquet) whose load_date folder lies in the window. -#}
+  {%- set query -%}
+    select file
+    from glob({{ _sql_string(pattern) }})
+    where
+      try_cast(regexp_extract(file, 'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date)
+      between {{ _date_literal(window.start) }} and {{ _date_literal(window.end) }}
+    order by file
+  {%- endset -%}
+  {{ return(run_query(query).columns[0].values() | list) }}
+{% endmacro %}
+
+{% macro validate_landing_window(table, pattern, window) %}
+  {%- set files = _landing_window_files(pattern, window) -%}
+  {%- if files | length == 0 -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set quoted = [] -%}
+  {%- for file in files -%}
+    {%- do quoted.append(_sql_string(file)) -%}
+  {%- endfor -%}
+  {%- set file_list = "[" ~ quoted | join(", ") ~ "]" -%}
+  {%- set unreadable -%}
+    select filename
+    from read_blob({{ file_list }})
+    where size < 12 or content[1:4] <> 'PAR1'::blob or content[-4:] <> 'PAR1'::blob
+    order by filename
+  {%- endset -%}
+  {%- set not_parquet = run_query(unreadable).columns[0].values() | list -%}
+  {%- if not_parquet | length > 0 -%}
+    {{ exceptions.raise_compiler_error("landing data rejected before any model ran (nothing was loaded): landing file " ~ not_parquet | join(", ") ~ " is not a Parquet file (rule: every file of landing/" ~ table.identifier ~ "/load_date=YYYY-MM-DD/ must be Parquet, starting and ending with the bytes PAR1). Replace the file(s) and run the same window again") }}
+  {%- endif -%}
+  {%- set declared = [] -%}
+  {%- for column in table.columns.values() if column.name != "load_date" -%}
+    {%- do declared.append("(" ~ _sql_string(column.name) ~ ", " ~ _sql_string(column.data_type) ~ ", " ~ _sql_string(_landing_type_rule(column.data_type)) ~ ")") -%}
+  {%- endfor -%}
+  {%- set query -%}
+    with
+
+    file_columns as (
+
+      select file_name, name, duckdb_type
+      from parquet_schema({{ file_list }})
+      where type is not null
+
+    ),
+
+    files as (
+
+      select distinct file_name from file_columns
+
+    ),
+
+    declared (name, data_type, type_rule) as (
+
+      values {{ declared | join(", ") }}
+
+    ),
+
+    missing as (
+
+      select
+        files.file_name,
+        declared.name,
+        'is missing (rule: every column declared for source tpcds.{{ table.identifier }} must be in each file)' as problem,
+        1 as severity
+      from files
+      cross join declared
+      left join file_columns
+        on files.file_name = file_columns.file_name and declared.name = file_columns.name
+      where file_columns.name is null
+
+    ),
+
+    mistyped as (
+
+      select
+        file_columns.file_name,
+        declared.name,
+        'is ' || file_columns.duckdb_type || ' (rule: its type must convert to the declared ' || declared.data_type || ')' as problem,
+        1 as severity
+      from file_columns
+      inner join declared
+        on file_columns.name = declared.name
+      where not regexp_full_match(file_columns.duckdb_type, declared.type_rule)
+
+    ),
+
+    unexpected as (
+
+      select
+        file_columns.file_name,
+        file_columns.name,
+        'is not declared for source tpcds.{{ table.identifier }}: ignored' as problem,
+        0 as severity
+      from file_columns
+      left join declared
+        on file_columns.name = declared.name
+      where declared.name is null
+
+    ),
+
+    final as (
+
+      select * from missing
+      union all
+      select * from mistyped
+      union all
+      select * from unexpected
+
+    )
+
+    select * from final
+    order by severity desc, file_name, name
+  {%- endset -%}
+  {%- set problems = run_query(query) -%}
+  {%- set errors = [] -%}
+  {%- for row in problems.rows -%}
+    {%- set text = "landing file " ~ row[0] ~ ": column " ~ row[1] ~ " " ~ row[2] -%}
+    {%- if row[3] == 1 -%}
+      {%- do errors.append(text) -%}
+    {%- else -%}
+      {%- do exceptions.warn(text) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- if errors | length == 0 -%}
+    {%- for column_name in table.meta.get("required_columns", []) -%}
+      {%- set nulls -%}
+        select filename, count(*) as null_rows
+        from read_parquet({{ file_list }}, filename = true, union_by_name = true)
+        where {{ column_name }} is null
+        group by filename
+        order by filename
+      {%- endset -%}
+      {%- for row in run_query(nulls).rows -%}
+        {%- do errors.append("landing file " ~ row[0] ~ ": column " ~ column_name ~ " is NULL on " ~ row[1] ~ " row(s) (rule: " ~ column_name ~ " identifies a line of source tpcds." ~ table.identifier ~ " and may not be NULL)") -%}
+      {%- endfor -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {%- if errors | length > 0 -%}
+    {%- set shown = errors[:5] | join("; ") -%}
+    {%- set more = (" (and " ~ (errors | length - 5) ~ " more)") if errors | length > 5 else "" -%}
+    {{ exceptions.raise_compiler_error("landing data rejected before any model ran (nothing was loaded): " ~ shown ~ more ~ ". Fix or replace the file(s) and run the same window again") }}
+  {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,48 @@
+"""Dates that are wrong, beyond tests/test_cli.py: impossible days, reversed or far-future windows on every
+command that takes them. Each is one line on stderr with exit code 2, before any emulator or warehouse
+starts. (A day with no sales is a valid day: tests/test_faults_landing.py loads one.)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from test_cli import assert_one_line_error, cli
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Landing data whose store_sales extracts span 2002-12-01..2002-12-31 (empty Parquet files suffice)."""
+    root = tmp_path_factory.mktemp("dates")
+    for day in (date(2002, 12, 1), date(2002, 12, 31)):
+        partition = root / "landing" / "store_sales" / f"load_date={day.isoformat()}"
+        partition.mkdir(parents=True)
+        pq.write_table(pa.table({"ss_ticket_number": pa.array([], pa.int64())}), partition / "part-0.parquet")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("run", "--date", "2002-02-30"), ("--date", "2002-02-30", "YYYY-MM-DD")),
+        (("run", "--date", "10000-01-01"), ("10000-01-01", "YYYY-MM-DD")),
+        (("run", "--start", "2002-12-01", "--end", "2002-12-32"), ("end date", "2002-12-32")),
+        (("run", "--date", "9999-12-31"), ("9999-12-31", "outside the landing data", "2002-12-01..2002-12-31")),
+        (("run", "--start", "2002-12-30", "--end", "2999-01-01"), ("2999-01-01", "outside the landing data")),
+        (("run", "--date", "1900-01-01"), ("1900-01-01", "outside the landing data")),
+        (("backfill", "--start", "2002-12-31", "--end", "2002-12-01"), ("reversed", "swap them")),
+        (("backfill", "--start", "2002-12-01", "--end", "2999-12-31"), ("2999-12-31", "outside the landing data")),
+        (("backfill", "--start", "12/01/2002", "--end", "2002-12-31"), ("12/01/2002", "YYYY-MM-DD")),
+        (("report", "daily", "--start", "2002-12-31", "--end", "2002-12-01"), ("reversed",)),
+        (("report", "weekly", "--date", "2002-31-12"), ("2002-31-12", "YYYY-MM-DD")),
+    ],
+)
+def test_bad_dates_are_one_line_usage_errors(data_dir: Path, args: tuple[str, ...], words: tuple[str, ...]) -> None:
+    result = cli(*args, env={"STORE_SALES_DATA_DIR": str(data_dir)})
+    assert_one_line_error(result, 2, *words)
+    assert not (data_dir / "warehouse.duckdb").exists()
+    assert not (data_dir / "executions").exists()

@@ -1,0 +1,153 @@
+"""A pipeline killed mid-node, and two runs started at once, through the real command.
+
+`python -m orchestrator run` runs as a subprocess in its own process group: the local emulator, the
+in-process Lambda runner and the ECS runner subprocess it starts. It is killed with SIGKILL (no cleanup
+runs) as soon as dbt starts building a node's mart (seen in that task's dbt log, under the run's TMPDIR).
+Between the kill and the next run a reader opens the warehouse: every table must be exactly its state
+before the run or after a complete run, never a partial one. The same run again must then give exactly
+the tables of an undisturbed build.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_support import ROOT
+from faults_support import FIRST, SECOND, snapshot, write_good_landing
+from models_harness import Warehouse
+
+from orchestrator.runner import release_embedded_database
+
+pytestmark = pytest.mark.slow
+
+BUILD_WITHOUT_TESTS = ("build", "--exclude", "resource_type:test", "resource_type:unit_test")
+NODE_MARTS = (
+    ("customer_address", "dim_customer_address"),
+    ("item", "dim_item"),
+    ("store_sales", "fct_store_sales"),
+    ("reports", "rpt_daily_store_sales"),
+)
+RUN_DEADLINE_SECONDS = 300.0
+POLL_SECONDS = 0.05
+
+
+def loaded_warehouse(root: Path, *days: date) -> Warehouse:
+    """Landing data of FIRST and SECOND, and a warehouse built (undisturbed) for `days` in order."""
+    warehouse = Warehouse(root)
+    write_good_landing(warehouse.data_dir)
+    for day in days:
+        warehouse.run(*BUILD_WITHOUT_TESTS, start=day)
+    release_embedded_database()  # dbt-duckdb keeps the file open in this process
+    return warehouse
+
+
+def start_run(warehouse: Warehouse, temp: Path, day: date) -> subprocess.Popen[str]:
+    """`python -m orchestrator run --date D` in a new process group, its temp files under `temp`."""
+    temp.mkdir(parents=True, exist_ok=True)
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("STORE_SALES_", "AWS_"))}
+    env = {
+        **clean,
+        "STORE_SALES_DATA_DIR": str(warehouse.data_dir),
+        "STORE_SALES_DUCKDB": str(warehouse.duckdb_path),
+        "TMPDIR": str(temp),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "run", "--date", day.isoformat()],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for_mart_start(process: subprocess.Popen[str], temp: Path, task: str, mart: str) -> None:
+    """Block until the task's dbt log says the mart started building (bounded; never a timing assert)."""
+    marker = f"START sql incremental model main.{mart} "
+    deadline = time.monotonic() + RUN_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        for log in temp.glob(f"store-sales-local-*/runner/dbt-{task}-*/logs/dbt.log"):
+            try:
+                if marker in log.read_text(encoding="utf-8", errors="replace"):
+                    return
+            except FileNotFoundError:  # the task finished and removed its work dir between glob and read
+                continue
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"the run ended (exit {process.returncode}) before {mart} started:\n{out}\n{err}")
+        time.sleep(POLL_SECONDS)
+    raise AssertionError(f"{mart} did not start within {RUN_DEADLINE_SECONDS} s")
+
+
+def kill_group(process: subprocess.Popen[str]) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=RUN_DEADLINE_SECONDS)
+    return process.returncode, out, err
+
+
+def assert_old_or_new(state: dict[str, Any], old: dict[str, Any], new: dict[str, Any], killed_in: str) -> None:
+    for table, rows in state.items():
+        assert rows in (old[table], new[table]), f"{table} is half loaded after a kill in {killed_in}"
+
+
+def test_a_run_killed_in_each_node_leaves_old_or_new_tables_and_the_rerun_loads_exactly_once(
+    tmp_path: Path,
+) -> None:
+    reference = loaded_warehouse(tmp_path / "reference", FIRST)
+    before = snapshot(reference.duckdb_path)
+    reference.run(*BUILD_WITHOUT_TESTS, start=SECOND)
+    release_embedded_database()
+    after = snapshot(reference.duckdb_path)
+    assert before != after
+    assert len(after["fct_store_sales"]) > len(before["fct_store_sales"])
+
+    warehouse = loaded_warehouse(tmp_path / "killed", FIRST)
+    assert snapshot(warehouse.duckdb_path) == before
+    for attempt, (task, mart) in enumerate(NODE_MARTS):
+        temp = tmp_path / f"tmp-{attempt}"
+        process = start_run(warehouse, temp, SECOND)
+        wait_for_mart_start(process, temp, task, mart)
+        kill_group(process)
+        assert_old_or_new(snapshot(warehouse.duckdb_path), before, after, task)
+
+    code, out, err = finish(start_run(warehouse, tmp_path / "tmp-final", SECOND))
+    assert code == 0, out + err
+    assert "store-sales-2002-01-11-r1: SUCCEEDED" in out  # killed runs left no record
+    assert snapshot(warehouse.duckdb_path) == after
+
+
+def test_two_runs_started_together_one_runs_and_the_other_names_it(tmp_path: Path) -> None:
+    warehouse = loaded_warehouse(tmp_path / "warehouse")
+    first = start_run(warehouse, tmp_path / "tmp-a", FIRST)
+    second = start_run(warehouse, tmp_path / "tmp-b", FIRST)
+    deadline = time.monotonic() + RUN_DEADLINE_SECONDS
+    while first.poll() is None and second.poll() is None and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+    loser, winner = (first, second) if first.poll() is not None else (second, first)
+
+    code, out, err = finish(loser)
+    assert code == 2, out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert f"a local pipeline run is already in progress (pid {winner.pid})" in lines[0]
+
+    code, out, err = finish(winner)
+    assert code == 0, out + err
+    assert "store-sales-2002-01-10-r1: SUCCEEDED" in out
+    assert sorted(path.name for path in (warehouse.data_dir / "executions").iterdir()) == [
+        "store-sales-2002-01-10-r1.json"
+    ]

@@ -1,0 +1,224 @@
+"""Landing data that is wrong: each fault stops the pipeline before any model runs, with a message naming
+the file, the column and the rule, or is handled as the model docs say; nothing already loaded is lost.
+
+The pipeline's tasks run as the state machine runs them (the plan generated from the dbt graph, each task
+through `orchestrator.runner.run_task`, the code inside Lambda and the ECS container), in stage order, on a
+warehouse that already holds a good day (FIRST). The fault is on the next day (SECOND).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from engine_support import ROOT, project_parsed_dir
+from faults_support import (
+    FIRST,
+    OUTSIDE_DATE_DIM,
+    SECOND,
+    extract_file,
+    good_day,
+    rewrite,
+    snapshot,
+    write_good_landing,
+)
+from landing import Landing, natural_id
+
+from orchestrator.errors import DbtCrashed, RunnerError
+from orchestrator.graph import DbtGraph
+from orchestrator.manifest import load_manifest
+from orchestrator.plan import build_plan
+from orchestrator.runner import RunnerConfig, TaskRequest, TaskSummary, run_task
+from orchestrator.window import RefreshWindow
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Landing data of two good days and a warehouse loaded with the first one."""
+    root = tmp_path_factory.mktemp("faults-landing")
+    write_good_landing(root / "data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STORE_SALES_DATA_DIR", str(root / "data"))
+        patch.setenv("STORE_SALES_DUCKDB", str(root / "data" / "warehouse.duckdb"))
+        patch.delenv("STORE_SALES_TARGET", raising=False)
+        run_pipeline(RefreshWindow.day(FIRST), root / "work")
+    yield root / "data"
+
+
+@pytest.fixture
+def data_dir(loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the landing data and of the warehouse holding FIRST."""
+    data = tmp_path / "data"
+    shutil.copytree(loaded, data)
+    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(data))
+    monkeypatch.setenv("STORE_SALES_DUCKDB", str(data / "warehouse.duckdb"))
+    monkeypatch.delenv("STORE_SALES_TARGET", raising=False)
+    return data
+
+
+def run_pipeline(window: RefreshWindow, work: Path) -> dict[str, TaskSummary]:
+    """Every task of the generated plan, stage by stage, as the state machine runs them."""
+    graph = DbtGraph.from_manifest(load_manifest(ROOT, project_parsed_dir()))
+    config = RunnerConfig(
+        project_dir=ROOT, profiles_dir=ROOT, parsed_dir=project_parsed_dir(), target="local", work_root=work
+    )
+    summaries = {}
+    for stage in build_plan(graph, graph.select()).stages:
+        for task in stage:
+            request = TaskRequest(
+                task=task.key, models=task.models, window=window, execution="faults", extra_tests=task.extra_tests
+            )
+            summaries[task.key] = run_task(request, config)
+    return summaries
+
+
+def fact_rows(data_dir: Path, day: date) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
+        return connection.execute(
+            "select ss_ticket_number, ss_item_id, ss_sold_date_sk, ss_item_sk, ss_quantity from main.fct_store_sales"
+            " where ss_sold_date = ? order by all",
+            [day],
+        ).fetchall()
+
+
+def assert_rejected(data_dir: Path, tmp_path: Path, *words: str) -> str:
+    """The run of SECOND fails in its first task, before any model, naming `words`; FIRST's tables are kept."""
+    before = snapshot(data_dir / "warehouse.duckdb")
+    with pytest.raises(RunnerError) as failure:
+        run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work")
+    message = str(failure.value)
+    assert isinstance(failure.value, DbtCrashed), message
+    assert message.startswith("task customer_address"), message  # the first task: nothing ran
+    for word in words:
+        assert word in message, message
+    assert "\n" not in message
+    assert snapshot(data_dir / "warehouse.duckdb") == before
+    return message
+
+
+def test_a_missing_column_is_rejected_naming_the_file_and_the_column(data_dir: Path, tmp_path: Path) -> None:
+    sales = extract_file(data_dir, "store_sales", SECOND)
+    rewrite(sales, "* exclude (ss_quantity)")
+    assert_rejected(data_dir, tmp_path, str(sales), "column ss_quantity is missing", "rule:", "tpcds.store_sales")
+
+
+def test_a_wrong_type_is_rejected_naming_the_file_the_column_and_the_declared_type(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    items = extract_file(data_dir, "item", SECOND)
+    rewrite(items, "* replace ('price ' || i_current_price as i_current_price)")
+    assert_rejected(data_dir, tmp_path, str(items), "column i_current_price is VARCHAR", "declared numeric(7,2)")
+
+
+def test_an_unparseable_file_is_rejected_naming_the_file(data_dir: Path, tmp_path: Path) -> None:
+    addresses = extract_file(data_dir, "customer_address", SECOND)
+    addresses.write_bytes(b"ca_address_id,ca_city\nADDR1,Midway\n")  # a CSV named .parquet
+    assert_rejected(data_dir, tmp_path, str(addresses), "Parquet")
+
+
+def test_a_null_ticket_number_is_rejected_naming_the_file_and_the_rule(data_dir: Path, tmp_path: Path) -> None:
+    sales = extract_file(data_dir, "store_sales", SECOND)
+    rewrite(
+        sales, "* replace (case when ss_ticket_number = 202 then null else ss_ticket_number end as ss_ticket_number)"
+    )
+    assert_rejected(data_dir, tmp_path, str(sales), "column ss_ticket_number is NULL on 1 row(s)", "may not be NULL")
+
+
+def test_several_faults_are_listed_together(data_dir: Path, tmp_path: Path) -> None:
+    sales = extract_file(data_dir, "store_sales", SECOND)
+    rewrite(sales, "* exclude (ss_net_profit, s_store_id) replace (ss_quantity::varchar as ss_quantity)")
+    message = assert_rejected(data_dir, tmp_path, "column s_store_id is missing", "column ss_net_profit is missing")
+    assert "column ss_quantity is VARCHAR" in message
+
+
+def test_null_natural_ids_are_handled_as_documented(data_dir: Path, tmp_path: Path) -> None:
+    """A sales line's NULL ids map to the unknown member -1; a dimension row without its id is ignored."""
+    rewrite(
+        extract_file(data_dir, "item", SECOND),
+        "* replace (case when i_item_id like '%3' then null else i_item_id end as i_item_id)",
+    )
+    rewrite(extract_file(data_dir, "customer_address", SECOND), "* replace (null::varchar as ca_address_id)")
+    before = snapshot(data_dir / "warehouse.duckdb")
+
+    summaries = run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work")
+
+    assert {summary.status for summary in summaries.values()} == {"success"}
+    assert summaries["customer_address"].tests.get("warn", 0) >= 1  # not_null on ca_address_id warns
+    after = snapshot(data_dir / "warehouse.duckdb")
+    assert after["dim_customer_address"] == before["dim_customer_address"]  # rows without an id are ignored
+    item_three = [row for row in after["dim_item"] if row[1] == natural_id("ITEM", 3)]
+    assert [row[3] for row in item_three] == [None]  # ITEM 3's version of FIRST stays open: no row of SECOND
+    sold = fact_rows(data_dir, SECOND)
+    assert len(sold) == 4
+    assert [row[3] for row in sold if row[1] is None] == [-1]  # the line with a NULL item id
+    assert [row for row in after["fct_store_sales"] if row[0] == FIRST] == [
+        row for row in before["fct_store_sales"] if row[0] == FIRST
+    ]
+
+
+def test_identical_duplicate_sales_lines_collapse_to_one(data_dir: Path, tmp_path: Path) -> None:
+    sales = extract_file(data_dir, "store_sales", SECOND)
+    rewrite(sales, "* from read_parquet('" + str(sales) + "') union all select *")
+    with duckdb.connect() as connection:
+        assert connection.execute(f"select count(*) from read_parquet('{sales}')").fetchone() == (8,)
+
+    summaries = run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work")
+
+    assert summaries["store_sales"].tests.get("warn", 0) >= 1  # the duplicate-lines test reports them
+    sold = fact_rows(data_dir, SECOND)
+    assert len(sold) == 4
+    assert len(set(sold)) == 4
+
+
+def test_a_sale_date_missing_from_date_dim_maps_to_the_unknown_date(data_dir: Path, tmp_path: Path) -> None:
+    Landing(data_dir).write_day(OUTSIDE_DATE_DIM, good_day(OUTSIDE_DATE_DIM, 300))
+    before = snapshot(data_dir / "warehouse.duckdb")
+
+    summaries = run_pipeline(RefreshWindow.day(OUTSIDE_DATE_DIM), tmp_path / "work")
+
+    assert summaries["store_sales"].status == "success"
+    sold = fact_rows(data_dir, OUTSIDE_DATE_DIM)
+    assert len(sold) == 4
+    assert {row[2] for row in sold} == {-1}
+    after = snapshot(data_dir / "warehouse.duckdb")
+    assert [row for row in after["fct_store_sales"] if row[0] == FIRST] == [
+        row for row in before["fct_store_sales"] if row[0] == FIRST
+    ]
+
+
+def test_a_new_unexpected_column_is_ignored(data_dir: Path, tmp_path: Path) -> None:
+    sales = extract_file(data_dir, "store_sales", SECOND)
+    clean = tmp_path / "clean"
+    shutil.copytree(data_dir, clean)
+    rewrite(sales, "*, 'pos-7' as ss_register_id")
+
+    run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STORE_SALES_DATA_DIR", str(clean))
+        patch.setenv("STORE_SALES_DUCKDB", str(clean / "warehouse.duckdb"))
+        run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work-clean")
+
+    assert len(fact_rows(data_dir, SECOND)) == 4
+    assert snapshot(data_dir / "warehouse.duckdb") == snapshot(clean / "warehouse.duckdb")
+
+
+def test_a_day_with_no_sales_loads_the_dimensions_and_keeps_the_loaded_days(data_dir: Path, tmp_path: Path) -> None:
+    day = good_day(SECOND, 200)
+    day.sales = []
+    Landing(data_dir).write_day(SECOND, day)
+    shutil.rmtree(extract_file(data_dir, "store_sales", SECOND).parent)  # no sales folder at all
+    before = snapshot(data_dir / "warehouse.duckdb")
+
+    summaries = run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work")
+
+    assert {summary.status for summary in summaries.values()} == {"success"}
+    assert fact_rows(data_dir, SECOND) == []
+    after = snapshot(data_dir / "warehouse.duckdb")
+    assert after["fct_store_sales"] == before["fct_store_sales"]
+    assert len(after["dim_item"]) > len(before["dim_item"])  # SECOND's new prices opened versions
