@@ -32,8 +32,8 @@ demo: setup
 	$(BIN)/python -m orchestrator report daily --city $(CITY) --state $(STATE) --date $(DATE)
 
 lint: setup
-	$(BIN)/ruff check orchestrator tests bench
-	$(BIN)/ruff format --check orchestrator tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/sqlfluff lint models
 
