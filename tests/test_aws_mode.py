@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator import cli, sample_data
+from orchestrator import cli, sample_data, settings
 from orchestrator.errors import ExitCode
 from orchestrator.local import LocalAws, LocalOptions
+from orchestrator.session import ensure_parsed
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +26,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalAw
     root = tmp_path_factory.mktemp("aws")
     data = root / "data"
     sample_data.generate(scale=0.01, data_dir=data)
+    ensure_parsed(settings.project_dir())
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("STORE_SALES_DATA_DIR", str(data))
         patch.delenv("STORE_SALES_DUCKDB", raising=False)
