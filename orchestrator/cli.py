@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from orchestrator import deploy, settings
 from orchestrator.errors import ExitCode, StoreSalesError
 
@@ -23,9 +25,11 @@ Command = Callable[[argparse.Namespace], int]
 
 def _sample_data(args: argparse.Namespace) -> int:
     from orchestrator import sample_data
+    from orchestrator.session import local_run_lock
 
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir()
-    sample_data.generate(scale=args.scale, data_dir=data_dir, force=args.force)
+    with local_run_lock(data_dir):
+        sample_data.generate(scale=args.scale, data_dir=data_dir, force=args.force)
     return ExitCode.OK
 
 
@@ -228,6 +232,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
         return error.exit_code
+    except (ClientError, BotoCoreError) as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"error: AWS refused or could not be reached: {' '.join(str(error).split())}", file=sys.stderr)
+        return ExitCode.ENVIRONMENT
+    except OSError as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return ExitCode.ENVIRONMENT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.TIMED_OUT

@@ -32,7 +32,7 @@ from orchestrator.errors import ConfigurationError
 
 CONFIG_ENV = "STORE_SALES_CONFIG"
 CONFIG_FILE_NAME = "store-sales.toml"
-DEFAULT_REPORTS_SCHEMA = "main_reports"
+DEFAULT_REPORTS_SCHEMA = "store_sales"
 
 _ENV_NAMES: dict[str, tuple[str, ...]] = {
     "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),

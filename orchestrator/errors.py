@@ -105,3 +105,9 @@ class DocsError(EnvironmentProblem):
 
 class DeployError(EnvironmentProblem):
     """A deployment step (render, docker, aws cloudformation) failed or the stack has no expected output."""
+
+
+class BenchmarkError(StoreSalesError):
+    """A command measured by the benchmarks (`python -m bench`) failed, or its output could not be read."""
+
+    exit_code = ExitCode.PIPELINE_FAILED

@@ -25,7 +25,7 @@ class Journal:
         """Write the record atomically (a reader never sees half a file)."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".record-", suffix=".json")
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".record-", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 json.dump(result.to_dict(), stream, indent=2, sort_keys=True, default=str)
             target = self.directory / f"{result.ref.name}.json"
@@ -34,18 +34,21 @@ class Journal:
             raise DataDirError(f"cannot record the execution in {self.directory}: {error.strerror}") from None
         return target
 
-    def load(self, name: str) -> ExecutionResult:
+    def load(self, name_or_arn: str) -> ExecutionResult:
+        """The record of an execution given by name (or by the ARN, whose last part is the name)."""
+        name = name_or_arn.rsplit(":", 1)[-1]
         path = self.directory / f"{name}.json"
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
+            return ExecutionResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             raise ExecutionNotFound(
                 f"no local execution named {name!r} in {self.directory}: "
                 "list them with `python -m orchestrator history --local`"
             ) from None
-        except (OSError, ValueError) as error:
-            raise DataDirError(f"local execution record {path} cannot be read: {error}") from None
-        return ExecutionResult.from_dict(record)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise DataDirError(
+                f"local execution record {path} cannot be read ({error!r}): move it away and rerun the window"
+            ) from None
 
     def names(self) -> list[str]:
         if not self.directory.is_dir():

@@ -274,10 +274,6 @@ class ExecutionResult:
     cause: str | None = None
     output: Any = None
 
-    @property
-    def failed_states(self) -> list[StateRun]:
-        return [state for state in self.states if state.status is StateStatus.FAILED]
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record of the execution (what `--json` prints and the local journal keeps)."""
         return {

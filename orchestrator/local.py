@@ -130,7 +130,9 @@ class LocalAws:
         self._stop.set()
         if self._fargate is not None:
             self._fargate.join()
-        for process in self._processes.values():
+        with self._busy:
+            processes = list(self._processes.values())
+        for process in processes:
             if process.poll() is None:
                 process.kill()
                 process.wait()

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from orchestrator import config as config_module
 from orchestrator import display, launcher, settings
 from orchestrator.errors import ExitCode, UsageError
 from orchestrator.launcher import ExecutionRequest, ExecutionResult, ExecutionStatus
-from orchestrator.session import Mode, Session, local_run_lock, open_session, resolve_mode
+from orchestrator.session import Mode, Session, ensure_parsed, local_run_lock, open_session, resolve_mode
 from orchestrator.window import RefreshWindow, parse_date
 
 _EXIT_BY_STATUS = {
@@ -51,10 +53,8 @@ def _check_local_data(window: RefreshWindow) -> None:
         )
 
 
-def _model_names(select: list[str], exclude: list[str]) -> tuple[str, ...] | None:
-    """The models a selection means (None: everything), resolved against the parsed project."""
-    if not select and not exclude:
-        return None
+def _model_names(select: Sequence[str] = (), exclude: Sequence[str] = ()) -> tuple[str, ...]:
+    """The models a selection means (everything when both are empty), from the parsed project."""
     from orchestrator.graph import DbtGraph
     from orchestrator.manifest import load_manifest
 
@@ -65,6 +65,27 @@ def _model_names(select: list[str], exclude: list[str]) -> tuple[str, ...] | Non
     return tuple(sorted(graph.nodes[uid].name for uid in chosen))
 
 
+def _selection(args: argparse.Namespace, mode: Mode) -> tuple[str, ...] | None:
+    """`nodes` of the execution input: None for everything, else the selected model names."""
+    if not args.select and not args.exclude:
+        return None
+    if mode is Mode.LOCAL:
+        ensure_parsed(settings.project_dir())
+    return _model_names(args.select, args.exclude)
+
+
+def _check_full_refresh(window: RefreshWindow) -> None:
+    """A full refresh rebuilds the marts from the window alone: locally, insist it starts at the first load."""
+    from orchestrator.sample_data import landing_date_range
+
+    first = landing_date_range(settings.data_dir()).start
+    if window.start != first:
+        raise UsageError(
+            f"--full-refresh rebuilds every table from the window alone, so {window} would drop the history "
+            f"before it: start the window at the first load date, {first}"
+        )
+
+
 def _launch_and_watch(session: Session, request: ExecutionRequest, args: argparse.Namespace) -> ExecutionResult:
     ref = launcher.start(session.sfn, session.state_machine_arn, request, known_names=session.known_names())
     if not args.json:
@@ -72,20 +93,21 @@ def _launch_and_watch(session: Session, request: ExecutionRequest, args: argpars
     progress = None if args.json else display.Progress()
     try:
         result = launcher.watch(session.sfn, ref.arn, deadline_seconds=args.timeout, on_progress=progress)
-    except KeyboardInterrupt:
-        if session.mode is Mode.LOCAL:
-            print(
-                f"\ninterrupted: the local execution {ref.name} ran inside this command and stopped with it; "
-                f"run it again (reruns are idempotent)",
-                file=sys.stderr,
-            )
-        else:
+    except (KeyboardInterrupt, launcher.WatchDeadlineExceeded) as stopped:
+        if session.journal is None:
             print(
                 f"\nstopped watching; {ref.name} goes on. Watch it again with `python -m orchestrator watch "
                 f"{ref.name}` or stop it with `aws stepfunctions stop-execution --execution-arn {ref.arn}`",
                 file=sys.stderr,
             )
-        raise
+            raise
+        session.sfn.stop_execution(executionArn=ref.arn, error="Local.Stopped", cause=f"stopped: {stopped!r}")
+        session.journal.save(launcher.watch(session.sfn, ref.arn, deadline_seconds=60))
+        raise launcher.WatchDeadlineExceeded(
+            f"the local execution {ref.name} ran inside this command and was stopped with it (recorded as "
+            f"ABORTED); the task that was running finishes first. Resume it with `python -m orchestrator "
+            f"resume {ref.name}` (reruns are idempotent)"
+        ) from None
     if session.journal is not None:
         session.journal.save(result)
     return result
@@ -101,11 +123,14 @@ def _finish(result: ExecutionResult, as_json: bool) -> int:
 
 def _run(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
     window = _window(args)
-    request = ExecutionRequest(window, full_refresh=args.full_refresh, nodes=_model_names(args.select, args.exclude))
     if mode is Mode.LOCAL:
         if args.no_wait:
             raise UsageError("--no-wait needs --aws: the local emulator lives only as long as this command")
         _check_local_data(window)
+        if args.full_refresh:
+            _check_full_refresh(window)
+    request = ExecutionRequest(window, full_refresh=args.full_refresh, nodes=_selection(args, mode))
+    if mode is Mode.LOCAL:
         with local_run_lock(), open_session(mode, cfg) as session:
             return _finish(_launch_and_watch(session, request, args), args.json)
     with open_session(mode, cfg) as session:
@@ -120,7 +145,7 @@ def _watch(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> i
     if mode is Mode.LOCAL:
         from orchestrator.session import journal
 
-        return _finish(journal().load(args.execution.rsplit(":", 1)[-1]), args.json)
+        return _finish(journal().load(args.execution), args.json)
     with open_session(mode, cfg) as session:
         arn = launcher.resolve_execution(session.sfn, session.state_machine_arn, args.execution)
         progress = None if args.json else display.Progress()
@@ -143,8 +168,6 @@ def _history(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) ->
                 if len(refs) >= args.limit:
                     break
     if args.json:
-        import json
-
         print(
             json.dumps(
                 [
@@ -166,10 +189,10 @@ def _history(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) ->
     return ExitCode.OK
 
 
-def _load_result(session: Session, name_or_arn: str, timeout: float) -> ExecutionResult:
-    if session.journal is not None:
-        return session.journal.load(name_or_arn.rsplit(":", 1)[-1])
+def _failed_on_aws(session: Session, name_or_arn: str, timeout: float) -> ExecutionResult:
     arn = launcher.resolve_execution(session.sfn, session.state_machine_arn, name_or_arn)
+    if launcher.describe(session.sfn, arn)["status"] == ExecutionStatus.RUNNING:
+        raise UsageError(f"execution {name_or_arn} is still RUNNING: watch it, and resume it only if it fails")
     return launcher.watch(session.sfn, arn, deadline_seconds=timeout)
 
 
@@ -185,20 +208,12 @@ def rerun_nodes(result: ExecutionResult, all_models: tuple[str, ...]) -> tuple[s
     return tuple(name for name in wanted if name not in done)
 
 
-def _all_models() -> tuple[str, ...]:
-    from orchestrator.graph import DbtGraph
-    from orchestrator.manifest import load_manifest
-
-    graph = DbtGraph.from_manifest(load_manifest(settings.project_dir()))
-    return tuple(sorted(graph.nodes[uid].name for uid in graph.select()))
-
-
 def _resume_request(result: ExecutionResult) -> ExecutionRequest:
     if result.ref.status not in _RESUMABLE:
         raise UsageError(f"execution {result.ref.name} is {result.ref.status}: only a failed one can be resumed")
     if result.request is None:
         raise UsageError(f"execution {result.ref.name} was not started by this orchestrator: its input has no window")
-    nodes = rerun_nodes(result, _all_models())
+    nodes = rerun_nodes(result, _model_names())
     if not nodes:
         raise UsageError(f"execution {result.ref.name} built every model; nothing to resume")
     return ExecutionRequest(result.request.window, result.request.full_refresh, nodes)
@@ -206,14 +221,14 @@ def _resume_request(result: ExecutionResult) -> ExecutionRequest:
 
 def _resume(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
     if mode is Mode.LOCAL:
-        from orchestrator.session import ensure_parsed, journal
+        from orchestrator.session import journal
 
         ensure_parsed(settings.project_dir())
-        request = _resume_request(journal().load(args.execution.rsplit(":", 1)[-1]))
+        request = _resume_request(journal().load(args.execution))
         with local_run_lock(), open_session(mode, cfg) as session:
             return _finish(_launch_and_watch(session, request, args), args.json)
     with open_session(mode, cfg) as session:
-        request = _resume_request(_load_result(session, args.execution, args.timeout))
+        request = _resume_request(_failed_on_aws(session, args.execution, args.timeout))
         return _finish(_launch_and_watch(session, request, args), args.json)
 
 
@@ -232,15 +247,16 @@ def chunks(window: RefreshWindow, chunk_days: int) -> list[RefreshWindow]:
     return result
 
 
-def _past_runs(session: Session) -> dict[RefreshWindow, list[ExecutionResult]]:
-    """Finished executions per window, oldest first (local journal or Step Functions)."""
+def _past_runs(session: Session, parts: Sequence[RefreshWindow]) -> dict[RefreshWindow, list[ExecutionResult]]:
+    """Finished executions of these windows, oldest first (local journal or Step Functions)."""
+    wanted = set(parts)
     if session.journal is not None:
         records = [session.journal.load(name) for name in session.journal.names()]
     else:
         records = [
             launcher.watch(session.sfn, ref.arn, deadline_seconds=60)
             for ref in launcher.list_executions(session.sfn, session.state_machine_arn)
-            if ref.window is not None and ref.status is not ExecutionStatus.RUNNING
+            if ref.window in wanted and ref.status is not ExecutionStatus.RUNNING
         ]
     runs: dict[RefreshWindow, list[ExecutionResult]] = {}
     for record in sorted(records, key=lambda item: item.ref.started):
@@ -264,18 +280,20 @@ def _backfill(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -
         _check_local_data(window)
     lock = local_run_lock() if mode is Mode.LOCAL else contextlib.nullcontext()
     with lock, open_session(mode, cfg) as session:
-        past = _past_runs(session)
+        past = _past_runs(session, parts)
+        done: list[dict[str, str]] = []
         for index, part in enumerate(parts, start=1):
             runs = past.get(part, [])
             prefix = f"[{index}/{len(parts)}] {part}"
             if chunk_is_loaded(runs):
-                print(f"{prefix}: already loaded by {runs[-1].ref.name}, skipped", flush=True)
+                _say(f"{prefix}: already loaded by {runs[-1].ref.name}, skipped")
+                done.append({"window": str(part), "execution": runs[-1].ref.name, "status": "skipped"})
                 continue
             if runs and runs[-1].ref.status in _RESUMABLE:
-                print(f"{prefix}: resuming {runs[-1].ref.name}", flush=True)
+                _say(f"{prefix}: resuming {runs[-1].ref.name}")
                 request = _resume_request(runs[-1])
             else:
-                print(f"{prefix}: loading", flush=True)
+                _say(f"{prefix}: loading")
                 request = ExecutionRequest(part)
             result = _launch_and_watch(session, request, args)
             if result.ref.status is not ExecutionStatus.SUCCEEDED:
@@ -286,8 +304,16 @@ def _backfill(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -
                     file=sys.stderr,
                 )
                 return code
-    print(f"backfill of {window} done in {len(parts)} chunk(s)")
+            done.append({"window": str(part), "execution": result.ref.name, "status": result.ref.status.value})
+    if args.json:
+        print(json.dumps({"window": str(window), "chunks": done}, indent=2))
+    _say(f"backfill of {window} done in {len(parts)} chunk(s)")
     return ExitCode.OK
+
+
+def _say(line: str) -> None:
+    """Progress of a multi-execution command: stderr, so that stdout stays for --json."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -304,7 +330,7 @@ def report(args: argparse.Namespace) -> int:
 
     cfg = config_module.load(args.config)
     mode = resolve_mode(args.mode, cfg)
-    schema = "main" if mode is Mode.LOCAL else (cfg.reports_schema or "store_sales")
+    schema = "main" if mode is Mode.LOCAL else (cfg.reports_schema or config_module.DEFAULT_REPORTS_SCHEMA)
     if args.kind == "daily":
         spec = reports.daily(schema, _window(args), city=args.city, state=args.state)
     else:

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from orchestrator import settings
 from orchestrator.config import Config
-from orchestrator.errors import ManifestError
+from orchestrator.errors import DataDirError, ManifestError
 from orchestrator.journal import Journal
 from orchestrator.launcher import ExecutionConflict
 
@@ -105,12 +105,17 @@ def _lock_holder(handle: IO[str]) -> str:
 
 
 @contextlib.contextmanager
-def local_run_lock() -> Iterator[None]:
-    """Hold the data directory's pipeline lock, or refuse naming the process that holds it."""
-    directory = settings.data_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+def local_run_lock(directory: Path | None = None) -> Iterator[None]:
+    """Hold the data directory's pipeline lock (a local run, or sample-data rewriting the extracts),
+    or refuse naming the process that holds it."""
+    directory = directory or settings.data_dir()
     path = directory / LOCK_FILE_NAME
-    with path.open("a+", encoding="utf-8") as handle:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+", encoding="utf-8")
+    except OSError as error:
+        raise DataDirError(f"cannot lock the data directory {directory}: {error.strerror}") from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
