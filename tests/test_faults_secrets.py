@@ -48,7 +48,7 @@ def test_the_scanner_finds_each_kind_of_credential() -> None:
         "session key id": f"ASIA{'Z' * 16}",
         "secret key": f'AWS_SECRET_ACCESS_KEY: "{secret}"',
         "private key": "-----BEGIN RSA " + "PRIVATE KEY-----",
-        "password": "pass" + "word: 'hunter22'",  # split so that this file does not trip its own scan
+        "passwords": "pass" + "word: 'hunter22'",  # split so that this file does not trip its own scan
     }
     for kind, sample in samples.items():
         assert findings(sample), kind
