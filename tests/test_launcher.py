@@ -138,7 +138,7 @@ def test_failure_names_the_failed_state_and_cause(sfn: Any) -> None:
     assert result.cause is not None
     assert "dim_customer_address" in result.cause
     by_name = {state.name: state for state in result.states}
-    assert by_name["Build dim_item"].status is StateStatus.SUCCEEDED
+    assert by_name["Build dim_customer_address"].status is StateStatus.FAILED
     assert by_name["Dims"].status is StateStatus.FAILED
     assert "Done" not in by_name
 

@@ -1,7 +1,8 @@
 """The runner in a simulated AWS Lambda environment: read-only filesystem outside /tmp, no /dev/shm.
 
 A subprocess runs under `unshare -m` (a private mount namespace: needs root, as on CI and the dev
-machines) where / is remounted read-only, /tmp stays writable and /dev/shm is a read-only tmpfs, so
+machines) where / is remounted read-only, /tmp stays writable (but the project stays read-only, wherever
+the clone lives) and /dev/shm is a read-only tmpfs, so
 POSIX semaphores (dbt's default multiprocessing locks) cannot be created, as on Lambda. Plain dbt
 fails there; the Lambda handler must still build the model and write nothing outside /tmp.
 """
@@ -25,6 +26,8 @@ mount --make-rprivate /
 mount --bind /tmp /tmp
 mount --bind / /
 mount -o remount,bind,ro /
+mount --bind "$READ_ONLY_PROJECT" "$READ_ONLY_PROJECT"
+mount -o remount,bind,ro "$READ_ONLY_PROJECT"
 mount -t tmpfs -o ro,size=64k tmpfs /dev/shm
 exec "$@"
 """
@@ -66,6 +69,7 @@ def test_handler_runs_with_a_read_only_root_and_no_dev_shm() -> None:
             "PATH": os.environ["PATH"],
             "HOME": str(ROOT),  # read-only inside the sandbox, as Lambda's HOME
             "PYTHONPATH": str(ROOT),
+            "READ_ONLY_PROJECT": str(ROOT),  # read-only even when the clone itself lives under /tmp
             "PYTHONDONTWRITEBYTECODE": "1",
             "TMPDIR": str(work),
             "STORE_SALES_PROJECT_DIR": str(ENGINE_PROJECT),
