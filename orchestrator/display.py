@@ -67,7 +67,7 @@ class Progress:
         self.console.print(line, style=style, markup=False)
 
 
-SUMMARY_KEYS = frozenset({"task", "status", "models", "invocation_id"})
+TASK_SUMMARY_MARKERS = frozenset({"task", "status", "models", "invocation_id"})
 
 
 def task_summaries(result: ExecutionResult) -> list[dict[str, Any]]:
@@ -80,7 +80,7 @@ def task_summaries(result: ExecutionResult) -> list[dict[str, Any]]:
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
-            if value.keys() >= SUMMARY_KEYS:
+            if value.keys() >= TASK_SUMMARY_MARKERS:
                 found.setdefault(str(value["task"]), value)
                 return
             for item in value.values():

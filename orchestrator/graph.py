@@ -32,6 +32,7 @@ Unknown keys or values are a `OrchestrationConfigError` naming the model.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -150,6 +151,7 @@ class DbtGraph:
         }
         return cls(nodes=nodes, order=order, tests=tests)
 
+    @functools.cached_property
     def children(self) -> dict[str, set[str]]:
         result: dict[str, set[str]] = {uid: set() for uid in self.nodes}
         for uid, node in self.nodes.items():
@@ -161,8 +163,7 @@ class DbtGraph:
         return _closure(uid, lambda u: self.nodes[u].parents)
 
     def descendants(self, uid: str) -> set[str]:
-        children = self.children()
-        return _closure(uid, lambda u: tuple(children[u]))
+        return _closure(uid, lambda u: tuple(self.children[u]))
 
     def find(self, name_or_id: str) -> str | None:
         """The unique id of a node given its name or unique id."""

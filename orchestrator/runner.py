@@ -53,6 +53,7 @@ from orchestrator.errors import (
     RunnerPayloadError,
     StoreSalesError,
 )
+from orchestrator.graph import ORCHESTRATED_TYPES, TEST_TYPES
 from orchestrator.state_machine import (
     ENV_ARTIFACTS_BUCKET,
     ENV_ARTIFACTS_PREFIX,
@@ -89,8 +90,6 @@ TRANSIENT_MARKERS = (
     "too many connections",
     "serializable isolation violation",
 )
-MODEL_TYPES = frozenset({"model", "seed", "snapshot"})
-TEST_TYPES = frozenset({"test", "unit_test"})
 
 
 @dataclass(frozen=True)
@@ -278,7 +277,7 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
         task=request.task,
         status="success",
         refresh_window=window,
-        models=[r.to_dict() for r in results if r.resource_type in MODEL_TYPES],
+        models=[r.to_dict() for r in results if r.resource_type in ORCHESTRATED_TYPES],
         tests=_test_counts(results),
         seconds=round(time.monotonic() - started, 3),
         database_user=user,
@@ -432,7 +431,7 @@ def _raise_for_failures(request: TaskRequest, results: Sequence[NodeResult], cra
     if crash is not None:
         leaf: type[RunnerError] = DbtTransientError if _is_transient(crash) else DbtCrashed
         raise leaf(f"{where}: dbt stopped: {_short(crash)}")
-    failed_models = [r for r in results if r.resource_type in MODEL_TYPES and r.status == "error"]
+    failed_models = [r for r in results if r.resource_type in ORCHESTRATED_TYPES and r.status == "error"]
     if failed_models:
         details = "; ".join(f"{r.resource_type} {r.name} failed: {_short(r.message or '')}" for r in failed_models)
         transient = all(_is_transient(r.message or "") for r in failed_models)

@@ -53,6 +53,7 @@ from orchestrator.errors import OrchestrationConfigError
 from orchestrator.graph import Compute, DbtGraph
 from orchestrator.manifest import load_manifest
 from orchestrator.plan import Plan, Task, build_plan
+from orchestrator.window import WINDOW_END_ENV, WINDOW_START_ENV
 
 LAMBDA_RESOURCE = "arn:aws:states:::lambda:invoke"
 ECS_RESOURCE = "arn:aws:states:::ecs:runTask.waitForTaskToken"
@@ -343,8 +344,8 @@ def _ecs_task(task: Task, options: RenderOptions) -> dict[str, Any]:
         {"Name": ENV_TASK, "Value": task.key},
         {"Name": ENV_MODELS, "Value": " ".join(task.models)},
         {"Name": ENV_EXTRA_TESTS, "Value": " ".join(task.extra_tests)},
-        {"Name": "STORE_SALES_WINDOW_START", "Value.$": "$.refresh_window.start"},
-        {"Name": "STORE_SALES_WINDOW_END", "Value.$": "$.refresh_window.end"},
+        {"Name": WINDOW_START_ENV, "Value.$": "$.refresh_window.start"},
+        {"Name": WINDOW_END_ENV, "Value.$": "$.refresh_window.end"},
         {"Name": ENV_FULL_REFRESH, "Value.$": "States.JsonToString($.full_refresh)"},
         {"Name": ENV_NODES, "Value.$": "States.JsonToString($.nodes)"},
         {"Name": ENV_EXECUTION, "Value.$": "$$.Execution.Name"},
