@@ -13,7 +13,7 @@ DATE ?= 2002-12-31
 CITY ?= Midway
 STATE ?= TN
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test lint setup clean bench bench-check
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, this is {sys.version.split()[0]}: run make PYTHON=python3.11"'
@@ -39,6 +39,12 @@ lint: setup
 
 test: lint
 	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+bench-check: setup
+	$(BIN)/python -m pytest -m bench tests/test_bench.py
 
 clean:
 	rm -rf $(VENV) target logs data .pytest_cache .mypy_cache .ruff_cache

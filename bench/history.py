@@ -1,0 +1,59 @@
+"""One local execution, in this process, reporting the emulator's raw history events.
+
+    python -m bench.history --start D1 [--end Dn]
+
+Runs the same path as `python -m orchestrator run` (local session: moto's Step Functions interpreter,
+the Lambda runner in-process, the ECS runner as a subprocess) against STORE_SALES_DATA_DIR /
+STORE_SALES_DUCKDB, then prints one JSON document: the execution status, the count of each history
+event type, and the StateEntered events in order (name and seconds spent in the state).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+
+from orchestrator import config as config_module
+from orchestrator import launcher
+from orchestrator.errors import StoreSalesError
+from orchestrator.launcher import ExecutionRequest
+from orchestrator.session import Mode, local_run_lock, open_session
+from orchestrator.window import RefreshWindow
+
+DEADLINE_SECONDS = 3600.0
+
+
+def execution_history(window: RefreshWindow) -> dict[str, object]:
+    with local_run_lock(), open_session(Mode.LOCAL, config_module.load()) as session:
+        ref = launcher.start(session.sfn, session.state_machine_arn, ExecutionRequest(window), known_names=[])
+        result = launcher.watch(session.sfn, ref.arn, deadline_seconds=DEADLINE_SECONDS)
+        events = launcher.history_events(session.sfn, ref.arn)
+    return {
+        "status": result.ref.status.value,
+        "event_types": dict(sorted(Counter(str(event["type"]) for event in events).items())),
+        "events": len(events),
+        "states_entered": [
+            {"name": state.name, "type": state.kind, "seconds": state.seconds, "retries": state.retries}
+            for state in result.states
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.history", description=__doc__.splitlines()[0])
+    parser.add_argument("--start", required=True)
+    parser.add_argument("--end")
+    args = parser.parse_args(argv)
+    try:
+        document = execution_history(RefreshWindow.parse(args.start, args.end or args.start))
+    except StoreSalesError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return int(error.exit_code)
+    print(json.dumps(document, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
