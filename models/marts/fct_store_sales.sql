@@ -121,7 +121,8 @@ resolved as (
             numbered.i_item_id = items.i_item_id
             and items.i_item_sk <> -1
             and numbered.sold_date >= items.i_rec_start_date
-            and (items.i_rec_end_date is null or numbered.sold_date <= items.i_rec_end_date)
+            -- coalesce, not `is null or`: an OR in the join condition turns the hash join into a nested loop
+            and numbered.sold_date <= coalesce(items.i_rec_end_date, cast('9999-12-31' as date))
     left join addresses
         on
             numbered.ca_address_id = addresses.ca_address_id
@@ -132,8 +133,8 @@ resolved as (
     left join stores
         on
             numbered.s_store_id = stores.s_store_id
-            and (stores.s_rec_start_date is null or numbered.sold_date >= stores.s_rec_start_date)
-            and (stores.s_rec_end_date is null or numbered.sold_date <= stores.s_rec_end_date)
+            and numbered.sold_date >= coalesce(stores.s_rec_start_date, cast('0001-01-01' as date))
+            and numbered.sold_date <= coalesce(stores.s_rec_end_date, cast('9999-12-31' as date))
     left join dates
         on numbered.sold_date = dates.d_date
 
