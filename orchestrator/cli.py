@@ -7,6 +7,7 @@ exit code of `orchestrator.errors.ExitCode`; set STORE_SALES_DEBUG=1 to see a tr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -28,7 +29,9 @@ def _sample_data(args: argparse.Namespace) -> int:
     from orchestrator.session import local_run_lock
 
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir()
-    with local_run_lock(data_dir):
+    sample_data.check_scale(args.scale)
+    # a directory that does not exist yet has no pipeline running on it; generate() reports bad paths
+    with local_run_lock(data_dir) if data_dir.is_dir() else contextlib.nullcontext():
         sample_data.generate(scale=args.scale, data_dir=data_dir, force=args.force)
     return ExitCode.OK
 

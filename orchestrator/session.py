@@ -72,21 +72,22 @@ def aws_client(service: str, config: Config) -> Any:
 
 
 def ensure_parsed(project_dir: Path) -> None:
-    """Parse the dbt project when its manifest is missing or older than its sources."""
-    from orchestrator.manifest import load_manifest
+    """Parse the dbt project (partially: cheap when nothing changed) with the environment the runners get.
 
-    try:
-        load_manifest(project_dir)
-    except ManifestError:
-        from dbt.cli.main import dbtRunner
+    dbt discards `partial_parse.msgpack` when the rendered profile differs ("profile has changed"), so a
+    parse made with other warehouse paths would cost every task a full parse; parsing here with
+    `settings.dbt_environment()` lets every task reuse it, as the image's build-time parse does on AWS.
+    """
+    from dbt.cli.main import dbtRunner
 
+    with settings.scoped_environment(settings.dbt_environment()):
         result = dbtRunner().invoke(
             ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet"]
         )
-        if not result.success:
-            raise ManifestError(
-                f"`dbt parse` failed in {project_dir}: {result.exception or 'see logs/dbt.log'}; fix the project"
-            ) from None
+    if not result.success:
+        raise ManifestError(
+            f"`dbt parse` failed in {project_dir}: {result.exception or 'see logs/dbt.log'}; fix the project"
+        ) from None
 
 
 def journal() -> Journal:
