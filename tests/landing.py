@@ -19,6 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestrator.contract import SALES_MEASURES
+
 MONEY = pa.decimal128(7, 2)
 JULIAN_OF_EPOCH = 2440588
 
@@ -61,20 +63,7 @@ ITEM_SCHEMA = pa.schema(
         ("i_product_name", pa.string()),
     ]
 )
-SALES_MEASURES = (
-    "ss_wholesale_cost",
-    "ss_list_price",
-    "ss_sales_price",
-    "ss_ext_discount_amt",
-    "ss_ext_sales_price",
-    "ss_ext_wholesale_cost",
-    "ss_ext_list_price",
-    "ss_ext_tax",
-    "ss_coupon_amt",
-    "ss_net_paid",
-    "ss_net_paid_inc_tax",
-    "ss_net_profit",
-)
+MONEY_MEASURES = tuple(name for name in SALES_MEASURES if name != "ss_quantity")
 SALES_SCHEMA = pa.schema(
     [
         ("sold_date", pa.date32()),
@@ -84,7 +73,7 @@ SALES_SCHEMA = pa.schema(
         ("s_store_id", pa.string()),
         ("ss_ticket_number", pa.int64()),
         ("ss_quantity", pa.int64()),
-        *[(name, MONEY) for name in SALES_MEASURES],
+        *[(name, MONEY) for name in MONEY_MEASURES],
     ]
 )
 CUSTOMER_SCHEMA = pa.schema(
@@ -207,7 +196,7 @@ class Sale:
 
     def row(self, day: date) -> dict[str, object]:
         amount = self.ss_sales_price * self.ss_quantity
-        measures = {name: amount for name in SALES_MEASURES}
+        measures = {name: amount for name in MONEY_MEASURES}
         measures["ss_sales_price"] = self.ss_sales_price
         measures["ss_list_price"] = self.ss_sales_price
         measures["ss_wholesale_cost"] = Decimal("4.00")
