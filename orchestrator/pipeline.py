@@ -17,7 +17,7 @@ from orchestrator import config as config_module
 from orchestrator import display, launcher, settings
 from orchestrator.errors import ExitCode, UsageError
 from orchestrator.launcher import ExecutionRequest, ExecutionResult, ExecutionStatus
-from orchestrator.session import Mode, Session, ensure_parsed, local_run_lock, open_session, resolve_mode
+from orchestrator.session import Mode, Session, local_run_lock, open_session, resolve_mode
 from orchestrator.window import RefreshWindow, parse_date
 
 _EXIT_BY_STATUS = {
@@ -65,12 +65,11 @@ def _model_names(select: Sequence[str] = (), exclude: Sequence[str] = ()) -> tup
     return tuple(sorted(graph.nodes[uid].name for uid in chosen))
 
 
-def _selection(args: argparse.Namespace, mode: Mode) -> tuple[str, ...] | None:
-    """`nodes` of the execution input: None for everything, else the selected model names."""
+def _selection(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """`nodes` of the execution input: None for everything, else the selected model names (read from the
+    manifest: call it inside a local session, which has just parsed the project)."""
     if not args.select and not args.exclude:
         return None
-    if mode is Mode.LOCAL:
-        ensure_parsed(settings.project_dir())
     return _model_names(args.select, args.exclude)
 
 
@@ -129,10 +128,11 @@ def _run(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int
         _check_local_data(window)
         if args.full_refresh:
             _check_full_refresh(window)
-    request = ExecutionRequest(window, full_refresh=args.full_refresh, nodes=_selection(args, mode))
     if mode is Mode.LOCAL:
         with local_run_lock(), open_session(mode, cfg) as session:
+            request = ExecutionRequest(window, full_refresh=args.full_refresh, nodes=_selection(args))
             return _finish(_launch_and_watch(session, request, args), args.json)
+    request = ExecutionRequest(window, full_refresh=args.full_refresh, nodes=_selection(args))
     with open_session(mode, cfg) as session:
         if args.no_wait:
             ref = launcher.start(session.sfn, session.state_machine_arn, request)
@@ -223,10 +223,9 @@ def _resume(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> 
     if mode is Mode.LOCAL:
         from orchestrator.session import journal
 
-        ensure_parsed(settings.project_dir())
-        request = _resume_request(journal().load(args.execution))
+        failed = journal().load(args.execution)
         with local_run_lock(), open_session(mode, cfg) as session:
-            return _finish(_launch_and_watch(session, request, args), args.json)
+            return _finish(_launch_and_watch(session, _resume_request(failed), args), args.json)
     with open_session(mode, cfg) as session:
         request = _resume_request(_failed_on_aws(session, args.execution, args.timeout))
         return _finish(_launch_and_watch(session, request, args), args.json)
