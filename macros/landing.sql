@@ -17,6 +17,23 @@
   {{ return(tables) }}
 {% endmacro %}
 
+{% macro landing_tables_selected() %}
+  {#- The tpcds source tables that the selected nodes read directly; all of them when nothing is selected (run-operation). -#}
+  {%- set selected = selected_resources | list -%}
+  {%- if selected | length == 0 -%}
+    {{ return(landing_tables()) }}
+  {%- endif -%}
+  {%- set read = [] -%}
+  {%- for unique_id in selected if unique_id in graph.nodes -%}
+    {%- do read.extend(graph.nodes[unique_id].depends_on.nodes) -%}
+  {%- endfor -%}
+  {%- set tables = [] -%}
+  {%- for table in landing_tables() if table.unique_id in read -%}
+    {%- do tables.append(table) -%}
+  {%- endfor -%}
+  {{ return(tables) }}
+{% endmacro %}
+
 {% macro create_landing_sources() %}
   {%- if execute -%}
     {{- adapter.dispatch("create_landing_sources", "store_sales")() -}}
@@ -50,35 +67,51 @@
 {% macro duckdb__create_landing_sources() %}
   {#-
     DuckDB: one view per source table over the local Parquet files under STORE_SALES_DATA_DIR
-    (default `data`): extracts read `landing/<table>/*/*.parquet` with hive partitioning (so load_date is
-    a column), reference tables read `reference/<table>.parquet`. A table with no file yet becomes an
-    empty view with the declared columns, so a fresh data directory still builds (to nothing).
-    With a refresh window, the window's extract files are validated first (macros/landing_validation.sql).
+    (default `data`). With a refresh window, an extract's view reads ONLY the files of the window's
+    load_date folders (listed once; every extract's window files are validated first by
+    macros/landing_validation.sql), so a daily run
+    costs the same after five years as after one month, and a broken file outside the window is never
+    opened. Without a window (compile, docs) it reads `landing/<table>/*/*.parquet`. Reference tables
+    read `reference/<table>.parquet`. Hive partitioning makes load_date a column. A table with no file
+    becomes an empty view with the declared columns, so a fresh data directory still builds (to nothing).
+    Only the tables the selected models read are (re)declared: a task of the reports touches none.
   -#}
   {%- set data_dir = env_var("STORE_SALES_DATA_DIR", "data") | replace("\\", "/") -%}
-  {%- set schemas = landing_tables() | map(attribute="schema") | unique | list -%}
+  {%- set tables = landing_tables_selected() -%}
+  {%- set schemas = tables | map(attribute="schema") | unique | list -%}
   {%- for schema in schemas -%}
     {%- do run_query("create schema if not exists " ~ schema) -%}
   {%- endfor -%}
   {%- set window = refresh_window() -%}
-  {%- if window.given -%}
+  {%- set window_files = {} -%}
+  {%- if window.given and tables | length > 0 -%}
+    {#- Every extract of the window is validated by every task that reads the landing: a bad file stops the first task, before any mart changes. -#}
     {%- for table in landing_tables("extract") -%}
-      {%- do validate_landing_window(table, data_dir ~ "/landing/" ~ table.identifier ~ "/*/*.parquet", window) -%}
+      {%- set files = _landing_window_files(data_dir ~ "/landing/" ~ table.identifier ~ "/*/*.parquet", window) -%}
+      {%- do validate_landing_window(table, files) -%}
+      {%- do window_files.update({table.identifier: files}) -%}
     {%- endfor -%}
   {%- endif -%}
-  {%- for table in landing_tables() -%}
+  {%- for table in tables -%}
     {%- if table.meta.get("landing") == "extract" -%}
       {%- set pattern = data_dir ~ "/landing/" ~ table.identifier ~ "/*/*.parquet" -%}
-      {%- set reader = "read_parquet(" ~ _sql_string(pattern) ~ ", hive_partitioning = true, union_by_name = true)" -%}
+      {%- if window.given -%}
+        {%- set files = window_files[table.identifier] -%}
+        {%- set source_files = _sql_file_list(files) -%}
+      {%- else -%}
+        {%- set files = run_query("select file from glob(" ~ _sql_string(pattern) ~ ") limit 1").columns[0].values() | list -%}
+        {%- set source_files = _sql_string(pattern) -%}
+      {%- endif -%}
+      {%- set reader = "read_parquet(" ~ source_files ~ ", hive_partitioning = true, union_by_name = true)" -%}
     {%- else -%}
       {%- set pattern = data_dir ~ "/reference/" ~ table.identifier ~ ".parquet" -%}
+      {%- set files = run_query("select file from glob(" ~ _sql_string(pattern) ~ ")").columns[0].values() | list -%}
       {%- set reader = "read_parquet(" ~ _sql_string(pattern) ~ ")" -%}
     {%- endif -%}
-    {%- set found = run_query("select count(*) from glob(" ~ _sql_string(pattern) ~ ")").columns[0].values()[0] -%}
-    {%- set body = ("select * from " ~ reader) if found > 0 else _typed_empty_select(table) -%}
+    {%- set body = ("select * from " ~ reader) if files | length > 0 else _typed_empty_select(table) -%}
     {%- do run_query("create or replace view " ~ table.schema ~ "." ~ table.identifier ~ " as " ~ body) -%}
   {%- endfor -%}
-  {%- do log("landing views over " ~ data_dir ~ " ready", info=false) -%}
+  {%- do log("landing views over " ~ data_dir ~ " ready: " ~ tables | map(attribute="identifier") | join(", "), info=false) -%}
 {% endmacro %}
 
 {% macro redshift__create_landing_sources() %}

@@ -38,16 +38,20 @@
   {{ return(run_query(query).columns[0].values() | list) }}
 {% endmacro %}
 
-{% macro validate_landing_window(table, pattern, window) %}
-  {%- set files = _landing_window_files(pattern, window) -%}
-  {%- if files | length == 0 -%}
-    {{ return(none) }}
-  {%- endif -%}
+{% macro _sql_file_list(files) -%}
   {%- set quoted = [] -%}
   {%- for file in files -%}
     {%- do quoted.append(_sql_string(file)) -%}
   {%- endfor -%}
-  {%- set file_list = "[" ~ quoted | join(", ") ~ "]" -%}
+  [{{ quoted | join(", ") }}]
+{%- endmacro %}
+
+{% macro validate_landing_window(table, files) %}
+  {#- Checks the window's `files` of one extract (the list from _landing_window_files). -#}
+  {%- if files | length == 0 -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set file_list = _sql_file_list(files) -%}
   {%- set unreadable -%}
     select filename
     from read_blob({{ file_list }})

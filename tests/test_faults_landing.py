@@ -222,3 +222,21 @@ def test_a_day_with_no_sales_loads_the_dimensions_and_keeps_the_loaded_days(data
     after = snapshot(data_dir / "warehouse.duckdb")
     assert after["fct_store_sales"] == before["fct_store_sales"]
     assert len(after["dim_item"]) > len(before["dim_item"])  # SECOND's new prices opened versions
+
+
+def test_broken_files_outside_the_window_are_never_read(data_dir: Path, tmp_path: Path) -> None:
+    """The landing views read only the window's files: garbage in an already loaded day stops nothing."""
+    clean = tmp_path / "clean"
+    shutil.copytree(data_dir, clean)
+    for extract in ("customer_address", "item", "store_sales"):
+        extract_file(data_dir, extract, FIRST).write_bytes(b"not a parquet file")
+
+    summaries = run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STORE_SALES_DATA_DIR", str(clean))
+        patch.setenv("STORE_SALES_DUCKDB", str(clean / "warehouse.duckdb"))
+        run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work-clean")
+
+    assert {summary.status for summary in summaries.values()} == {"success"}
+    assert len(fact_rows(data_dir, SECOND)) == 4
+    assert snapshot(data_dir / "warehouse.duckdb") == snapshot(clean / "warehouse.duckdb")
