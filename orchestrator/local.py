@@ -52,6 +52,7 @@ from orchestrator.runner import (
     WORK_DIR_ENV,
     RunnerConfig,
     TaskRequest,
+    adopt_manifest,
     run_task,
 )
 from orchestrator.state_machine import RenderOptions, render
@@ -89,6 +90,7 @@ class LocalOptions:
     runner_env: Mapping[str, str] = field(default_factory=dict)
     ecs_command: tuple[str, ...] = (sys.executable, "-m", "orchestrator.runner")
     work_dir: Path | None = None
+    parsed_manifest: Any = None  # dbt's Manifest, already parsed by this process with the runners' profile
 
 
 class LocalAws:
@@ -115,6 +117,8 @@ class LocalAws:
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> LocalAws:
         try:
+            if self.options.parsed_manifest is not None:
+                adopt_manifest(self.runner_config(), self.options.parsed_manifest)
             self._start_server()
             self._deploy()
         except Exception:

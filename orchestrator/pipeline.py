@@ -91,7 +91,13 @@ def _launch_and_watch(session: Session, request: ExecutionRequest, args: argpars
         print(f"started {ref.name} ({request.window}{', selected models' if request.nodes else ''})", flush=True)
     progress = None if args.json else display.Progress()
     try:
-        result = launcher.watch(session.sfn, ref.arn, deadline_seconds=args.timeout, on_progress=progress)
+        result = launcher.watch(
+            session.sfn,
+            ref.arn,
+            deadline_seconds=args.timeout,
+            on_progress=progress,
+            max_poll_seconds=session.max_poll_seconds,
+        )
     except (KeyboardInterrupt, launcher.WatchDeadlineExceeded) as stopped:
         if session.journal is None:
             print(

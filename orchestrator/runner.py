@@ -316,11 +316,22 @@ def _common_args(config: RunnerConfig, work: Path) -> list[str]:
     ]
 
 
+def _manifest_key(config: RunnerConfig) -> tuple[str, str, str]:
+    return (str(config.project_dir), str(config.profiles_dir), config.target)
+
+
+def adopt_manifest(config: RunnerConfig, manifest: Any) -> None:
+    """Use `manifest` (parsed by this process with the same project, profiles and target) for later
+    tasks, instead of parsing again: the local emulator's in-process runner after its `dbt parse`."""
+    with _PARSE_LOCK:
+        _MANIFESTS[_manifest_key(config)] = manifest
+
+
 def parsed_manifest(config: RunnerConfig, work: Path) -> Any:
     """dbt's Manifest, parsed once per process from the pre-built partial parse file."""
     from dbt.cli.main import dbtRunner
 
-    key = (str(config.project_dir), str(config.profiles_dir), config.target)
+    key = _manifest_key(config)
     with _PARSE_LOCK:
         if key in _MANIFESTS:
             return _MANIFESTS[key]

@@ -40,6 +40,10 @@ class Mode(StrEnum):
     AWS = "aws"
 
 
+LOCAL_MAX_POLL_SECONDS = 0.25  # local polls are in-process HTTP calls: watch closely, so the end is seen at once
+AWS_MAX_POLL_SECONDS = 5.0
+
+
 @dataclass(frozen=True)
 class Session:
     mode: Mode
@@ -47,6 +51,7 @@ class Session:
     state_machine_arn: str
     config: Config
     journal: Journal | None = None
+    max_poll_seconds: float = AWS_MAX_POLL_SECONDS
 
     def known_names(self) -> list[str]:
         return self.journal.names() if self.journal is not None else []
@@ -71,8 +76,9 @@ def aws_client(service: str, config: Config) -> Any:
     )
 
 
-def ensure_parsed(project_dir: Path) -> None:
-    """Parse the dbt project (partially: cheap when nothing changed) with the environment the runners get.
+def ensure_parsed(project_dir: Path) -> Any:
+    """Parse the dbt project (partially: cheap when nothing changed) with the environment the runners get;
+    returns dbt's Manifest, which the local emulator's in-process runner reuses instead of parsing again.
 
     dbt discards `partial_parse.msgpack` when the rendered profile differs ("profile has changed"), so a
     parse made with other warehouse paths would cost every task a full parse; parsing here with
@@ -88,6 +94,7 @@ def ensure_parsed(project_dir: Path) -> None:
         raise ManifestError(
             f"`dbt parse` failed in {project_dir}: {result.exception or 'see logs/dbt.log'}; fix the project"
         ) from None
+    return result.result
 
 
 def journal() -> Journal:
@@ -146,6 +153,8 @@ def open_session(mode: Mode, config: Config) -> Iterator[Session]:
     from orchestrator.local import LocalAws, LocalOptions
 
     project_dir = settings.project_dir()
-    ensure_parsed(project_dir)
-    with LocalAws(LocalOptions(project_dir=project_dir)) as aws:
-        yield Session(mode, aws.client("stepfunctions"), aws.state_machine_arn, config, journal())
+    manifest = ensure_parsed(project_dir)
+    with LocalAws(LocalOptions(project_dir=project_dir, parsed_manifest=manifest)) as aws:
+        yield Session(
+            mode, aws.client("stepfunctions"), aws.state_machine_arn, config, journal(), LOCAL_MAX_POLL_SECONDS
+        )
