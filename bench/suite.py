@@ -281,8 +281,12 @@ class Bench:
         (the backfill's runner peaks come from the (c) backfill runs: see `_process`)."""
         tasks = _plan_tasks()
         window = RefreshWindow.day(daily)
+        parsed = self.work / "footprint-parsed"
         for round_number in range(1, self.options.runs + 1):
             run = self._run_dir("footprint-daily", long_history)
+            # what the image build does: parse once with the profile the runners will see, so every
+            # cold task starts from a valid partial parse (a different warehouse path forces a full parse)
+            self._measure(f"footprint-parse-{round_number}", [DBT, "parse", "--target-path", str(parsed)], run.env())
             for key, models, extra_tests in tasks:
                 env = {
                     **run.env(),
@@ -293,7 +297,7 @@ class Bench:
                     "STORE_SALES_EXECUTION": f"bench-daily-{round_number}",
                     "STORE_SALES_WORK_DIR": str(run.path / "runner"),
                     "DBT_PROFILES_DIR": str(PROJECT_DIR),
-                    "STORE_SALES_PARSED_DIR": str(PROJECT_DIR / "target"),
+                    "STORE_SALES_PARSED_DIR": str(parsed),
                 }
                 label = f"runner-daily-{key}-{round_number}"
                 measured = self._measure(label, [PYTHON, "-m", "orchestrator.runner"], env)
