@@ -83,6 +83,14 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_full_tests(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--full-tests",
+        action="store_true",
+        help="run every data test on whole tables instead of the rows the refresh window wrote",
+    )
+
+
 def _pipeline(args: argparse.Namespace) -> int:
     """run / backfill / resume / watch / history: everything that talks to a state machine."""
     from orchestrator import pipeline
@@ -140,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--select", nargs="*", default=[], help="only these models (dbt-style selectors)")
     run.add_argument("--exclude", nargs="*", default=[], help="leave these models out (dbt-style selectors)")
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
+    _add_full_tests(run)
     run.add_argument("--no-wait", action="store_true", help="print the execution ARN and return (AWS only)")
     _add_watch_options(run)
     _add_mode(run)
@@ -176,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_window(backfill, single=False)
     backfill.add_argument("--chunk-days", type=int, default=0, help="days per execution (default 0: one execution)")
+    _add_full_tests(backfill)
     _add_watch_options(backfill)
     _add_mode(backfill)
     backfill.set_defaults(handler=_pipeline)

@@ -23,9 +23,13 @@ folder/project in dbt_project.yml `models: +meta: {orchestrator: {...}}`):
 
     meta:
       orchestrator:
-        compute: lambda | ecs     # where the task runs (default lambda; ecs for work over ~14 minutes)
-        group: <name>             # nodes with the same group run as ONE task (one dbt invocation)
-        timeout_seconds: <int>    # the task's TimeoutSeconds (lambda: at most 840; default 840 / 3600)
+        compute: lambda | ecs | auto  # where the task runs (default lambda; ecs for work over ~14 minutes;
+                                      # auto: chosen per execution from the window's length)
+        lambda_max_days: <int>        # auto only: windows of up to this many days run on Lambda, longer
+                                      # ones on ECS (default 31)
+        group: <name>                 # nodes with the same group run as ONE task (one dbt invocation)
+        timeout_seconds: <int>        # the task's TimeoutSeconds (lambda: at most 840; default 840 / 3600;
+                                      # auto: the ECS branch's, the Lambda branch keeps 840)
 
 Unknown keys or values are a `OrchestrationConfigError` naming the model.
 """
@@ -48,9 +52,14 @@ LAMBDA_MAX_TIMEOUT_SECONDS = 840
 ECS_MAX_TIMEOUT_SECONDS = 86_400
 
 
+DEFAULT_LAMBDA_MAX_DAYS = 31
+MAX_LAMBDA_MAX_DAYS = 3660
+
+
 class Compute(StrEnum):
     LAMBDA = "lambda"
     ECS = "ecs"
+    AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class Orchestration:
     compute: Compute = Compute.LAMBDA
     group: str | None = None
     timeout_seconds: int | None = None
+    lambda_max_days: int | None = None  # set exactly when compute is auto
 
     @classmethod
     def from_meta(cls, node_name: str, meta: Mapping[str, Any]) -> Orchestration:
@@ -67,14 +77,19 @@ class Orchestration:
         where = f"model {node_name}: meta.{META_KEY}"
         if not isinstance(raw, Mapping):
             raise OrchestrationConfigError(f"{where} must be a mapping, got {raw!r}")
-        unknown = sorted(set(raw) - {"compute", "group", "timeout_seconds"})
+        unknown = sorted(set(raw) - {"compute", "group", "timeout_seconds", "lambda_max_days"})
         if unknown:
-            raise OrchestrationConfigError(f"{where} has unknown keys {unknown}: use compute, group, timeout_seconds")
+            raise OrchestrationConfigError(
+                f"{where} has unknown keys {unknown}: use compute, group, timeout_seconds, lambda_max_days"
+            )
         compute_text = str(raw.get("compute", Compute.LAMBDA.value))
         try:
             compute = Compute(compute_text)
         except ValueError:
-            raise OrchestrationConfigError(f"{where}.compute is {compute_text!r}: use 'lambda' or 'ecs'") from None
+            raise OrchestrationConfigError(
+                f"{where}.compute is {compute_text!r}: use 'lambda', 'ecs' or 'auto'"
+            ) from None
+        lambda_max_days = _lambda_max_days(where, compute, raw.get("lambda_max_days"))
         group = raw.get("group")
         if group is not None and (not isinstance(group, str) or not group.strip()):
             raise OrchestrationConfigError(f"{where}.group must be a non-empty string, got {group!r}")
@@ -87,7 +102,23 @@ class Orchestration:
                 f"{where}.timeout_seconds is {timeout!r}: use an integer from 1 to {limit} for {compute}"
                 + (" (longer work belongs on compute: ecs)" if compute is Compute.LAMBDA else "")
             )
-        return cls(compute=compute, group=group, timeout_seconds=timeout)
+        return cls(compute=compute, group=group, timeout_seconds=timeout, lambda_max_days=lambda_max_days)
+
+
+def _lambda_max_days(where: str, compute: Compute, value: Any) -> int | None:
+    if compute is not Compute.AUTO:
+        if value is not None:
+            raise OrchestrationConfigError(
+                f"{where}.lambda_max_days only applies to compute: auto (this node has compute: {compute})"
+            )
+        return None
+    if value is None:
+        return DEFAULT_LAMBDA_MAX_DAYS
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_LAMBDA_MAX_DAYS:
+        raise OrchestrationConfigError(
+            f"{where}.lambda_max_days is {value!r}: use a whole number of days from 1 to {MAX_LAMBDA_MAX_DAYS}"
+        )
+    return value
 
 
 @dataclass(frozen=True)

@@ -74,12 +74,15 @@ class ExecutionRequest:
     window: RefreshWindow
     full_refresh: bool = False
     nodes: tuple[str, ...] | None = None
+    full_tests: bool = False
 
     def to_input(self) -> str:
         return json.dumps(
             {
                 "refresh_window": {"start": self.window.start.isoformat(), "end": self.window.end.isoformat()},
+                "window_days": self.window.days,
                 "full_refresh": self.full_refresh,
+                "full_tests": self.full_tests,
                 "nodes": list(self.nodes) if self.nodes is not None else None,
             },
             sort_keys=True,
@@ -96,6 +99,7 @@ class ExecutionRequest:
                 window=RefreshWindow(date.fromisoformat(window["start"]), date.fromisoformat(window["end"])),
                 full_refresh=bool(document.get("full_refresh", False)),
                 nodes=tuple(nodes) if nodes is not None else None,
+                full_tests=bool(document.get("full_tests", False)),
             )
         except (ValueError, KeyError, TypeError, UsageError):
             return None

@@ -2,8 +2,9 @@
 
 `LocalAws` starts moto's server on 127.0.0.1 (a free port) inside this process, applies
 `orchestrator.moto_adapt`, and deploys what the CloudFormation stack would: the artifacts bucket, the
-alert topic, the runner Lambda function, an ECS cluster and task definition, and the state machine
-rendered by `orchestrator.state_machine.render` with their real (local) ARNs. While it is open every
+alert topic, the runner Lambda function, an ECS cluster and task definition (only when the command's
+windows can reach an ECS task: see `LocalOptions.windows`), and the state machine rendered by
+`orchestrator.state_machine.render` with their real (local) ARNs. While it is open every
 boto3 client of the process talks to it (AWS_ENDPOINT_URL), so the launcher needs no special case;
 the warehouse and data paths (orchestrator.settings) are pinned as absolute environment variables, so
 in-process and subprocess runners load the same warehouse whatever their working directory:
@@ -43,8 +44,9 @@ from typing import Any
 
 from orchestrator import moto_adapt, settings
 from orchestrator.errors import LocalAwsError
-from orchestrator.graph import DbtGraph
+from orchestrator.graph import Compute, DbtGraph
 from orchestrator.manifest import load_manifest
+from orchestrator.plan import Plan
 from orchestrator.runner import (
     PARSED_DIR_ENV,
     PROFILES_DIR_ENV,
@@ -55,11 +57,13 @@ from orchestrator.runner import (
     adopt_manifest,
     run_task,
 )
-from orchestrator.state_machine import RenderOptions, render
+from orchestrator.state_machine import RenderOptions, plan_for, render
+from orchestrator.window import RefreshWindow
 
 REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-ACCOUNT_ROLE = "arn:aws:iam::123456789012:role/store-sales-local"
+ACCOUNT_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/store-sales-local"
 FUNCTION_NAME = "store-sales-dbt-runner"
 CLUSTER_NAME = "store-sales"
 TASK_FAMILY = "store-sales-dbt"
@@ -95,6 +99,21 @@ class LocalOptions:
     ecs_command: tuple[str, ...] = (sys.executable, "-m", "orchestrator.runner")
     work_dir: Path | None = None
     parsed_manifest: Any = None  # dbt's Manifest, already parsed by this process with the runners' profile
+    # The windows the command will run; empty = any. When no task can run on ECS for them (no `ecs` task,
+    # every `auto` task within its lambda_max_days), no ECS cluster, task definition or local Fargate is set
+    # up: the definition still names their ARNs, and an ECS call would fail with ClusterNotFoundException.
+    windows: tuple[RefreshWindow, ...] = ()
+
+
+def _may_use_ecs(plan: Plan, windows: tuple[RefreshWindow, ...]) -> bool:
+    """Whether an execution of one of `windows` (any window when empty) can reach an ECS task."""
+    if not windows:
+        return True
+    longest = max(window.days for window in windows)
+    return any(
+        task.compute is Compute.ECS or (task.compute is Compute.AUTO and longest > (task.lambda_max_days or 0))
+        for task in plan.tasks
+    )
 
 
 class LocalAws:
@@ -115,6 +134,7 @@ class LocalAws:
         self._busy = threading.Condition()
         self._containers: list[threading.Thread] = []
         self._in_flight = 0
+        self.with_ecs = True
         self._own_work_dir = self.options.work_dir is None
         self.work_dir = self.options.work_dir or Path(tempfile.mkdtemp(prefix="store-sales-local-"))
 
@@ -128,8 +148,9 @@ class LocalAws:
         except Exception:
             self.__exit__(None, None, None)
             raise
-        self._fargate = threading.Thread(target=self._run_fargate, name="local-fargate", daemon=True)
-        self._fargate.start()
+        if self.with_ecs:
+            self._fargate = threading.Thread(target=self._run_fargate, name="local-fargate", daemon=True)
+            self._fargate.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -244,15 +265,20 @@ class LocalAws:
             Timeout=900,
         )["FunctionArn"]
         moto_adapt.register_lambda_handler(FUNCTION_NAME, self._invoke_runner)
-        ecs = self.client("ecs")
-        cluster_arn = ecs.create_cluster(clusterName=CLUSTER_NAME)["cluster"]["clusterArn"]
-        task_definition_arn = ecs.register_task_definition(
-            family=TASK_FAMILY,
-            networkMode="bridge",
-            containerDefinitions=[
-                {"name": CONTAINER_NAME, "image": "store-sales-dbt:local", "essential": True, "memory": 2048}
-            ],
-        )["taskDefinition"]["taskDefinitionArn"]
+        self.with_ecs = _may_use_ecs(plan_for(graph, options.render), options.windows)
+        if self.with_ecs:
+            ecs = self.client("ecs")
+            cluster_arn = ecs.create_cluster(clusterName=CLUSTER_NAME)["cluster"]["clusterArn"]
+            task_definition_arn = ecs.register_task_definition(
+                family=TASK_FAMILY,
+                networkMode="bridge",
+                containerDefinitions=[
+                    {"name": CONTAINER_NAME, "image": "store-sales-dbt:local", "essential": True, "memory": 2048}
+                ],
+            )["taskDefinition"]["taskDefinitionArn"]
+        else:
+            cluster_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:cluster/{CLUSTER_NAME}"
+            task_definition_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task-definition/{TASK_FAMILY}:1"
         render_options = replace(
             options.render,
             lambda_function_arn=function_arn,

@@ -135,10 +135,14 @@ def _run(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int
         if args.full_refresh:
             _check_full_refresh(window)
     if mode is Mode.LOCAL:
-        with local_run_lock(), open_session(mode, cfg) as session:
-            request = ExecutionRequest(window, full_refresh=args.full_refresh, nodes=_selection(args))
+        with local_run_lock(), open_session(mode, cfg, (window,)) as session:
+            request = ExecutionRequest(
+                window, full_refresh=args.full_refresh, nodes=_selection(args), full_tests=args.full_tests
+            )
             return _finish(_launch_and_watch(session, request, args), args.json)
-    request = ExecutionRequest(window, full_refresh=args.full_refresh, nodes=_selection(args))
+    request = ExecutionRequest(
+        window, full_refresh=args.full_refresh, nodes=_selection(args), full_tests=args.full_tests
+    )
     with open_session(mode, cfg) as session:
         if args.no_wait:
             ref = launcher.start(session.sfn, session.state_machine_arn, request)
@@ -222,7 +226,9 @@ def _resume_request(result: ExecutionResult) -> ExecutionRequest:
     nodes = rerun_nodes(result, _model_names())
     if not nodes:
         raise UsageError(f"execution {result.ref.name} built every model; nothing to resume")
-    return ExecutionRequest(result.request.window, result.request.full_refresh, nodes)
+    return ExecutionRequest(
+        result.request.window, result.request.full_refresh, nodes, full_tests=result.request.full_tests
+    )
 
 
 def _resume(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
@@ -230,7 +236,8 @@ def _resume(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> 
         from orchestrator.session import journal
 
         failed = journal().load(args.execution)
-        with local_run_lock(), open_session(mode, cfg) as session:
+        windows = () if failed.request is None else (failed.request.window,)
+        with local_run_lock(), open_session(mode, cfg, windows) as session:
             return _finish(_launch_and_watch(session, _resume_request(failed), args), args.json)
     with open_session(mode, cfg) as session:
         request = _resume_request(_failed_on_aws(session, args.execution, args.timeout))
@@ -284,7 +291,7 @@ def _backfill(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -
     if mode is Mode.LOCAL:
         _check_local_data(window)
     lock = local_run_lock() if mode is Mode.LOCAL else contextlib.nullcontext()
-    with lock, open_session(mode, cfg) as session:
+    with lock, open_session(mode, cfg, parts) as session:
         past = _past_runs(session, parts)
         done: list[dict[str, str]] = []
         for index, part in enumerate(parts, start=1):
@@ -299,7 +306,7 @@ def _backfill(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -
                 request = _resume_request(runs[-1])
             else:
                 _say(f"{prefix}: loading")
-                request = ExecutionRequest(part)
+                request = ExecutionRequest(part, full_tests=args.full_tests)
             result = _launch_and_watch(session, request, args)
             if result.ref.status is not ExecutionStatus.SUCCEEDED:
                 code = _finish(result, args.json)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from orchestrator.errors import OrchestrationConfigError
-from orchestrator.graph import Compute, DbtGraph
+from orchestrator.graph import Compute, DbtGraph, Orchestration
 
 KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 DEFAULT_LAMBDA_TIMEOUT_SECONDS = 840
@@ -32,8 +32,9 @@ class Task:
     models: tuple[str, ...]
     extra_tests: tuple[str, ...]
     compute: Compute
-    timeout_seconds: int
+    timeout_seconds: int  # an auto task's ECS branch; its Lambda branch has the Lambda timeout
     depends_on: frozenset[str]
+    lambda_max_days: int | None = None  # compute auto: the longest window (in days) that runs on Lambda
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,13 @@ def _make_task(
     ecs_timeout_seconds: int,
 ) -> Task:
     nodes = [graph.nodes[uid] for uid in uids]
-    computes = sorted({node.orchestration.compute for node in nodes})
+    computes = sorted({(node.orchestration.compute, node.orchestration.lambda_max_days or 0) for node in nodes})
     if len(computes) > 1:
-        names = ", ".join(f"{n.name}={n.orchestration.compute}" for n in nodes)
-        raise OrchestrationConfigError(f"group {key!r} mixes compute types ({names}): give them one compute")
-    compute = computes[0]
+        names = ", ".join(_compute_text(n.orchestration, n.name) for n in nodes)
+        raise OrchestrationConfigError(
+            f"group {key!r} mixes compute settings ({names}): give them one compute (and one lambda_max_days)"
+        )
+    compute = computes[0][0]
     default = lambda_timeout_seconds if compute is Compute.LAMBDA else ecs_timeout_seconds
     timeout = max(node.orchestration.timeout_seconds or default for node in nodes)
     depends = frozenset(key_of[d] for uid in uids for d in dependencies[uid]) - {key}
@@ -114,7 +117,13 @@ def _make_task(
         compute=compute,
         timeout_seconds=timeout,
         depends_on=depends,
+        lambda_max_days=nodes[0].orchestration.lambda_max_days,
     )
+
+
+def _compute_text(orchestration: Orchestration, name: str) -> str:
+    days = orchestration.lambda_max_days
+    return f"{name}={orchestration.compute}" + (f" (lambda_max_days {days})" if days else "")
 
 
 def _layer(tasks: dict[str, Task]) -> list[list[Task]]:
@@ -136,7 +145,14 @@ def _layer(tasks: dict[str, Task]) -> list[list[Task]]:
 
 
 def _merge_stage(index: int, stage: list[Task]) -> Task:
-    compute = Compute.ECS if any(t.compute is Compute.ECS for t in stage) else Compute.LAMBDA
+    """A whole stage as one task: ECS if any task is, else auto (the smallest threshold) if any is."""
+    thresholds = [t.lambda_max_days for t in stage if t.compute is Compute.AUTO and t.lambda_max_days]
+    if any(t.compute is Compute.ECS for t in stage):
+        compute, lambda_max_days = Compute.ECS, None
+    elif thresholds:
+        compute, lambda_max_days = Compute.AUTO, min(thresholds)
+    else:
+        compute, lambda_max_days = Compute.LAMBDA, None
     depends = frozenset({f"stage_{index - 1}"}) if index > 1 else frozenset()
     return Task(
         key=f"stage_{index}",
@@ -146,4 +162,5 @@ def _merge_stage(index: int, stage: list[Task]) -> Task:
         compute=compute,
         timeout_seconds=max(t.timeout_seconds for t in stage),
         depends_on=depends,
+        lambda_max_days=lambda_max_days,
     )

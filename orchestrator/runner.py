@@ -15,11 +15,14 @@ What a run does:
 - parses once per process: the first task copies `<parsed dir>/partial_parse.msgpack` (made by
   `dbt parse` when the image was built; STORE_SALES_PARSED_DIR, default `<project>/target`) and
   parses (partial), later tasks of a warm process reuse that Manifest through `dbtRunner(manifest=)`;
-- sets STORE_SALES_WINDOW_START/END from the request for the run (dbt reads them at execution time);
+- sets STORE_SALES_WINDOW_START/END and STORE_SALES_FULL_TESTS (true/false: whole-table data tests)
+  from the request for the run (dbt reads them at execution time);
 - holds the warehouse lock when STORE_SALES_WAREHOUSE_LOCK names a file (the local emulator sets it:
   DuckDB takes one writer process, and dbt one invocation per process at a time);
-- uploads run_results.json and manifest.json to s3://<bucket>/<prefix>/<execution>/<task>/ (also on
-  failure), and returns a compact `TaskSummary` with the database user that ran the SQL.
+- uploads run_results.json (written by the runner: dbt runs with --no-write-json, which spares it
+  writing manifest.json at every invocation) and the image's parsed manifest.json to
+  s3://<bucket>/<prefix>/<execution>/<task>/ (also on failure), and returns a compact `TaskSummary`
+  with the database user that ran the SQL.
 
 Failures raise `RunnerError` leaves whose class names are the state machine's error names:
 `DbtModelFailed`, `DbtTestFailed`, `DbtTransientError` (lock conflicts, refused connections,
@@ -66,7 +69,7 @@ from orchestrator.state_machine import (
     ENV_TASK,
     ENV_TASK_TOKEN,
 )
-from orchestrator.window import WINDOW_END_ENV, WINDOW_START_ENV, RefreshWindow
+from orchestrator.window import FULL_TESTS_ENV, WINDOW_END_ENV, WINDOW_START_ENV, RefreshWindow
 
 thread_locks.install()
 
@@ -75,7 +78,8 @@ WORK_DIR_ENV = "STORE_SALES_WORK_DIR"
 WAREHOUSE_LOCK_ENV = "STORE_SALES_WAREHOUSE_LOCK"
 PROFILES_DIR_ENV = "DBT_PROFILES_DIR"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
-ARTIFACT_FILES = ("run_results.json", "manifest.json")
+RUN_RESULTS_FILE = "run_results.json"
+MANIFEST_FILE = "manifest.json"
 MESSAGE_LIMIT = 1500
 CAUSE_LIMIT = 32_000
 TRANSIENT_MARKERS = (
@@ -105,6 +109,11 @@ class TaskRequest:
     extra_tests: tuple[str, ...] = ()
     artifacts_bucket: str = ""
     artifacts_prefix: str = ""
+    full_tests: bool = False
+
+    def dbt_environment(self) -> dict[str, str]:
+        """The variables dbt reads at execution time: the window and whether tests check whole tables."""
+        return {**self.window.as_env(), FULL_TESTS_ENV: "true" if self.full_tests else "false"}
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> TaskRequest:
@@ -123,6 +132,7 @@ class TaskRequest:
                 extra_tests=tuple(str(t) for t in event.get("extra_tests") or ()),
                 artifacts_bucket=str(artifacts.get("bucket") or ""),
                 artifacts_prefix=str(artifacts.get("prefix") or ""),
+                full_tests=bool(event.get("full_tests") or False),
             )
         except (KeyError, TypeError) as error:
             raise RunnerPayloadError(
@@ -136,6 +146,7 @@ class TaskRequest:
         try:
             nodes = json.loads(env.get(ENV_NODES) or "null")
             full_refresh = json.loads(env.get(ENV_FULL_REFRESH) or "false")
+            full_tests = json.loads(env.get(FULL_TESTS_ENV) or "false")
             return cls(
                 task=env[ENV_TASK],
                 models=tuple(env[ENV_MODELS].split()),
@@ -146,11 +157,12 @@ class TaskRequest:
                 extra_tests=tuple((env.get(ENV_EXTRA_TESTS) or "").split()),
                 artifacts_bucket=env.get(ENV_ARTIFACTS_BUCKET, ""),
                 artifacts_prefix=env.get(ENV_ARTIFACTS_PREFIX, ""),
+                full_tests=bool(full_tests),
             )
         except KeyError as error:
             raise RunnerPayloadError(f"environment variable {error} is not set: the task cannot start") from None
         except json.JSONDecodeError as error:
-            raise RunnerPayloadError(f"{ENV_NODES}/{ENV_FULL_REFRESH} is not JSON: {error}") from None
+            raise RunnerPayloadError(f"{ENV_NODES}/{ENV_FULL_REFRESH}/{FULL_TESTS_ENV} is not JSON: {error}") from None
 
     def selected_models(self) -> tuple[str, ...]:
         """The task's models that `nodes` asks for (names or unique ids), all when `nodes` is null."""
@@ -260,13 +272,15 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
     config.work_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"dbt-{request.task}-", dir=config.work_root))
     try:
-        with warehouse_lock(config.warehouse_lock), settings.scoped_environment(request.window.as_env()):
+        with warehouse_lock(config.warehouse_lock), settings.scoped_environment(request.dbt_environment()):
             try:
                 results, invocation_id, crash, user = _invoke_build(request, config, selected, work)
             finally:
                 release_embedded_database()
         try:
-            artifacts = _upload_artifacts(request, work / "target", s3_client)
+            artifacts = _upload_artifacts(
+                request, (work / "target" / RUN_RESULTS_FILE, config.parsed_dir / MANIFEST_FILE), s3_client
+            )
         except ArtifactUploadError:
             _raise_for_failures(request, results, crash)  # a dbt failure matters more than its artifacts
             raise
@@ -349,11 +363,15 @@ def parsed_manifest(config: RunnerConfig, work: Path) -> Any:
 def _invoke_build(
     request: TaskRequest, config: RunnerConfig, selected: Sequence[str], work: Path
 ) -> tuple[list[NodeResult], str | None, str | None, str | None]:
+    from dbt.artifacts.schemas.run import RunExecutionResult
     from dbt.cli.main import dbtRunner
 
     manifest = parsed_manifest(config, work)
     args = [
         "--quiet",
+        # dbt would write manifest.json at every invocation (0.3 s); the runner writes run_results.json
+        # itself and uploads the manifest.json parsed with the image instead (the same content)
+        "--no-write-json",
         "build",
         "--select",
         *selected,
@@ -370,6 +388,9 @@ def _invoke_build(
         return [], None, f"{type(error).__name__}: {error}", None
     crash = None if outcome.exception is None else f"{type(outcome.exception).__name__}: {outcome.exception}"
     execution = outcome.result
+    if isinstance(execution, RunExecutionResult):
+        (work / "target").mkdir(parents=True, exist_ok=True)
+        execution.write(str(work / "target" / RUN_RESULTS_FILE))
     results = [_node_result(r) for r in getattr(execution, "results", None) or ()]
     invocation_id = _invocation_id()
     user = _database_user(manifest) if crash is None else None
@@ -461,16 +482,15 @@ def _test_counts(results: Sequence[NodeResult]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _upload_artifacts(request: TaskRequest, target: Path, s3_client: Any) -> str | None:
+def _upload_artifacts(request: TaskRequest, files: Sequence[Path], s3_client: Any) -> str | None:
     if not request.artifacts_bucket:
         return None
     prefix = "/".join(p for p in (request.artifacts_prefix.strip("/"), request.execution, request.task) if p)
     client = s3_client or _client("s3")
     try:
-        for name in ARTIFACT_FILES:
-            path = target / name
+        for path in files:
             if path.is_file():
-                client.upload_file(str(path), request.artifacts_bucket, f"{prefix}/{name}")
+                client.upload_file(str(path), request.artifacts_bucket, f"{prefix}/{path.name}")
     except Exception as error:  # botocore raises several unrelated types (ClientError, EndpointError...)
         raise ArtifactUploadError(
             f"task {request.task}: uploading dbt artifacts to s3://{request.artifacts_bucket}/{prefix}/ "

@@ -15,7 +15,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +26,7 @@ from orchestrator.config import Config
 from orchestrator.errors import DataDirError, ManifestError
 from orchestrator.journal import Journal
 from orchestrator.launcher import ExecutionConflict
+from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -145,8 +146,11 @@ def local_run_lock(directory: Path | None = None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def open_session(mode: Mode, config: Config) -> Iterator[Session]:
-    """The state machine to drive: deployed on AWS, or deployed into the local emulator for this command."""
+def open_session(mode: Mode, config: Config, windows: Sequence[RefreshWindow] = ()) -> Iterator[Session]:
+    """The state machine to drive: deployed on AWS, or deployed into the local emulator for this command.
+
+    `windows`: locally, the windows this command will run; when none of them can reach an ECS task, the
+    emulator deploys no ECS (moto's ECS backend alone costs a second of every command's start)."""
     if mode is Mode.AWS:
         yield Session(mode, aws_client("stepfunctions", config), config.require("state_machine_arn"), config)
         return
@@ -154,7 +158,8 @@ def open_session(mode: Mode, config: Config) -> Iterator[Session]:
 
     project_dir = settings.project_dir()
     manifest = ensure_parsed(project_dir)
-    with LocalAws(LocalOptions(project_dir=project_dir, parsed_manifest=manifest)) as aws:
+    options = LocalOptions(project_dir=project_dir, parsed_manifest=manifest, windows=tuple(windows))
+    with LocalAws(options) as aws:
         yield Session(
             mode, aws.client("stepfunctions"), aws.state_machine_arn, config, journal(), LOCAL_MAX_POLL_SECONDS
         )

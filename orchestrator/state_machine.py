@@ -7,19 +7,24 @@ is `Build <task>`: it runs `dbt build` for its models (and their tests, so a fai
 downstream stages). On AWS the branches of a Parallel run at the same time; the local emulator
 serializes them on the warehouse lock (DuckDB allows one writer), see `orchestrator.local`.
 
-Execution input (what the launcher sends):
+Execution input (what the launcher sends; every key is required):
 
-    {"refresh_window": {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}, "full_refresh": false,
-     "nodes": null}
+    {"refresh_window": {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}, "window_days": 1,
+     "full_refresh": false, "full_tests": false, "nodes": null}
 
-`nodes` is null for everything, or a list of model names / unique ids: each task then builds only
-the intersection of its models with the list and returns a `skipped` summary when it is empty (this
-serves `run --select` and `resume`). Execution output: the same keys plus `results`, one compact
+`window_days` is the window's length (end - start + 1): the definition chooses each `compute: auto`
+task's compute from it. `full_tests` makes the data tests check whole tables instead of the rows the
+window wrote. `nodes` is null for everything, or a list of model names / unique ids: each task then
+builds only the intersection of its models with the list and returns a `skipped` summary when it is
+empty (this serves `run --select` and `resume`). Execution output: the same keys plus `results`, one compact
 summary per task (`orchestrator.runner.TaskSummary.to_dict`).
 
 Compute per task (model `meta.orchestrator.compute`, see `orchestrator.graph`):
 - lambda: `arn:aws:states:::lambda:invoke` (synchronous), TimeoutSeconds at most 840 (Lambda's hard
   limit is 900). The runner's exception class name is the error name.
+- auto: a Choice state `Route <task>` sends a window of at most `lambda_max_days` days to
+  `Build <task> on Lambda` and a longer one to `Build <task> on ECS` (the same task either way), so one
+  definition runs the daily load in a warm Lambda and a backfill on Fargate without its time limit.
 - ecs: `arn:aws:states:::ecs:runTask.waitForTaskToken` on Fargate. Chosen over `.sync` because with
   `.sync` every failure is the same `States.TaskFailed` (an exit code buried in the Cause), so a
   transient error could not be retried apart from a failed model; with the task token the runner
@@ -53,7 +58,7 @@ from orchestrator.errors import OrchestrationConfigError
 from orchestrator.graph import Compute, DbtGraph
 from orchestrator.manifest import load_manifest
 from orchestrator.plan import Plan, Task, build_plan
-from orchestrator.window import WINDOW_END_ENV, WINDOW_START_ENV
+from orchestrator.window import FULL_TESTS_ENV, WINDOW_END_ENV, WINDOW_START_ENV
 
 LAMBDA_RESOURCE = "arn:aws:states:::lambda:invoke"
 ECS_RESOURCE = "arn:aws:states:::ecs:runTask.waitForTaskToken"
@@ -66,7 +71,7 @@ LAMBDA_TRANSIENT_ERRORS = (
 )
 ECS_TRANSIENT_ERRORS = ("ECS.AmazonECSException", "ECS.ServerException")
 RUNNER_TRANSIENT_ERROR = "DbtTransientError"
-INPUT_KEYS = ("refresh_window", "full_refresh", "nodes")
+INPUT_KEYS = ("refresh_window", "window_days", "full_refresh", "full_tests", "nodes")
 SUMMARY_KEYS = (
     "task",
     "status",
@@ -240,18 +245,26 @@ def _machine_timeout(plan: Plan) -> int:
 
 
 def _stage_state_name(index: int, stage: Sequence[Task]) -> str:
-    return _build_name(stage[0]) if len(stage) == 1 else f"Stage {index}"
+    return _entry_name(stage[0]) if len(stage) == 1 else f"Stage {index}"
 
 
-def _build_name(task: Task) -> str:
-    return f"Build {task.key}"
+def _build_name(task: Task, compute: Compute | None = None) -> str:
+    """`Build <key>`; an auto task's two task states say where they run: `Build <key> on Lambda`/`on ECS`."""
+    if task.compute is not Compute.AUTO:
+        return f"Build {task.key}"
+    return f"Build {task.key} on {'Lambda' if compute is Compute.LAMBDA else 'ECS'}"
+
+
+def _entry_name(task: Task) -> str:
+    """The first state of a task: its task state, or for compute auto the Choice in front of it."""
+    return f"Route {task.key}" if task.compute is Compute.AUTO else _build_name(task)
 
 
 def _parallel_state(stage: Sequence[Task], options: RenderOptions, collect: str) -> dict[str, Any]:
     branches = []
     for task in stage:
         branch_states = _task_states(task, options, None, in_branch=True)
-        branches.append({"StartAt": _build_name(task), "States": branch_states})
+        branches.append({"StartAt": _entry_name(task), "States": branch_states})
     return {
         "Branches": branches,
         "Catch": [{"ErrorEquals": ["States.ALL"], "Next": NOTIFY_STATE, "ResultPath": "$.error"}],
@@ -263,19 +276,40 @@ def _parallel_state(stage: Sequence[Task], options: RenderOptions, collect: str)
     }
 
 
-def _task_states(task: Task, options: RenderOptions, following: str | None, in_branch: bool) -> dict[str, Any]:
-    build = _build_name(task)
-    failure = f"Failure in {task.key}"
-    state = _lambda_task(task, options) if task.compute is Compute.LAMBDA else _ecs_task(task, options)
+def _task_state(
+    task: Task, compute: Compute, options: RenderOptions, following: str | None, in_branch: bool
+) -> dict[str, Any]:
+    state = _lambda_task(task, options) if compute is Compute.LAMBDA else _ecs_task(task, options)
     state["ResultPath"] = f"$.results.{task.key}"
-    state["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": failure, "ResultPath": "$.error"}]
-    state["TimeoutSeconds"] = task.timeout_seconds
+    state["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": f"Failure in {task.key}", "ResultPath": "$.error"}]
+    auto_on_lambda = task.compute is Compute.AUTO and compute is Compute.LAMBDA
+    state["TimeoutSeconds"] = options.lambda_timeout_seconds if auto_on_lambda else task.timeout_seconds
     state["Type"] = "Task"
     if in_branch:
         state["OutputPath"] = f"$.results.{task.key}"
         state["End"] = True
     else:
         state["Next"] = following
+    return state
+
+
+def _task_states(task: Task, options: RenderOptions, following: str | None, in_branch: bool) -> dict[str, Any]:
+    failure = f"Failure in {task.key}"
+    states: dict[str, Any] = {}
+    if task.compute is Compute.AUTO:
+        on_lambda, on_ecs = _build_name(task, Compute.LAMBDA), _build_name(task, Compute.ECS)
+        states[_entry_name(task)] = {
+            "Choices": [
+                {"Next": on_lambda, "NumericLessThanEquals": task.lambda_max_days, "Variable": "$.window_days"}
+            ],
+            "Comment": f"Windows of up to {task.lambda_max_days} days run on Lambda, longer ones on ECS Fargate.",
+            "Default": on_ecs,
+            "Type": "Choice",
+        }
+        states[on_lambda] = _task_state(task, Compute.LAMBDA, options, following, in_branch)
+        states[on_ecs] = _task_state(task, Compute.ECS, options, following, in_branch)
+    else:
+        states[_build_name(task)] = _task_state(task, task.compute, options, following, in_branch)
     models = ", ".join(task.models)
     describe = {
         "Comment": "Name the failed task in the error cause.",
@@ -288,7 +322,7 @@ def _task_states(task: Task, options: RenderOptions, following: str | None, in_b
         "ResultPath": "$.error",
         "Type": "Pass",
     }
-    states: dict[str, Any] = {build: state, failure: describe}
+    states[failure] = describe
     if in_branch:
         stop = f"Stop branch {task.key}"
         states.update(_rename_states_errors(f"Check failure in {task.key}", f"Rename failure in {task.key}", stop))
@@ -347,6 +381,7 @@ def _ecs_task(task: Task, options: RenderOptions) -> dict[str, Any]:
         {"Name": WINDOW_START_ENV, "Value.$": "$.refresh_window.start"},
         {"Name": WINDOW_END_ENV, "Value.$": "$.refresh_window.end"},
         {"Name": ENV_FULL_REFRESH, "Value.$": "States.JsonToString($.full_refresh)"},
+        {"Name": FULL_TESTS_ENV, "Value.$": "States.JsonToString($.full_tests)"},
         {"Name": ENV_NODES, "Value.$": "States.JsonToString($.nodes)"},
         {"Name": ENV_EXECUTION, "Value.$": "$$.Execution.Name"},
         {"Name": ENV_ARTIFACTS_BUCKET, "Value": options.artifacts_bucket},

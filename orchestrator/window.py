@@ -15,6 +15,8 @@ from orchestrator.errors import UsageError
 
 WINDOW_START_ENV = "STORE_SALES_WINDOW_START"
 WINDOW_END_ENV = "STORE_SALES_WINDOW_END"
+# `true`: the data tests check whole tables instead of the rows the window wrote (macros/window_tests.sql)
+FULL_TESTS_ENV = "STORE_SALES_FULL_TESTS"
 
 
 def parse_date(text: str, what: str = "date") -> date:

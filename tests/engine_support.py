@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import subprocess
@@ -12,6 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from orchestrator.launcher import ExecutionRequest
+from orchestrator.window import RefreshWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_PROJECT = ROOT / "tests" / "projects" / "engine"
@@ -82,7 +84,9 @@ def entered_states(events: list[dict[str, Any]]) -> list[str]:
 
 
 def execution_input(start: str, end: str | None = None, nodes: list[str] | None = None) -> str:
-    return json.dumps({"refresh_window": {"start": start, "end": end or start}, "full_refresh": False, "nodes": nodes})
+    """The execution input the launcher sends (orchestrator.launcher.ExecutionRequest)."""
+    window = RefreshWindow.parse(start, end or start)
+    return ExecutionRequest(window, nodes=tuple(nodes) if nodes is not None else None).to_input()
 
 
 @functools.cache

@@ -99,6 +99,9 @@ def test_every_command_has_help() -> None:
         result = cli(command, "--help")
         assert result.returncode == 0, result.stderr
         assert "usage:" in result.stdout
+        if command in {"run", "backfill"}:
+            assert "--full-tests" in result.stdout
+            assert "whole tables instead of the rows the refresh window" in " ".join(result.stdout.split())
 
 
 def test_chunks_cover_the_window_in_order_without_gaps() -> None:

@@ -11,7 +11,7 @@ import pytest
 from engine_support import ENGINE_PROJECT, copy_project, engine_parsed_dir
 
 from orchestrator.errors import ManifestError, OrchestrationConfigError, SelectionError
-from orchestrator.graph import Compute, DbtGraph, Orchestration
+from orchestrator.graph import Compute, DbtGraph, Node, Orchestration
 from orchestrator.manifest import load_manifest
 from orchestrator.plan import build_plan
 
@@ -100,7 +100,12 @@ def test_group_stages_option_runs_each_stage_as_one_task(graph: DbtGraph) -> Non
 @pytest.mark.parametrize(
     ("meta", "message"),
     [
-        ({"orchestrator": {"compute": "batch"}}, "use 'lambda' or 'ecs'"),
+        ({"orchestrator": {"compute": "batch"}}, "use 'lambda', 'ecs' or 'auto'"),
+        ({"orchestrator": {"compute": "ecs", "lambda_max_days": 7}}, "only applies to compute: auto"),
+        ({"orchestrator": {"lambda_max_days": 7}}, "only applies to compute: auto (this node has compute: lambda)"),
+        ({"orchestrator": {"compute": "auto", "lambda_max_days": 0}}, "from 1 to 3660"),
+        ({"orchestrator": {"compute": "auto", "lambda_max_days": "7"}}, "is '7': use a whole number of days"),
+        ({"orchestrator": {"compute": "auto", "timeout_seconds": 100_000}}, "from 1 to 86400 for auto"),
         ({"orchestrator": {"timeout_seconds": 900}}, "from 1 to 840 for lambda"),
         ({"orchestrator": {"timout_seconds": 5}}, "unknown keys ['timout_seconds']"),
         ({"orchestrator": {"group": ""}}, "non-empty string"),
@@ -112,6 +117,40 @@ def test_invalid_meta_names_the_model(meta: dict[str, object], message: str) -> 
         Orchestration.from_meta("dim_item", meta)
     assert "model dim_item" in str(caught.value)
     assert message in str(caught.value)
+
+
+def test_auto_compute_defaults_to_31_days_on_lambda() -> None:
+    assert Orchestration.from_meta("fct", {"orchestrator": {"compute": "auto"}}).lambda_max_days == 31
+    assert (
+        Orchestration.from_meta("fct", {"orchestrator": {"compute": "auto", "lambda_max_days": 7}}).lambda_max_days == 7
+    )
+    assert Orchestration.from_meta("fct", {"orchestrator": {"compute": "ecs"}}).lambda_max_days is None
+
+
+def _node(name: str, parents: tuple[str, ...], **settings: object) -> Node:
+    meta = {"orchestrator": {"group": "facts", **settings}}
+    return Node(
+        unique_id=f"model.p.{name}",
+        name=name,
+        resource_type="model",
+        materialized="table",
+        parents=parents,
+        tags=(),
+        orchestration=Orchestration.from_meta(name, meta),
+    )
+
+
+def test_a_group_must_agree_on_auto_and_its_threshold() -> None:
+    first = _node("first", (), compute="auto", lambda_max_days=7)
+    for second in (_node("second", ("model.p.first",), compute="auto"), _node("second", ("model.p.first",))):
+        graph = DbtGraph(nodes={n.unique_id: n for n in (first, second)}, order=(first.unique_id, second.unique_id))
+        with pytest.raises(OrchestrationConfigError) as caught:
+            build_plan(graph, graph.order)
+        assert "group 'facts' mixes compute settings (first=auto (lambda_max_days 7), second=" in str(caught.value)
+    same = _node("second", ("model.p.first",), compute="auto", lambda_max_days=7)
+    graph = DbtGraph(nodes={n.unique_id: n for n in (first, same)}, order=(first.unique_id, same.unique_id))
+    (task,) = build_plan(graph, graph.order).tasks
+    assert (task.compute, task.lambda_max_days, task.timeout_seconds) == (Compute.AUTO, 7, 3600)
 
 
 def test_missing_manifest_says_run_dbt_parse(tmp_path: Path) -> None:

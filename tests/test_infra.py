@@ -352,8 +352,10 @@ def test_schedule_starts_the_execution_for_yesterday(
     assert ref.name == f"store-sales-{day}-r1"
     assert json.loads(execution["input"]) == {
         "full_refresh": False,
+        "full_tests": False,
         "nodes": None,
         "refresh_window": {"end": day, "start": day},
+        "window_days": 1,
     }
 
 
@@ -543,13 +545,14 @@ def test_image_build_and_both_entrypoints_run_in_a_plain_directory(
     definition = json.loads(substituted(definition_text, template))
     branches = definition["States"]["Stage 1"]["Branches"]
     lambda_tasks = [branch["States"][branch["StartAt"]] for branch in branches]
-    ecs_task = definition["States"]["Build store_sales"]
+    ecs_task = definition["States"]["Build store_sales on ECS"]  # a backfill's route; a day goes to Lambda
     assert ecs_task["Resource"].startswith("arn:aws:states:::ecs:")
     assert all(task["Resource"] == "arn:aws:states:::lambda:invoke" for task in lambda_tasks)
     window = {"start": day.isoformat(), "end": day.isoformat()}
     context = {"$$.Execution.Name": "image-test", "$.refresh_window.start": day.isoformat(),
                "$.refresh_window.end": day.isoformat(), "$.refresh_window": window, "$.full_refresh": False,
-               "$.nodes": None, "States.JsonToString($.full_refresh)": "false",
+               "$.nodes": None, "States.JsonToString($.full_refresh)": "false", "$.window_days": 1,
+               "$.full_tests": False, "States.JsonToString($.full_tests)": "false",
                "States.JsonToString($.nodes)": "null"}  # fmt: skip
 
     # Lambda: the image's ENTRYPOINT + CMD (the runtime interface client) against a local Runtime API,

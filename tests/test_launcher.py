@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from orchestrator import launcher
 from orchestrator.launcher import ExecutionRequest, ExecutionStatus, StateStatus
+from orchestrator.state_machine import INPUT_KEYS
 from orchestrator.window import RefreshWindow
 
 ROLE = "arn:aws:iam::123456789012:role/states"
@@ -50,9 +51,38 @@ def test_execution_names_are_valid_readable_and_parse_back() -> None:
 
 
 def test_request_round_trips_through_the_execution_input() -> None:
-    request = ExecutionRequest(DAY, full_refresh=True, nodes=("fct_store_sales",))
+    request = ExecutionRequest(DAY, full_refresh=True, nodes=("fct_store_sales",), full_tests=True)
     assert ExecutionRequest.from_input(request.to_input()) == request
     assert ExecutionRequest.from_input('{"not": "ours"}') is None
+    # an input recorded before full_tests existed (the local journal keeps old ones) reads as false
+    assert ExecutionRequest.from_input('{"refresh_window": {"start": "2002-12-31", "end": "2002-12-31"}}') == (
+        ExecutionRequest(DAY)
+    )
+
+
+def test_the_started_input_carries_window_days_and_full_tests(sfn: Any) -> None:
+    arn = _machine(sfn, {"Build": {"Type": "Pass", "End": True}}, "Build")
+    month = RefreshWindow(date(2002, 12, 1), date(2002, 12, 31))
+    monthly = launcher.start(sfn, arn, ExecutionRequest(month, full_tests=True))
+    daily = launcher.start(sfn, arn, ExecutionRequest(RefreshWindow.day(date(2003, 1, 1))))
+    inputs = [json.loads(sfn.describe_execution(executionArn=ref.arn)["input"]) for ref in (monthly, daily)]
+    assert inputs == [
+        {
+            "refresh_window": {"start": "2002-12-01", "end": "2002-12-31"},
+            "window_days": 31,
+            "full_refresh": False,
+            "full_tests": True,
+            "nodes": None,
+        },
+        {
+            "refresh_window": {"start": "2003-01-01", "end": "2003-01-01"},
+            "window_days": 1,
+            "full_refresh": False,
+            "full_tests": False,
+            "nodes": None,
+        },
+    ]
+    assert all(set(document) == set(INPUT_KEYS) for document in inputs)  # what Initialize passes on
 
 
 def test_attempt_numbers_grow_per_window_and_results_are_watched(sfn: Any) -> None:

@@ -22,6 +22,7 @@ from engine_support import (
 from orchestrator import moto_adapt
 from orchestrator.local import BUCKET_NAME, LocalAws, LocalOptions
 from orchestrator.state_machine import RenderOptions
+from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow
 
@@ -38,13 +39,14 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def local(tmp_path: Path, *select: str, **render: object) -> LocalAws:
+def local(tmp_path: Path, *select: str, windows: tuple[RefreshWindow, ...] = (), **render: object) -> LocalAws:
     return LocalAws(
         LocalOptions(
             project_dir=ENGINE_PROJECT,
             parsed_dir=engine_parsed_dir(),
             render=RenderOptions(select=select, **render),  # type: ignore[arg-type]
             work_dir=tmp_path / "local",
+            windows=windows,
         )
     )
 
@@ -203,3 +205,37 @@ def test_ecs_worker_that_dies_is_caught_by_the_heartbeat(dead_worker: LocalAws, 
     assert description["status"] == "FAILED"
     assert description["error"] == "Task.Timeout"  # a Fail state may not raise States.*
     assert "task chain_c (models: chain_c) failed with States.Timeout" in description["cause"]
+
+
+@pytest.mark.parametrize(
+    ("end", "expected"),
+    [
+        ("2002-01-01", {"Build fan_root on Lambda": "lambda", "Build fan_4 on Lambda": "lambda"}),
+        ("2002-01-03", {"Build fan_root on ECS": "ecs", "Build fan_4 on Lambda": "lambda"}),
+    ],
+    ids=["a-day-runs-on-lambda", "a-window-over-the-threshold-runs-on-ecs"],
+)
+def test_compute_auto_is_chosen_per_execution_from_the_window(
+    tmp_path: Path, warehouse: Path, end: str, expected: dict[str, str]
+) -> None:
+    """fan_root is `compute: auto` with lambda_max_days 2, fan_4 auto with the default 31 days. Given the
+    window, the emulator deploys ECS only when the execution can reach it."""
+    window = RefreshWindow.parse("2002-01-01", end)
+    with local(tmp_path, "+fan_4", windows=(window,)) as aws:
+        assert aws.with_ecs == ("ecs" in expected.values())
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="auto-1", input=execution_input("2002-01-01", end)
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+        events = history(sfn, arn)
+    assert description["status"] == "SUCCEEDED", description.get("cause")
+    entered = entered_states(events)
+    ran = [name for name in entered if name.startswith("Build ")]
+    assert ran == list(expected)
+    assert entered.index("Route fan_root") < entered.index(ran[0])
+    scheduled = [e["taskScheduledEventDetails"]["resourceType"] for e in events if e["type"] == "TaskScheduled"]
+    assert scheduled == list(expected.values())
+    results = json.loads(description["output"])["results"]
+    assert {key: r["status"] for key, r in results.items()} == {"fan_root": "success", "fan_4": "success"}
+    assert rows(warehouse, "select count(*) from fan_4") == [(3,)]

@@ -28,6 +28,7 @@ EVENT = {
     "models": ["dia_root"],
     "refresh_window": {"start": "2002-01-01", "end": "2002-01-02"},
     "full_refresh": False,
+    "full_tests": True,
     "nodes": None,
     "execution": "exec-1",
     "extra_tests": [],
@@ -54,6 +55,7 @@ def test_request_from_event_and_from_env_agree() -> None:
             "STORE_SALES_WINDOW_START": "2002-01-01",
             "STORE_SALES_WINDOW_END": "2002-01-02",
             "STORE_SALES_FULL_REFRESH": "false",
+            "STORE_SALES_FULL_TESTS": "true",
             "STORE_SALES_NODES": "null",
             "STORE_SALES_EXECUTION": "exec-1",
             "STORE_SALES_ARTIFACTS_BUCKET": "artifacts",
@@ -61,6 +63,9 @@ def test_request_from_event_and_from_env_agree() -> None:
         }
     )
     assert from_event == from_env
+    assert from_event.full_tests
+    assert from_event.dbt_environment()["STORE_SALES_FULL_TESTS"] == "true"
+    assert not TaskRequest.from_event({k: v for k, v in EVENT.items() if k != "full_tests"}).full_tests
     assert from_event.window == RefreshWindow.parse("2002-01-01", "2002-01-02")
 
 

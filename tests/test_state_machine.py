@@ -162,8 +162,20 @@ def test_real_project_definition_matches_golden_and_has_the_expected_shape() -> 
     assert [b["StartAt"] for b in stage_1["Branches"]] == ["Build customer_address", "Build item"]
     models = [task_states(b)[b["StartAt"]]["Parameters"]["Payload"]["models"] for b in stage_1["Branches"]]
     assert models == [["stg_tpcds__customer_addresses", "dim_customer_address"], ["stg_tpcds__items", "dim_item"]]
-    assert states["Collect stage 1"]["Next"] == "Build store_sales"
-    assert states["Build store_sales"]["Resource"] == ECS_RESOURCE
-    assert states["Build store_sales"]["Next"] == "Build reports"
+    assert states["Collect stage 1"]["Next"] == "Route store_sales"
+    route = states["Route store_sales"]
+    assert route["Type"] == "Choice"
+    assert route["Choices"] == [
+        {"Next": "Build store_sales on Lambda", "NumericLessThanEquals": 31, "Variable": "$.window_days"}
+    ]
+    assert route["Default"] == "Build store_sales on ECS"
+    assert states["Build store_sales on Lambda"]["Resource"] == LAMBDA_RESOURCE
+    assert states["Build store_sales on Lambda"]["TimeoutSeconds"] == 840
+    assert states["Build store_sales on ECS"]["Resource"] == ECS_RESOURCE
+    assert states["Build store_sales on ECS"]["TimeoutSeconds"] == 3600
+    for name in ("Build store_sales on Lambda", "Build store_sales on ECS"):
+        assert states[name]["Next"] == "Build reports"
+        assert states[name]["ResultPath"] == "$.results.store_sales"
+        assert states[name]["Catch"][0]["Next"] == "Failure in store_sales"
     assert states["Build reports"]["Resource"] == LAMBDA_RESOURCE
     assert states["Build reports"]["Next"] == "Pipeline succeeded"
