@@ -7,8 +7,8 @@ variables...), heartbeats while dbt runs, and reports to Step Functions itself w
 SendTaskFailure (STORE_SALES_TASK_TOKEN). Without a token it prints the summary JSON.
 
 What a run does:
-- builds only `models` ∩ `nodes` (all `models` when `nodes` is null); an empty intersection returns a
-  `skipped` summary without starting dbt;
+- builds only `models` ∩ `nodes` (all `models` when `nodes` is null) and their data tests, not the dbt
+  unit tests (those run in CI); an empty intersection returns a `skipped` summary without starting dbt;
 - runs dbt through `dbtRunner` with thread locks (`orchestrator.thread_locks`) and writes ONLY under a
   fresh temp dir (target path, log path, the copy of the pre-built `partial_parse.msgpack`): the
   project directory may be read-only (Lambda's /var/task);
@@ -316,6 +316,8 @@ def warehouse_lock(path: Path | None) -> Iterator[None]:
 
 
 def _common_args(config: RunnerConfig, work: Path) -> list[str]:
+    """Project, profile and target as the image's `dbt parse` passes them (infra/image-build.sh): dbt counts
+    an explicit --target in its partial-parse check, so a parse without it would make every task reparse."""
     return [
         "--project-dir",
         str(config.project_dir),
@@ -378,6 +380,10 @@ def _invoke_build(
         *request.extra_tests,
         "--indirect-selection",
         "buildable",
+        # unit tests check the models' SQL on fixtures, not the data: they run in CI (`make test`), and
+        # production runs leave them out, as dbt recommends (DBT_EXCLUDE_RESOURCE_TYPES=unit_test)
+        "--exclude-resource-type",
+        "unit_test",
         *_common_args(config, work),
     ]
     if request.full_refresh:

@@ -88,8 +88,18 @@ def ensure_parsed(project_dir: Path) -> Any:
     from dbt.cli.main import dbtRunner
 
     with settings.scoped_environment(settings.dbt_environment()):
+        # the same arguments as the runner's: dbt counts an explicit --target in its partial-parse check
         result = dbtRunner().invoke(
-            ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet"]
+            [
+                "parse",
+                "--project-dir",
+                str(project_dir),
+                "--profiles-dir",
+                str(project_dir),
+                "--target",
+                settings.dbt_target(),
+                "--quiet",
+            ]
         )
     if not result.success:
         raise ManifestError(
