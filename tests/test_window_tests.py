@@ -33,36 +33,25 @@ class Defect:
     in_fact: bool  # the fact's scope is its days alone; a dimension's also takes every row sharing a key
 
 
-def _window_sale(warehouse: Warehouse) -> tuple[int, str, int]:
+def _one_window_sale(warehouse: Warehouse) -> str:
+    """A WHERE clause matching exactly one fact row of the window's day."""
     ticket, item, line = warehouse.query(
         "select ss_ticket_number, ss_item_id, ss_line_number from fct_store_sales "
         f"where ss_sold_date = '{LAST_DAY}' order by 1, 2, 3 limit 1"
     )[0]
-    return int(ticket), str(item), int(line)
+    return f"where ss_ticket_number = {int(ticket)} and ss_item_id = '{item}' and ss_line_number = {int(line)}"
 
 
 def _duplicate_sales_line(warehouse: Warehouse) -> str:
-    ticket, item, line = _window_sale(warehouse)
-    return (
-        "insert into fct_store_sales select * from fct_store_sales "
-        f"where ss_ticket_number = {ticket} and ss_item_id = '{item}' and ss_line_number = {line}"
-    )
+    return f"insert into fct_store_sales select * from fct_store_sales {_one_window_sale(warehouse)}"
 
 
 def _null_ticket(warehouse: Warehouse) -> str:
-    ticket, item, line = _window_sale(warehouse)
-    return (
-        "update fct_store_sales set ss_ticket_number = null "
-        f"where ss_ticket_number = {ticket} and ss_item_id = '{item}' and ss_line_number = {line}"
-    )
+    return f"update fct_store_sales set ss_ticket_number = null {_one_window_sale(warehouse)}"
 
 
 def _orphan_address_key(warehouse: Warehouse) -> str:
-    ticket, item, line = _window_sale(warehouse)
-    return (
-        "update fct_store_sales set ss_addr_sk = 999999 "
-        f"where ss_ticket_number = {ticket} and ss_item_id = '{item}' and ss_line_number = {line}"
-    )
+    return f"update fct_store_sales set ss_addr_sk = 999999 {_one_window_sale(warehouse)}"
 
 
 def _overlapping_item_version(warehouse: Warehouse) -> str:
