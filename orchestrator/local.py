@@ -71,6 +71,7 @@ CONTAINER_NAME = "dbt"
 BUCKET_NAME = "store-sales-artifacts"
 TOPIC_NAME = "store-sales-alerts"
 STATE_MACHINE_NAME = "store-sales-pipeline"
+CONTAINER_MEMORY_MB = 2048
 # The local task definition uses bridge networking, so moto's ECS never looks these up: no VPC is
 # created (moto's EC2 backend alone took 1.4 s of every local command's start).
 LOCAL_SUBNET = "subnet-0local0000000000"
@@ -273,7 +274,12 @@ class LocalAws:
                 family=TASK_FAMILY,
                 networkMode="bridge",
                 containerDefinitions=[
-                    {"name": CONTAINER_NAME, "image": "store-sales-dbt:local", "essential": True, "memory": 2048}
+                    {
+                        "name": CONTAINER_NAME,
+                        "image": "store-sales-dbt:local",
+                        "essential": True,
+                        "memory": CONTAINER_MEMORY_MB,
+                    }
                 ],
             )["taskDefinition"]["taskDefinitionArn"]
         else:
@@ -341,6 +347,8 @@ class LocalAws:
             PARSED_DIR_ENV: str(config.parsed_dir),
             WAREHOUSE_LOCK_ENV: str(config.warehouse_lock),
             WORK_DIR_ENV: str(config.work_root),
+            # the container's memory, as the task definition gives it: DuckDB sizes itself from it
+            settings.MEMORY_ENV: str(CONTAINER_MEMORY_MB),
             "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p),
             **overrides,
         }

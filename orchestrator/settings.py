@@ -18,6 +18,9 @@ DATA_DIR_ENV = "STORE_SALES_DATA_DIR"
 DUCKDB_ENV = "STORE_SALES_DUCKDB"
 PROJECT_DIR_ENV = "STORE_SALES_PROJECT_DIR"
 TARGET_ENV = "STORE_SALES_TARGET"
+# The runner's memory in MB (the ECS task definition sets it): DuckDB's memory limit and threads follow it
+# (macros/warehouse_resources.sql; in Lambda the runtime's AWS_LAMBDA_FUNCTION_MEMORY_SIZE serves).
+MEMORY_ENV = "STORE_SALES_MEMORY_MB"
 
 DEFAULT_TARGET = "local"
 WAREHOUSE_FILE_NAME = "warehouse.duckdb"
