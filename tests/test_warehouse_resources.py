@@ -24,7 +24,7 @@ def _debug_log(warehouse: Warehouse) -> str:
 def test_the_runner_memory_sets_duckdb_limit_and_threads(tmp_path: Path) -> None:
     lambda_sized = _warehouse(tmp_path / "lambda", "3008")
     lambda_sized.build(DAY, None, "--select", "country_regions")
-    assert "warehouse resources: memory_limit 1804 MB, 2 thread(s)" in _debug_log(lambda_sized)
+    assert "warehouse resources: memory_limit 1504 MB, 2 thread(s)" in _debug_log(lambda_sized)
 
 
 def test_without_a_runner_memory_duckdb_keeps_its_defaults(tmp_path: Path) -> None:
