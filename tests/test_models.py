@@ -12,9 +12,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 from landing import Address, Day, Item, Landing, Sale, customer_id, natural_id, random_history
-from models_harness import Warehouse, warnings
+from models_harness import DbtFailed, Warehouse, warnings
 from models_oracle import Oracle
 
 D1 = date(2002, 1, 7)
@@ -208,16 +209,90 @@ def test_reports_filter_by_city_and_state_and_compare_weeks(tmp_path: Path) -> N
         "select sold_date, s_city, s_state, orders, sales_lines, sales_amount from rpt_daily_store_sales"
         " where s_city = 'Fairview' and s_state = 'TN' order by 1"
     ) == [(monday, "Fairview", "TN", 1, 2, Decimal("40.00"))]
+    # both weeks are partial; the second (Monday only) is compared with the first week's Monday only
     assert warehouse.query(
-        "select week_start_date, region, orders, sales_amount, prior_week_sales_amount, sales_amount_change_pct"
-        " from rpt_weekly_region_sales order by 1, 2"
+        "select week_start_date, region, days_loaded, is_partial_week, orders, sales_amount,"
+        " prior_week_sales_amount, sales_amount_change_pct from rpt_weekly_region_sales order by 1, 2"
     ) == [
-        (monday, "North America", 2, Decimal("60.00"), None, None),
-        (monday + timedelta(days=7), "North America", 1, Decimal("50.00"), Decimal("60.00"), Decimal("-16.67")),
+        (monday, "North America", 2, True, 2, Decimal("60.00"), None, None),
+        (monday + timedelta(days=7), "North America", 1, True, 1, Decimal("50.00"), Decimal("40.00"), Decimal("25.00")),
     ]
     incremental = {name: warehouse.table(name) for name in ("rpt_daily_store_sales", "rpt_weekly_region_sales")}
     warehouse.run("run", "--select", "reports", "--full-refresh", start=monday)
     assert {name: warehouse.table(name) for name in incremental} == incremental
+
+
+WEEKLY_ROW = (
+    "select region, days_loaded, is_partial_week, sales_amount, prior_week_sales_amount, sales_amount_change,"
+    " sales_amount_change_pct from rpt_weekly_region_sales where week_start_date = '{week}' order by region"
+)
+
+
+def test_a_partial_week_is_marked_and_compared_like_for_like(tmp_path: Path) -> None:
+    week_1, week_2 = D1, D1 + timedelta(days=7)  # Mondays
+    # week 1: sales every day, Monday 10.00, Tuesday 20.00, ..., Sunday 70.00 (280.00)
+    history = {
+        week_1 + timedelta(days=n): Day(
+            items=[Item(ITEM_A, Decimal("10.00"))] if n == 0 else [],
+            sales=[Sale(100 + n, ITEM_A, s_store_id=STORE_1, ss_quantity=n + 1)],
+        )
+        for n in range(7)
+    }
+    # week 2, first loads: Monday 40.00, Tuesday 20.00 in North America (plus 10.00 of an unknown store)
+    history[week_2] = Day(sales=[Sale(200, ITEM_A, s_store_id=STORE_1, ss_quantity=4)])
+    history[week_2 + timedelta(days=1)] = Day(
+        sales=[Sale(201, ITEM_A, s_store_id=STORE_2, ss_quantity=2), Sale(202, ITEM_A, ss_quantity=1)]
+    )
+    # Wednesday: sales only at an unknown store, which still makes it a loaded day of the week
+    history[week_2 + timedelta(days=2)] = Day(sales=[Sale(203, ITEM_A, ss_quantity=3)])
+    # Thursday .. Sunday: 10.00 a day in North America
+    for n in range(3, 7):
+        history[week_2 + timedelta(days=n)] = Day(sales=[Sale(200 + n + 1, ITEM_A, s_store_id=STORE_1)])
+    warehouse = warehouse_with(tmp_path, history)
+
+    warehouse.build(week_1, week_2 + timedelta(days=1))
+    assert warehouse.query(WEEKLY_ROW.format(week=week_1)) == [
+        ("North America", 7, False, Decimal("280.00"), None, None, None),
+    ]
+    # Monday + Tuesday against week 1's Monday + Tuesday (30.00), not against its whole 280.00
+    assert warehouse.query(WEEKLY_ROW.format(week=week_2)) == [
+        ("North America", 2, True, Decimal("60.00"), Decimal("30.00"), Decimal("30.00"), Decimal("100.00")),
+        ("Unknown", 2, True, Decimal("10.00"), None, None, None),
+    ]
+
+    warehouse.build(week_2 + timedelta(days=2))  # a day with sales anywhere counts for every region
+    assert warehouse.query(WEEKLY_ROW.format(week=week_2)) == [
+        ("North America", 3, True, Decimal("60.00"), Decimal("60.00"), Decimal("0.00"), Decimal("0.00")),
+        ("Unknown", 3, True, Decimal("40.00"), None, None, None),
+    ]
+
+    warehouse.build(week_2 + timedelta(days=3), week_2 + timedelta(days=6))  # the week is complete
+    assert warehouse.query(WEEKLY_ROW.format(week=week_2)) == [
+        ("North America", 7, False, Decimal("100.00"), Decimal("280.00"), Decimal("-180.00"), Decimal("-64.29")),
+        ("Unknown", 7, False, Decimal("40.00"), None, None, None),
+    ]
+    # the following week (no sales yet) has no row; a full refresh gives the same table
+    incremental = warehouse.table("rpt_weekly_region_sales")
+    assert len(incremental) == 3
+    warehouse.run("run", "--select", "rpt_weekly_region_sales", "--full-refresh", start=week_1)
+    assert warehouse.table("rpt_weekly_region_sales") == incremental
+
+
+def test_a_weekly_report_built_with_the_old_columns_fails_until_a_full_refresh(tmp_path: Path) -> None:
+    warehouse = warehouse_with(
+        tmp_path, {day(1): Day(items=[Item(ITEM_A)], sales=[Sale(1, ITEM_A, s_store_id=STORE_1)])}
+    )
+    warehouse.build(day(1))
+    with duckdb.connect(str(warehouse.duckdb_path)) as connection:  # the table as built before the two columns
+        connection.execute("alter table rpt_weekly_region_sales drop column days_loaded")
+        connection.execute("alter table rpt_weekly_region_sales drop column is_partial_week")
+
+    with pytest.raises(DbtFailed, match="out of sync"):
+        warehouse.run("run", "--select", "rpt_weekly_region_sales", start=day(1))
+    warehouse.run("run", "--select", "rpt_weekly_region_sales", "--full-refresh", start=day(1))
+    assert warehouse.query("select week_start_date, days_loaded, is_partial_week from rpt_weekly_region_sales") == [
+        (day(1), 1, True)
+    ]
 
 
 def test_a_missing_or_malformed_window_stops_before_any_model_runs(tmp_path: Path) -> None:

@@ -1,13 +1,18 @@
 {{
     config(
         incremental_strategy='window_replace',
+        on_schema_change='fail',
         meta={'refresh_window_column': 'week_start_date', 'refresh_window_grain': 'week'},
         dist='all',
         sort=['region', 'week_start_date'],
     )
 }}
 
-{#- A run replaces the weeks of its window plus the week after (whose change depends on them). -#}
+{#-
+  A run replaces the weeks of its window plus the week after (whose change depends on them).
+  A week's row depends only on the fact rows of that week and the week before, so a range run equals
+  its day-by-day sequence and an incremental run equals a full refresh.
+-#}
 {%- set bounds = refresh_window_bounds('week') -%}
 
 with
@@ -34,44 +39,117 @@ country_regions as (
 
 ),
 
-weekly as (
+regional_sales as (
 
     select
-        {{ week_start('sales.ss_sold_date') }} as week_start_date,
-        coalesce(country_regions.region, 'Unknown') as region,
-        count(distinct sales.ss_store_sk) as stores,
-        count(distinct sales.ss_ticket_number) as orders,
-        sum(sales.ss_ext_sales_price) as sales_amount,
-        sum(sales.ss_net_paid) as net_paid,
-        sum(sales.ss_net_profit) as net_profit
+        sales.ss_sold_date,
+        sales.ss_store_sk,
+        sales.ss_ticket_number,
+        sales.ss_ext_sales_price,
+        sales.ss_net_paid,
+        sales.ss_net_profit,
+        coalesce(country_regions.region, 'Unknown') as region
     from sales
     left join stores
         on sales.ss_store_sk = stores.s_store_sk
     left join country_regions
         on stores.s_country = country_regions.country
+
+),
+
+daily_region_sales as (
+
+    select
+        ss_sold_date as sold_date,
+        region,
+        sum(ss_ext_sales_price) as sales_amount
+    from regional_sales
     group by
-        {{ week_start('sales.ss_sold_date') }},
-        coalesce(country_regions.region, 'Unknown')
+        ss_sold_date,
+        region
+
+),
+
+-- the days that have store sales in the fact (any store, any region)
+sale_days as (
+
+    select distinct sold_date
+    from daily_region_sales
+
+),
+
+weekly_days_loaded as (
+
+    select
+        {{ week_start('sold_date') }} as week_start_date,
+        count(*) as days_loaded,
+        count(*) < 7 as is_partial_week
+    from sale_days
+    group by {{ week_start('sold_date') }}
+
+),
+
+-- like for like: a region's sales on the days d - 7 of the prior week, for each day d of the week
+-- that has sales
+prior_same_days as (
+
+    select
+        {{ week_start('sale_days.sold_date') }} as week_start_date,
+        prior_day.region,
+        sum(prior_day.sales_amount) as prior_week_sales_amount
+    from sale_days
+    inner join daily_region_sales as prior_day
+        on prior_day.sold_date = {{ add_days('sale_days.sold_date', -7) }}
+    group by
+        {{ week_start('sale_days.sold_date') }},
+        prior_day.region
+
+),
+
+weekly as (
+
+    select
+        {{ week_start('ss_sold_date') }} as week_start_date,
+        region,
+        count(distinct ss_store_sk) as stores,
+        count(distinct ss_ticket_number) as orders,
+        sum(ss_ext_sales_price) as sales_amount,
+        sum(ss_net_paid) as net_paid,
+        sum(ss_net_profit) as net_profit
+    from regional_sales
+    group by
+        {{ week_start('ss_sold_date') }},
+        region
 
 ),
 
 compared as (
 
     select
-        this_week.*,
-        prior_week.sales_amount as prior_week_sales_amount,
-        this_week.sales_amount - prior_week.sales_amount as sales_amount_change,
+        weekly.week_start_date,
+        weekly.region,
+        weekly_days_loaded.days_loaded,
+        weekly_days_loaded.is_partial_week,
+        weekly.stores,
+        weekly.orders,
+        weekly.sales_amount,
+        weekly.net_paid,
+        weekly.net_profit,
+        prior_same_days.prior_week_sales_amount,
+        weekly.sales_amount - prior_same_days.prior_week_sales_amount as sales_amount_change,
         case
-            when prior_week.sales_amount <> 0
+            when prior_same_days.prior_week_sales_amount <> 0
                 then
-                    100 * cast(this_week.sales_amount - prior_week.sales_amount as numeric(18, 4))
-                    / prior_week.sales_amount
+                    100 * cast(weekly.sales_amount - prior_same_days.prior_week_sales_amount as numeric(18, 4))
+                    / prior_same_days.prior_week_sales_amount
         end as sales_amount_change_pct
-    from weekly as this_week
-    left join weekly as prior_week
+    from weekly
+    inner join weekly_days_loaded
+        on weekly.week_start_date = weekly_days_loaded.week_start_date
+    left join prior_same_days
         on
-            this_week.region = prior_week.region
-            and prior_week.week_start_date = {{ add_days('this_week.week_start_date', -7) }}
+            weekly.week_start_date = prior_same_days.week_start_date
+            and weekly.region = prior_same_days.region
 
 ),
 
@@ -80,6 +158,8 @@ final as (
     select
         cast(week_start_date as date) as week_start_date,
         cast(region as varchar) as region,
+        cast(days_loaded as integer) as days_loaded,
+        cast(is_partial_week as boolean) as is_partial_week,
         cast(stores as bigint) as stores,
         cast(orders as bigint) as orders,
         cast(sales_amount as numeric(18, 2)) as sales_amount,
