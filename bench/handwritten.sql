@@ -101,6 +101,8 @@ create table if not exists rpt_daily_store_sales (
 create table if not exists rpt_weekly_region_sales (
     week_start_date date,
     region varchar,
+    days_loaded integer,
+    is_partial_week boolean,
     stores bigint,
     orders bigint,
     sales_amount numeric(18, 2),
@@ -649,7 +651,8 @@ from daily
 left join ref_stores as stores
     on daily.ss_store_sk = stores.s_store_sk;
 
--- 5. rpt_weekly_region_sales: the window's ISO weeks plus the week after (its change depends on them)
+-- 5. rpt_weekly_region_sales: the window's ISO weeks plus the week after (its change depends on them);
+--    days_loaded = the week's days with sales anywhere, the change like for like (same weekdays)
 set variable week_lower = cast(date_trunc('week', getvariable('window_start')) as date);
 set variable week_upper = cast(date_trunc('week', getvariable('window_end')) as date) + 7;
 
@@ -659,46 +662,95 @@ where week_start_date between getvariable('week_lower') and getvariable('week_up
 insert into rpt_weekly_region_sales
 with
 
-weekly as (
+regional_sales as (
     select
-        cast(date_trunc('week', sales.ss_sold_date) as date) as week_start_date,
-        coalesce(country_regions.region, 'Unknown') as region,
-        count(distinct sales.ss_store_sk) as stores,
-        count(distinct sales.ss_ticket_number) as orders,
-        sum(sales.ss_ext_sales_price) as sales_amount,
-        sum(sales.ss_net_paid) as net_paid,
-        sum(sales.ss_net_profit) as net_profit
+        sales.ss_sold_date,
+        sales.ss_store_sk,
+        sales.ss_ticket_number,
+        sales.ss_ext_sales_price,
+        sales.ss_net_paid,
+        sales.ss_net_profit,
+        coalesce(country_regions.region, 'Unknown') as region
     from fct_store_sales as sales
     left join ref_stores as stores
         on sales.ss_store_sk = stores.s_store_sk
     left join country_regions
         on stores.s_country = country_regions.country
     where sales.ss_sold_date between getvariable('week_lower') - 7 and getvariable('week_upper') + 6
+),
+
+daily_region_sales as (
+    select
+        ss_sold_date as sold_date,
+        region,
+        sum(ss_ext_sales_price) as sales_amount
+    from regional_sales
+    group by 1, 2
+),
+
+-- the days with store sales anywhere: a week is partial below 7, and compared like for like
+sale_days as (
+    select distinct sold_date from daily_region_sales
+),
+
+weekly_days_loaded as (
+    select
+        cast(date_trunc('week', sold_date) as date) as week_start_date,
+        count(*) as days_loaded
+    from sale_days
+    group by 1
+),
+
+prior_same_days as (
+    select
+        cast(date_trunc('week', sale_days.sold_date) as date) as week_start_date,
+        prior_day.region,
+        sum(prior_day.sales_amount) as prior_week_sales_amount
+    from sale_days
+    inner join daily_region_sales as prior_day
+        on prior_day.sold_date = sale_days.sold_date - 7
+    group by 1, 2
+),
+
+weekly as (
+    select
+        cast(date_trunc('week', ss_sold_date) as date) as week_start_date,
+        region,
+        count(distinct ss_store_sk) as stores,
+        count(distinct ss_ticket_number) as orders,
+        sum(ss_ext_sales_price) as sales_amount,
+        sum(ss_net_paid) as net_paid,
+        sum(ss_net_profit) as net_profit
+    from regional_sales
     group by 1, 2
 )
 
 select
-    this_week.week_start_date,
-    this_week.region,
-    this_week.stores,
-    this_week.orders,
-    this_week.sales_amount,
-    this_week.net_paid,
-    this_week.net_profit,
-    prior_week.sales_amount,
-    this_week.sales_amount - prior_week.sales_amount,
+    weekly.week_start_date,
+    weekly.region,
+    weekly_days_loaded.days_loaded,
+    weekly_days_loaded.days_loaded < 7,
+    weekly.stores,
+    weekly.orders,
+    weekly.sales_amount,
+    weekly.net_paid,
+    weekly.net_profit,
+    prior.prior_week_sales_amount,
+    weekly.sales_amount - prior.prior_week_sales_amount,
     round(
         case
-            when prior_week.sales_amount <> 0
+            when prior.prior_week_sales_amount <> 0
                 then
-                    100 * cast(this_week.sales_amount - prior_week.sales_amount as numeric(18, 4))
-                    / prior_week.sales_amount
+                    100 * cast(weekly.sales_amount - prior.prior_week_sales_amount as numeric(18, 4))
+                    / prior.prior_week_sales_amount
         end,
         2
     )
-from weekly as this_week
-left join weekly as prior_week
-    on this_week.region = prior_week.region and prior_week.week_start_date = this_week.week_start_date - 7
-where this_week.week_start_date between getvariable('week_lower') and getvariable('week_upper');
+from weekly
+inner join weekly_days_loaded
+    on weekly.week_start_date = weekly_days_loaded.week_start_date
+left join prior_same_days as prior
+    on weekly.week_start_date = prior.week_start_date and weekly.region = prior.region
+where weekly.week_start_date between getvariable('week_lower') and getvariable('week_upper');
 
 commit;
