@@ -224,11 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
     daily.add_argument("--state", help="store state, e.g. TN (OH on the workshop's data)")
     weekly = kinds.add_parser("weekly", help="store sales performance per region and week, week over week")
     weekly.add_argument("--region", default="North America", help='region from the seed (default "North America")')
-    weekly.add_argument("--date", help="a day of the last week to show (default: today)")
-    weekly.add_argument("--weeks", type=int, default=4, help="how many weeks (default 4)")
+    weekly.add_argument("--date", help="a day of the last week to show (default: the last day loaded)")
+    weekly.add_argument("--weeks", type=int, default=8, help="how many weeks (default 8)")
     for kind in (daily, weekly):
         kind.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
+        kind.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the report as a PNG chart")
         kind.add_argument("--timeout", type=float, default=300, help="Redshift statement deadline in seconds")
+        kind.add_argument(
+            "--secret-arn",
+            help="log in to Redshift with this Secrets Manager secret (JSON username and password) "
+            "instead of redshift_secret_arn / the database user",
+        )
         _add_mode(kind)
         kind.set_defaults(handler=_report)
     return parser

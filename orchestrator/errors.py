@@ -35,6 +35,10 @@ class ConfigurationError(UsageError):
     """A configuration value is missing or invalid (environment variable, config file)."""
 
 
+class SecretUnreadable(ConfigurationError):
+    """The Redshift login secret is missing, unreadable by the caller, or not {username, password} JSON."""
+
+
 class DataDirError(UsageError):
     """The data directory is missing, unreadable, not writable or does not hold the expected layout."""
 

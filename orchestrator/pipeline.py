@@ -11,11 +11,12 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import timedelta
+from pathlib import Path
 
 from orchestrator import config as config_module
 from orchestrator import display, launcher, settings
-from orchestrator.errors import ExitCode, UsageError
+from orchestrator.errors import EnvironmentProblem, ExitCode, UsageError
 from orchestrator.launcher import ExecutionRequest, ExecutionResult, ExecutionStatus
 from orchestrator.session import Mode, Session, local_run_lock, open_session, resolve_mode
 from orchestrator.window import RefreshWindow, parse_date
@@ -336,30 +337,37 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
+    """`report daily|weekly`: a thin caller of the reports library (`orchestrator.reports`)."""
     from orchestrator import reports
-    from orchestrator.redshift_data import RedshiftTarget
-    from orchestrator.reports import OutputFormat
 
-    cfg = config_module.load(args.config)
-    mode = resolve_mode(args.mode, cfg)
-    schema = "main" if mode is Mode.LOCAL else (cfg.reports_schema or config_module.DEFAULT_REPORTS_SCHEMA)
+    if args.plot is not None:
+        _check_plot_path(args.plot)
+    source = {Mode.LOCAL: reports.ReportSource.LOCAL, Mode.AWS: reports.ReportSource.REDSHIFT}.get(args.mode)
+    conn = reports.connect(
+        source, config=config_module.load(args.config), secret_arn=args.secret_arn, timeout_seconds=args.timeout
+    )
     if args.kind == "daily":
-        spec = reports.daily(schema, _window(args), city=args.city, state=args.state)
+        frame = conn.daily_store_sales(date=args.date, start=args.start, end=args.end, city=args.city, state=args.state)
     else:
-        last_day = parse_date(args.date, "--date") if args.date else date.today()
-        spec = reports.weekly(schema, args.region, last_day, args.weeks)
-    if mode is Mode.LOCAL:
-        frame = reports.run_on_duckdb(spec, settings.duckdb_path())
-    else:
-        from orchestrator.session import aws_client
+        frame = conn.weekly_region_sales(region=args.region, weeks=args.weeks, date=args.date)
+    print(reports.render(frame, reports.OutputFormat(args.format)))
+    if args.plot is not None:
+        from orchestrator import charts
 
-        target = RedshiftTarget(
-            database=cfg.require("redshift_database"),
-            cluster_id=cfg.redshift_cluster_id,
-            workgroup=cfg.redshift_workgroup,
-            db_user=cfg.redshift_db_user,
-            secret_arn=cfg.redshift_secret_arn,
-        )
-        frame = reports.run_on_redshift(spec, aws_client("redshift-data", cfg), target, args.timeout)
-    print(reports.render(frame, OutputFormat(args.format)))
+        figure = charts.daily(frame) if args.kind == "daily" else charts.weekly(frame)
+        print(f"chart: {charts.save(figure, args.plot)}", file=sys.stderr)
     return ExitCode.OK
+
+
+def _check_plot_path(path: Path) -> None:
+    """Before any query: a PNG name in an existing folder, and matplotlib installed."""
+    if path.suffix.lower() != ".png":
+        raise UsageError(f"--plot writes PNG: name the file with .png, not {path.name!r}")
+    if not path.parent.is_dir():
+        raise UsageError(f"--plot {path}: the folder {path.parent} does not exist")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise EnvironmentProblem(
+            "--plot needs matplotlib: install the analyst extra, pip install -e '.[analyst]'"
+        ) from None

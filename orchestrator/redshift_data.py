@@ -1,27 +1,34 @@
-"""Ad hoc queries through the Amazon Redshift Data API, returned as pandas DataFrames.
+"""Statements through the Amazon Redshift Data API: execute, poll, read every page.
 
 Parameters are always bound through the API's `Parameters` (`:name` placeholders in the SQL), never
 formatted into the SQL text. The call is asynchronous: execute, then poll describe with backoff until
-the statement ends or the deadline passes, then read every page of the result.
+the statement ends or the deadline passes (then it is cancelled), then read every page of the result.
 Works with a provisioned cluster (database user through IAM, or a Secrets Manager secret) and with
-Redshift Serverless (workgroup, IAM or secret).
+Redshift Serverless (workgroup, IAM or secret). `orchestrator.reports` turns the result into typed
+DataFrames.
+
+Why not AWS SDK for pandas (`awswrangler.data_api.redshift.read_sql_query`), the well-kept library for
+"Data API -> DataFrame": its Data API reader takes no bound parameters (aws/aws-sdk-pandas #3107), which
+our reports and ad hoc questions must have, and it requires pyarrow < 26 where this project pins 26.
+The loop here is small: one execute, describe with backoff and a deadline, get_statement_result pages.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator.errors import ConfigurationError, ExitCode, StoreSalesError
+from orchestrator.errors import ConfigurationError, ExitCode, SecretUnreadable, StoreSalesError
 
 if TYPE_CHECKING:
     from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
     from mypy_boto3_redshift_data.type_defs import SqlParameterTypeDef
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
 class QueryFailed(StoreSalesError):
@@ -69,6 +76,46 @@ class RedshiftTarget:
         return arguments
 
 
+@dataclass(frozen=True)
+class QueryResult:
+    """A statement's rows as Python values, with each column's name and Redshift type name (e.g. `numeric`)."""
+
+    columns: list[tuple[str, str]]
+    rows: list[list[Any]]
+
+
+def check_secret(client: SecretsManagerClient, secret_arn: str) -> None:
+    """Fail early, in one line, when the login secret cannot serve the Data API; its value is never shown.
+
+    The Data API reads the secret with the caller's credentials, so the caller needs
+    secretsmanager:GetSecretValue on it; Redshift expects JSON with `username` and `password`.
+    """
+    try:
+        value = client.get_secret_value(SecretId=secret_arn).get("SecretString")
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            raise SecretUnreadable(
+                f"Redshift login secret {secret_arn} does not exist (in this account and region): "
+                "check redshift_secret_arn / --secret-arn"
+            ) from None
+        raise SecretUnreadable(
+            f"cannot read the Redshift login secret {secret_arn} ({code or 'refused'}): the caller needs "
+            "secretsmanager:GetSecretValue on it (and kms:Decrypt on its key if it uses a customer managed key)"
+        ) from None
+    except BotoCoreError as error:
+        raise SecretUnreadable(f"cannot reach Secrets Manager for {secret_arn}: {error}") from None
+    try:
+        login = json.loads(value or "")
+    except json.JSONDecodeError:
+        login = None
+    if not isinstance(login, dict) or not login.get("username") or not login.get("password"):
+        raise SecretUnreadable(
+            f"the Redshift login secret {secret_arn} is not JSON with `username` and `password` "
+            '(the format the Data API expects): store it as {"username": ..., "password": ...}'
+        )
+
+
 def _field_value(field: Mapping[str, Any]) -> Any:
     if field.get("isNull"):
         return None
@@ -94,8 +141,8 @@ def query(
     deadline_seconds: float = 300.0,
     first_poll_seconds: float = 0.25,
     max_poll_seconds: float = 5.0,
-) -> pd.DataFrame:
-    """Run one statement and return its rows as a DataFrame (column names from the result metadata)."""
+) -> QueryResult:
+    """Run one statement and return its rows with the result's column names and types."""
     try:
         arguments = target.connection_arguments()
         if parameters:
@@ -124,17 +171,20 @@ def query(
         time.sleep(delay)
         delay = min(delay * 2, max_poll_seconds)
 
-    columns: list[str] = []
+    columns: list[tuple[str, str]] = []
     rows: list[list[Any]] = []
     if not description.get("HasResultSet", True):
-        return pd.DataFrame()
+        return QueryResult(columns, rows)
     kwargs: dict[str, Any] = {"Id": statement_id}
     while True:
         page = client.get_statement_result(**kwargs)
         if not columns:
-            columns = [column.get("label") or column.get("name") or "" for column in page["ColumnMetadata"]]
+            columns = [
+                (column.get("label") or column.get("name") or "", column.get("typeName", ""))
+                for column in page["ColumnMetadata"]
+            ]
         rows.extend([_field_value(field) for field in record] for record in page["Records"])
         token = page.get("NextToken")
         if not token:
-            return pd.DataFrame(rows, columns=columns, dtype=object).convert_dtypes()
+            return QueryResult(columns, rows)
         kwargs["NextToken"] = token
