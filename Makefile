@@ -13,7 +13,7 @@ DATE ?= 2002-12-31
 CITY ?= Midway
 STATE ?= TN
 
-.PHONY: demo test lint setup clean bench bench-check
+.PHONY: demo test lint setup clean bench bench-check notebook
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, this is {sys.version.split()[0]}: run make PYTHON=python3.11"'
@@ -30,6 +30,12 @@ demo: setup
 	$(BIN)/python -m orchestrator backfill --start $(FIRST_DATE) --end $(HISTORY_END)
 	$(BIN)/python -m orchestrator run --date $(DATE)
 	$(BIN)/python -m orchestrator report daily --city $(CITY) --state $(STATE) --date $(DATE)
+	$(BIN)/python -m orchestrator report weekly --date $(DATE) --plot data/weekly_north_america.png
+
+# The analyst's notebook in JupyterLab (the `analyst` extra), on the warehouse `make demo` filled.
+notebook: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,analyst]'
+	$(BIN)/jupyter lab notebooks/store_sales_checks.ipynb
 
 lint: setup
 	$(BIN)/ruff check .
