@@ -1,10 +1,10 @@
 """The project for a Redshift target, offline: parse, compile and the Redshift-only DDL.
 
 There is no cluster here: the target points at an unresolvable host. Parsing needs no connection;
-`compile --no-populate-cache` compiles every node that does not introspect the warehouse (the dims and
-reports call is_incremental(), which must look up the existing table, so they are not compiled here);
-inline compiles render the DDL pieces: dbt-redshift's own `dist`/`sort` clause macros applied to each
-model's resolved configuration, the Spectrum DDL and the window's partition statements.
+`compile --no-populate-cache` compiles every node that does not introspect the warehouse; inline compiles
+render the DDL pieces: dbt-redshift's own `dist`/`sort` clause macros applied to each model's resolved
+configuration, the Spectrum DDL and the window's partition statements. Every statement of a first load and
+of a daily run, with the models that introspect (is_incremental()), is recorded in tests/test_redshift_sql.py.
 """
 
 from __future__ import annotations
