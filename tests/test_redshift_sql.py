@@ -335,7 +335,11 @@ SERVERLESS_HOST = "analytics.123456789012.eu-west-1.redshift-serverless.amazonaw
         (
             "redshift_secret",
             PROVISIONED_HOST,
-            {"user": "dbt_store_sales", "password": "from-secrets-manager", "is_serverless": False},
+            {
+                "user": "dbt_store_sales",
+                "password": PROFILE_ENV["STORE_SALES_REDSHIFT_PASSWORD"],
+                "is_serverless": False,
+            },
         ),
         (
             "redshift_serverless",
