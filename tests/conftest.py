@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import window_history
+from models_harness import Warehouse
 from postgres_server import PostgresServer
 
 
@@ -16,3 +18,9 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    """tests/window_history.py's warehouse, loaded once per session; tests break copies of it."""
+    return window_history.load(tmp_path_factory.mktemp("window-tests") / "loaded")

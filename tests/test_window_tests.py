@@ -9,19 +9,15 @@ whole-table one; a fact defect outside the window must not fail the scoped run (
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
-from landing import Landing, random_history
 from models_harness import Warehouse, node_results
+from window_history import FIRST_DAY, LAST_DAY, copy
 
-FIRST_DAY = date(2002, 1, 7)
-DAYS = 4
-LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
 MARTS = ("dim_customer_address", "dim_item", "fct_store_sales")
 
 
@@ -96,22 +92,6 @@ DEFECTS = (
 )
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    warehouse = Warehouse(tmp_path_factory.mktemp("window-tests") / "loaded")
-    landing = Landing(warehouse.data_dir)
-    landing.write_reference()
-    landing.write_history(random_history(11, FIRST_DAY, DAYS))
-    for offset in range(DAYS):
-        warehouse.build(FIRST_DAY + timedelta(days=offset))
-    return warehouse
-
-
-def _copy(warehouse: Warehouse, root: Path) -> Warehouse:
-    shutil.copytree(warehouse.root, root, ignore=shutil.ignore_patterns("target*", "logs"))
-    return Warehouse(root)
-
-
 def _failed_tests(warehouse: Warehouse, day: date | None, full: bool) -> set[str]:
     extra = {"STORE_SALES_FULL_TESTS": "true" if full else "false"}
     warehouse.extra_env.update(extra)
@@ -125,7 +105,7 @@ def _named(failed: set[str], prefix: str) -> bool:
 
 
 def test_a_clean_warehouse_passes_scoped_and_whole_table_tests(loaded: Warehouse, tmp_path: Path) -> None:
-    warehouse = _copy(loaded, tmp_path / "clean")
+    warehouse = copy(loaded, tmp_path / "clean")
     assert _failed_tests(warehouse, LAST_DAY, full=False) == set()
     assert _failed_tests(warehouse, LAST_DAY, full=True) == set()
 
@@ -135,7 +115,7 @@ def test_a_clean_warehouse_passes_scoped_and_whole_table_tests(loaded: Warehouse
 def test_a_defect_the_window_wrote_fails_the_scoped_test_as_it_fails_the_whole_table_one(
     loaded: Warehouse, tmp_path: Path, defect: Defect
 ) -> None:
-    warehouse = _copy(loaded, tmp_path / "defect")
+    warehouse = copy(loaded, tmp_path / "defect")
     warehouse.query(defect.sql(warehouse))
 
     whole_table = _failed_tests(warehouse, LAST_DAY, full=True)
