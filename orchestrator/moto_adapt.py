@@ -14,19 +14,21 @@ and works, so a moto upgrade fails loudly instead of silently changing the emula
    using botocore's service model (the conversion AWS does).
 3. `keep_task_failure_cause`: moto's SendTaskFailure handler drops `cause`; AWS keeps it, and the
    failure message a user reads lives there.
-4. `scale_waits` (TESTS ONLY, off unless called): multiplies the sleeps of Retry backoff and Wait
-   states by a factor, so a retry test does not sleep for real minutes.
+4. `scaled_waits` (TESTS ONLY, a context manager, off unless entered): multiplies the sleeps of Retry
+   backoff and Wait states by a factor, so a retry test does not sleep for real minutes; leaving it
+   restores moto's own, so no other test runs with shortened waits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import json
 import threading
 import traceback
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import botocore.session
@@ -157,14 +159,15 @@ def keep_task_failure_cause() -> None:
 
 
 def apply_all() -> None:
-    """The adaptations the local emulator always needs (not `scale_waits`)."""
+    """The adaptations the local emulator always needs (not `scaled_waits`)."""
     route_lambda_invocations()
     convert_ecs_parameter_casing()
     keep_task_failure_cause()
 
 
-def scale_waits(factor: float) -> None:
-    """TESTS ONLY: multiply Retry backoff sleeps and Wait state durations by `factor`."""
+@contextlib.contextmanager
+def scaled_waits(factor: float) -> Iterator[None]:
+    """TESTS ONLY: inside, Retry backoff sleeps and Wait state durations are multiplied by `factor`."""
     import time
 
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -172,10 +175,16 @@ def scale_waits(factor: float) -> None:
 
     clock = types.SimpleNamespace(**{name: getattr(time, name) for name in dir(time) if not name.startswith("_")})
     clock.sleep = lambda seconds: time.sleep(seconds * factor)
-    retrier_decl.time = clock  # type: ignore[attr-defined, assignment]
 
     def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         if wait_seconds > 0:
             env.program_state_event.wait(wait_seconds * factor)
 
+    saved_clock, saved_wait = retrier_decl.time, WaitFunction._wait_interval  # type: ignore[attr-defined]
+    retrier_decl.time = clock  # type: ignore[attr-defined, assignment]
     WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        retrier_decl.time = saved_clock  # type: ignore[attr-defined]
+        WaitFunction._wait_interval = saved_wait  # type: ignore[method-assign]

@@ -53,9 +53,8 @@ def test_run_watch_and_history_use_step_functions_itself(
     assert not (data / "executions").exists()
 
     code, history = run_json(capsys, "history")
-    assert [(item["name"], item["status"], item["window"]) for item in history] == [
-        ("store-sales-1998-01-02-r1", "SUCCEEDED", "1998-01-02")
-    ]
+    ours = [(item["name"], item["status"], item["window"]) for item in history if item["window"] == "1998-01-02"]
+    assert ours == [("store-sales-1998-01-02-r1", "SUCCEEDED", "1998-01-02")]  # other tests share the deployment
     code, watched = run_json(capsys, "watch", "store-sales-1998-01-02-r1")
     assert code == ExitCode.OK
     assert [state["name"] for state in watched["states"]] == [state["name"] for state in result["states"]]

@@ -28,8 +28,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)
-def fast_retries() -> None:
-    moto_adapt.scale_waits(0.01)
+def fast_retries() -> Iterator[None]:
+    with moto_adapt.scaled_waits(0.01):
+        yield
 
 
 @pytest.fixture

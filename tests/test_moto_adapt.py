@@ -104,8 +104,11 @@ def test_send_task_failure_keeps_the_cause() -> None:
         machine = sfn.create_state_machine(name="m", definition=json.dumps(definition), roleArn=ROLE)
         arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="e1")["executionArn"]
         messages: list[dict[str, str]] = []
-        while not messages:
+        for _ in range(30):  # bounded: 30 long polls of 1 s
             messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+            if messages:
+                break
+        assert messages, "the task token never reached the queue"
         token = json.loads(messages[0]["Body"])["token"]
         sfn.send_task_failure(taskToken=token, error="DbtModelFailed", cause="model dim_item failed: boom")
         description = run_until_done(sfn, arn)
@@ -114,14 +117,19 @@ def test_send_task_failure_keeps_the_cause() -> None:
     assert description["cause"] == "model dim_item failed: boom"
 
 
-def test_scale_waits_patches_the_retry_clock_and_wait_states(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scaled_waits_patches_the_retry_clock_and_wait_states_and_restores_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
-    assert retrier_decl.time.sleep is time.sleep or retrier_decl.time is not time
-    assert list(inspect.signature(WaitFunction._wait_interval).parameters) == ["self", "env", "wait_seconds"]
-    moto_adapt.scale_waits(0.01)
+    original_clock, original_wait = retrier_decl.time, WaitFunction._wait_interval
+    assert original_clock is time  # moto's retrier sleeps with the time module itself
+    assert list(inspect.signature(original_wait).parameters) == ["self", "env", "wait_seconds"]
     slept: list[float] = []
     monkeypatch.setattr(time, "sleep", slept.append)
-    retrier_decl.time.sleep(30.0)
+    with moto_adapt.scaled_waits(0.01):
+        retrier_decl.time.sleep(30.0)
+        assert WaitFunction._wait_interval is not original_wait
     assert slept == [pytest.approx(0.3)]
+    assert (retrier_decl.time, WaitFunction._wait_interval) == (original_clock, original_wait)
