@@ -9,10 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 from landing import JULIAN_OF_EPOCH, STORES, Day, customer_id
+
+REGIONS = dict(
+    tuple(line.split(",", 1))
+    for line in (Path(__file__).resolve().parent.parent / "seeds" / "country_regions.csv").read_text().splitlines()[1:]
+)
 
 Row = dict[str, Any]
 
@@ -165,6 +171,86 @@ class Oracle:
             (tuple(f.values()) for f in self.facts),
             key=lambda r: (r[0], r[6], r[7] is None, r[7] or "", r[8]),
         )
+
+    def rpt_daily_store_sales(self) -> list[tuple[Any, ...]]:
+        """Orders (distinct tickets), lines and sums per sale day and store version key."""
+        groups: dict[tuple[date, int], list[Row]] = {}
+        for fact in self.facts:
+            groups.setdefault((fact["ss_sold_date"], fact["ss_store_sk"]), []).append(fact)
+        stores = {store.s_store_sk: store for store in STORES}
+        rows = []
+        for (day, store_sk), facts in sorted(groups.items()):
+            store = stores.get(store_sk)
+            attributes = (
+                (store.s_store_id, f"store {store.s_store_sk}", store.s_city, "Williamson County", store.s_state)
+                if store
+                else (None,) * 5
+            )
+            rows.append(
+                (
+                    day,
+                    store_sk,
+                    *attributes,
+                    len({f["ss_ticket_number"] for f in facts}),
+                    len(facts),
+                    *(
+                        total(f[m] for f in facts)
+                        for m in ("ss_quantity", "ss_ext_sales_price", "ss_net_paid", "ss_net_profit")
+                    ),
+                )
+            )
+        return rows
+
+    def rpt_weekly_region_sales(self) -> list[tuple[Any, ...]]:
+        """Per week (Monday) and region; a partial week's change against the same weekdays of the week before."""
+        stores = {store.s_store_sk: store for store in STORES}
+
+        def region(fact: Row) -> str:
+            store = stores.get(fact["ss_store_sk"])
+            return REGIONS.get(store.s_country, "Unknown") if store else "Unknown"
+
+        def monday(day: date) -> date:
+            return day - timedelta(days=day.weekday())
+
+        sale_days = {fact["ss_sold_date"] for fact in self.facts}
+        groups: dict[tuple[date, str], list[Row]] = {}
+        for fact in self.facts:
+            groups.setdefault((monday(fact["ss_sold_date"]), region(fact)), []).append(fact)
+        rows = []
+        for (week, name), facts in sorted(groups.items()):
+            days = sorted(day for day in sale_days if monday(day) == week)
+            prior_facts = [f for f in self.facts if region(f) == name and f["ss_sold_date"] + timedelta(days=7) in days]
+            sales = total(f["ss_ext_sales_price"] for f in facts)
+            prior = total(f["ss_ext_sales_price"] for f in prior_facts) if prior_facts else None
+            change = sales - prior if sales is not None and prior is not None else None
+            pct = (
+                Decimal(repr(round(100 * float(change) / float(prior), 6))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+                if change is not None and prior
+                else None
+            )
+            rows.append(
+                (
+                    week,
+                    name,
+                    len(days),
+                    len(days) < 7,
+                    len({f["ss_store_sk"] for f in facts}),
+                    len({f["ss_ticket_number"] for f in facts}),
+                    sales,
+                    total(f["ss_net_paid"] for f in facts),
+                    total(f["ss_net_profit"] for f in facts),
+                    prior,
+                    change,
+                    pct,
+                )
+            )
+        return rows
+
+
+def total(values: Any) -> Any:
+    """SQL's sum: NULLs ignored, NULL when nothing is left."""
+    present = [value for value in values if value is not None]
+    return sum(present[1:], present[0]) if present else None
 
 
 def as_decimal(value: Any) -> Any:

@@ -102,11 +102,35 @@ def test_success_lambda_and_ecs_same_tables_as_dbt_build(tmp_path: Path, warehou
         assert rows(warehouse, query) == rows(reference, query), table
 
 
+def subscribe_queue(aws: LocalAws) -> str:
+    """An SQS queue subscribed to the alert topic, as an on-call integration would be; returns its URL."""
+    sqs = aws.client("sqs")
+    url: str = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    aws.client("sns").subscribe(TopicArn=aws.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return url
+
+
+def alerts(aws: LocalAws, url: str) -> list[dict[str, str]]:
+    """Every alert delivered to the queue (SNS envelopes), read until the queue stays empty."""
+    sqs = aws.client("sqs")
+    received: list[dict[str, str]] = []
+    for _ in range(10):  # bounded: the last read waits 1 s and finds nothing
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not messages:
+            break
+        received.extend(json.loads(message["Body"]) for message in messages)
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return received
+
+
 def test_model_failure_in_one_branch_stops_downstream_and_names_the_model(
     tmp_path: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ENGINE_FAIL_MODEL", "dia_left")
     with local(tmp_path, "+dia_join") as aws:
+        queue = subscribe_queue(aws)
         sfn = aws.client("stepfunctions")
         arn = sfn.start_execution(
             stateMachineArn=aws.state_machine_arn, name="fail-model", input=execution_input("2002-01-01")
@@ -114,6 +138,11 @@ def test_model_failure_in_one_branch_stops_downstream_and_names_the_model(
         description = wait_for_execution(sfn, arn)
         assert aws.wait_for_workers()
         events = history(sfn, arn)
+        [alert] = alerts(aws, queue)  # exactly one alert for the failed execution
+    assert alert["Subject"] == "Store sales pipeline failed"
+    assert alert["Message"].startswith("Store sales pipeline execution fail-model failed. DbtModelFailed: ")
+    assert "task dia_left (models: dia_left) failed with DbtModelFailed" in alert["Message"]
+    assert "injected failure in dia_left" in alert["Message"]
     assert description["status"] == "FAILED"
     assert description["error"] == "DbtModelFailed"
     assert "task dia_left (models: dia_left) failed with DbtModelFailed" in description["cause"]
@@ -208,6 +237,45 @@ def test_ecs_worker_that_dies_is_caught_by_the_heartbeat(dead_worker: LocalAws, 
     assert "task chain_c (models: chain_c) failed with States.Timeout" in description["cause"]
 
 
+SLOW_RUNNER = """
+import time
+from orchestrator import runner
+real_run_task = runner.run_task
+def slow_run_task(*args, **kwargs):
+    time.sleep(5)  # 2.5 heartbeat periods: only the runner's beats keep the task alive
+    return real_run_task(*args, **kwargs)
+runner.run_task = slow_run_task
+if {silent}:
+    runner.Heartbeat._beat = lambda self: None
+raise SystemExit(runner.main())
+"""
+
+
+@pytest.mark.parametrize(("silent", "status"), [(False, "SUCCEEDED"), (True, "FAILED")], ids=["beating", "silent"])
+def test_a_task_longer_than_its_heartbeat_lives_only_by_its_beats(
+    tmp_path: Path, warehouse: Path, silent: bool, status: str
+) -> None:
+    options = LocalOptions(
+        project_dir=ENGINE_PROJECT,
+        parsed_dir=engine_parsed_dir(),
+        render=RenderOptions(select=("+chain_c",), ecs_heartbeat_seconds=2),  # chain_c runs on ECS
+        ecs_command=(sys.executable, "-c", SLOW_RUNNER.format(silent=silent)),
+        work_dir=tmp_path / "local",
+    )
+    with LocalAws(options) as aws:
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="slow-1", input=execution_input("2002-01-01")
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+        assert aws.wait_for_workers()
+    assert description["status"] == status, description.get("cause")
+    if silent:
+        assert description["error"] == "Task.Timeout"
+    else:
+        assert rows(warehouse, "select count(*) from chain_c") == rows(warehouse, "select count(*) from chain_b")
+
+
 @pytest.mark.parametrize(
     ("end", "expected"),
     [
@@ -240,3 +308,33 @@ def test_compute_auto_is_chosen_per_execution_from_the_window(
     results = json.loads(description["output"])["results"]
     assert {key: r["status"] for key, r in results.items()} == {"fan_root": "success", "fan_4": "success"}
     assert rows(warehouse, "select count(*) from fan_4") == [(3,)]
+
+
+def test_a_failed_alert_is_in_the_history_and_the_pipeline_error_still_wins(
+    tmp_path: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGINE_FAIL_MODEL", "dia_left")
+    with local(tmp_path, "+dia_join") as aws:
+        aws.client("sns").delete_topic(TopicArn=aws.topic_arn)  # the publish must fail
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="fail-alert", input=execution_input("2002-01-01")
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+        assert aws.wait_for_workers()
+        events = history(sfn, arn)
+    assert (description["status"], description["error"]) == ("FAILED", "DbtModelFailed")
+    assert "injected failure in dia_left" in description["cause"]
+    failed_publishes = [
+        event["taskFailedEventDetails"]
+        for event in events
+        if event["type"] == "TaskFailed" and event["taskFailedEventDetails"]["resourceType"] == "sns"
+    ]
+    assert failed_publishes, "the failed publish is not in the history"
+    assert all("NotFound" in details.get("error", "") + details.get("cause", "") for details in failed_publishes)
+    [check] = [
+        json.loads(event["stateEnteredEventDetails"]["input"])
+        for event in events
+        if event["type"] == "ChoiceStateEntered" and event["stateEnteredEventDetails"]["name"] == "Check failure"
+    ]
+    assert "NotFound" in json.dumps(check["notify_error"])  # the publish's error travels with the execution

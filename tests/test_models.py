@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from landing import Address, Day, Item, Landing, Sale, customer_id, natural_id, random_history
 from models_harness import DbtFailed, Warehouse, warnings
 from models_oracle import Oracle
@@ -50,6 +52,8 @@ def test_daily_sequence_follows_the_rules_and_one_range_run_equals_it(tmp_path: 
     assert sequential.table("dim_customer_address") == oracle.dim_customer_address()
     assert sequential.table("dim_item") == oracle.dim_item()
     assert sequential.table("fct_store_sales") == oracle.fct_store_sales()
+    assert sequential.table("rpt_daily_store_sales") == oracle.rpt_daily_store_sales()
+    assert sequential.table("rpt_weekly_region_sales") == oracle.rpt_weekly_region_sales()
     expected = sequential.marts()
 
     at_once = warehouse_with(tmp_path / "range", history)
@@ -65,6 +69,66 @@ def test_daily_sequence_follows_the_rules_and_one_range_run_equals_it(tmp_path: 
     for start, end in ((day(days), day(days)), (day(2), day(4)), (day(1), day(days))):
         sequential.build(start, end)
         assert sequential.marts() == expected, f"rerun of {start}..{end} changed the tables"
+
+
+ORACLE_TABLES = (
+    "dim_customer_address", "dim_item", "fct_store_sales", "rpt_daily_store_sales", "rpt_weekly_region_sales",
+)  # fmt: skip
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(seed=st.integers(min_value=0, max_value=2**31 - 1), days=st.integers(min_value=8, max_value=12))
+def test_longer_random_histories_follow_the_rules_day_by_day_and_in_one_range(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, days: int
+) -> None:
+    """Hypothesis picks the history (its seed and length, over a week so that weeks complete); the marts and
+    reports of a day-by-day sequence must equal the oracle's, and one range run must equal the sequence.
+    A failure prints the seed and length to reproduce with random_history(seed, D1, days)."""
+    history = random_history(seed, D1, days)
+    sequential = warehouse_with(tmp_path_factory.mktemp("sequence"), history)
+    for n in range(1, days + 1):
+        sequential.build(day(n))
+    oracle = Oracle()
+    oracle.load(history)
+    for name in ORACLE_TABLES:
+        assert sequential.table(name) == getattr(oracle, name)(), f"{name} differs from the oracle"
+
+    at_once = warehouse_with(tmp_path_factory.mktemp("range"), history)
+    at_once.build(day(1), day(days))
+    assert at_once.marts() == sequential.marts()
+
+
+def test_a_redelivered_older_day_replaces_its_week_and_the_change_of_the_week_after(tmp_path: Path) -> None:
+    """Two full weeks (D1 is a Monday), 10.00 of sales a day in Toronto (North America); then Wednesday of the
+    first week is re-delivered with 50.00 and only that day is run again."""
+    history = {day(n): Day(sales=[Sale(n, ITEM_A, s_store_id=STORE_2)]) for n in range(1, 15)}
+    warehouse = warehouse_with(tmp_path / "loaded", history)
+    warehouse.build(day(1), day(14))  # one range (equal to the daily sequence, tested above)
+    weekly = "select week_start_date, days_loaded, sales_amount, prior_week_sales_amount, sales_amount_change_pct"
+    weekly += " from rpt_weekly_region_sales order by 1"
+    assert warehouse.query(weekly) == [
+        (day(1), 7, Decimal("70.00"), None, None),
+        (day(8), 7, Decimal("70.00"), Decimal("70.00"), Decimal("0.00")),
+    ]
+
+    history[day(3)] = Day(sales=[Sale(3, ITEM_A, s_store_id=STORE_2, ss_quantity=5)])
+    Landing(warehouse.data_dir).write_day(day(3), history[day(3)])
+    warehouse.build(day(3))
+    assert warehouse.query(weekly) == [
+        (day(1), 7, Decimal("110.00"), None, None),
+        (day(8), 7, Decimal("70.00"), Decimal("110.00"), Decimal("-36.36")),  # the week after, replaced too
+    ]
+    assert warehouse.query(f"select sales_amount from rpt_daily_store_sales where sold_date = '{day(3)}'") == [
+        (Decimal("50.00"),)
+    ]
+    rebuilt = warehouse_with(tmp_path / "rebuilt", history)
+    rebuilt.build(day(1), day(14))
+    assert warehouse.marts() == rebuilt.marts()
 
 
 def test_type_2_change_in_the_middle_of_a_range_and_point_in_time_lookups(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from engine_support import ENGINE_PROJECT, engine_parsed_dir
 from moto import mock_aws
 
-from orchestrator.errors import DbtModelFailed, DbtTestFailed, DbtTransientError, RunnerPayloadError
+from orchestrator.errors import DbtCrashed, DbtModelFailed, DbtTestFailed, DbtTransientError, RunnerPayloadError
 from orchestrator.runner import (
     NodeResult,
     RunnerConfig,
@@ -105,6 +105,23 @@ def test_failures_are_classified_model_test_transient() -> None:
             request, [result("dia_root", "model", "error", 'IO Error: Could not set lock on file "w"')], None
         )
     _raise_for_failures(request, [result("dia_root", "model", "success"), result("t", "test", "pass")], None)
+
+
+def test_crashes_and_mixed_failures_are_classified() -> None:
+    request = TaskRequest.from_event(EVENT)
+    with pytest.raises(DbtCrashed, match="dbt stopped: Compilation Error in model x"):
+        _raise_for_failures(request, [], "Compilation Error in model x")
+    with pytest.raises(DbtTransientError, match=r"dbt stopped: .*connection refused"):
+        _raise_for_failures(request, [], "Database Error: connection refused by 10.0.0.1")
+    transient = result("dia_left", "model", "error", "IO Error: Could not set lock on file")
+    with pytest.raises(DbtModelFailed, match=r"model dia_left failed: .*; model dia_right failed: Binder Error"):
+        # one lasting failure among transient ones: retrying would not help, so it is not transient
+        _raise_for_failures(request, [transient, result("dia_right", "model", "error", "Binder Error: x")], None)
+    with pytest.raises(DbtModelFailed, match="model dia_right failed"):
+        # a failed model wins over the failed tests of the same task
+        _raise_for_failures(
+            request, [result("dia_right", "model", "error", "Binder Error"), result("t", "test", "fail", "Got 1")], None
+        )
 
 
 def test_real_build_returns_a_summary_and_uploads_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
