@@ -12,7 +12,14 @@ import pytest
 from engine_support import ENGINE_PROJECT, engine_parsed_dir
 from moto import mock_aws
 
-from orchestrator.errors import DbtCrashed, DbtModelFailed, DbtTestFailed, DbtTransientError, RunnerPayloadError
+from orchestrator.errors import (
+    ArtifactUploadError,
+    DbtCrashed,
+    DbtModelFailed,
+    DbtTestFailed,
+    DbtTransientError,
+    RunnerPayloadError,
+)
 from orchestrator.runner import (
     NodeResult,
     RunnerConfig,
@@ -147,6 +154,20 @@ def test_real_build_returns_a_summary_and_uploads_artifacts(tmp_path: Path, monk
             (RefreshWindow.parse("2002-01-01").start, RefreshWindow.parse("2002-01-02").start)
         ]
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_dbt_failure_wins_over_a_failed_artifact_upload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORE_SALES_DUCKDB", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("ENGINE_FAIL_MODEL", "dia_left")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")  # the bucket "artifacts" does not exist: uploads fail
+        request = TaskRequest.from_event({**EVENT, "models": ["dia_root", "dia_left"], "task": "dia_left"})
+        with pytest.raises(DbtModelFailed, match="model dia_left failed"):
+            run_task(request, config(tmp_path), s3_client=s3)
+        with pytest.raises(ArtifactUploadError, match="s3://artifacts/dbt/exec-1/dia_root/"):
+            run_task(  # without a dbt failure, the upload's failure is the task's
+                TaskRequest.from_event({**EVENT, "models": ["dia_root"], "task": "dia_root"}), config(tmp_path), s3
+            )
 
 
 def test_a_held_duckdb_lock_is_a_transient_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

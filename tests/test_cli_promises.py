@@ -1,0 +1,171 @@
+"""The README's promises about the commands, each held to account: stopping a local run (timeout, Ctrl-C)
+records it as ABORTED and `resume` finishes it; the options (`--select`, `--exclude`, `--full-refresh`,
+`render --out`) and the refusals (`--no-wait` locally, resuming a succeeded execution, `sample-data` while a
+run holds the data directory); AWS and OS errors are one line with exit code 4.
+
+Real TPC-DS extracts (SF 0.01), the real project, the deployed definition in the local emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from models_harness import Warehouse
+from moto import mock_aws
+from test_pipeline_e2e import (
+    BUILD_WITHOUT_TESTS,
+    FIRST,
+    built_models,
+    data_dir,
+    extracts,
+    run_cli,
+    tables,
+)
+
+from orchestrator import cli
+from orchestrator.errors import ExitCode
+from orchestrator.session import local_run_lock
+
+pytestmark = pytest.mark.slow
+__all__ = ["data_dir", "extracts"]  # fixtures shared with tests/test_pipeline_e2e.py
+
+PROJECT = Path(__file__).resolve().parent.parent
+SECOND = FIRST + timedelta(days=1)
+
+
+def clean_build(data: Path, root: Path, end: object = SECOND) -> dict[str, list[tuple[object, ...]]]:
+    """The same window built by plain dbt in a fresh warehouse: what any stopped-then-resumed run must equal."""
+    reference = Warehouse(root)
+    shutil.copytree(data / "landing", reference.data_dir / "landing")
+    shutil.copytree(data / "reference", reference.data_dir / "reference")
+    reference.run(*BUILD_WITHOUT_TESTS, start=FIRST, end=end)  # type: ignore[arg-type]
+    return tables(reference.duckdb_path)
+
+
+def history(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    assert cli.main(["history", "--json"]) == ExitCode.OK
+    return {item["name"]: item["status"] for item in json.loads(capsys.readouterr().out)}
+
+
+def test_a_run_stopped_by_its_timeout_is_aborted_and_resume_finishes_it(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["run", "--start", FIRST.isoformat(), "--end", SECOND.isoformat(), "--timeout", "1"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.TIMED_OUT, err
+    name = f"store-sales-{FIRST}-to-{SECOND}-r1"
+    assert f"the local execution {name} ran inside this command and was stopped with it (recorded as ABORTED)" in err
+    assert history(capsys) == {name: "ABORTED"}
+
+    code, resumed = run_cli(capsys, "resume", name)
+    assert code == ExitCode.OK, resumed
+    assert resumed["status"] == "SUCCEEDED"
+    assert tables(data_dir / "warehouse.duckdb") == clean_build(data_dir, tmp_path / "clean")
+
+
+def test_ctrl_c_stops_a_local_run_and_records_it_as_aborted(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = {**os.environ, "STORE_SALES_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "orchestrator", "run", "--date", FIRST.isoformat()]
+    process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    started = process.stdout.readline()  # "started <name> (...)" once the execution runs
+    assert started.startswith(f"started store-sales-{FIRST}-r1"), started
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == ExitCode.TIMED_OUT, err
+    assert "recorded as ABORTED" in err
+    assert "Traceback" not in err
+    assert history(capsys) == {f"store-sales-{FIRST}-r1": "ABORTED"}
+
+
+def test_select_and_exclude_build_only_the_chosen_models(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, selected = run_cli(capsys, "run", "--date", FIRST.isoformat(), "--select", "+dim_item")
+    assert code == ExitCode.OK, selected
+    assert built_models(selected) == {"stg_tpcds__items", "dim_item"}
+
+    code, excluded = run_cli(capsys, "run", "--date", FIRST.isoformat(), "--exclude", "fct_store_sales+")
+    assert code == ExitCode.OK, excluded
+    built = built_models(excluded)
+    assert not built & {"fct_store_sales", "rpt_daily_store_sales", "rpt_weekly_region_sales"}
+    assert {"stg_tpcds__store_sales", "dim_customer_address", "dim_item"} <= built
+
+
+def test_full_refresh_starts_at_the_first_load_and_equals_the_incremental_load(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["run", "--date", SECOND.isoformat(), "--full-refresh"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert f"start the window at the first load date, {FIRST}" in err
+
+    incremental = tmp_path / "incremental"
+    shutil.copytree(data_dir, incremental)
+    code, _ = run_cli(capsys, "run", "--start", FIRST.isoformat(), "--end", SECOND.isoformat())
+    assert code == ExitCode.OK
+    once = tables(data_dir / "warehouse.duckdb")
+    code, _ = run_cli(capsys, "run", "--start", FIRST.isoformat(), "--end", SECOND.isoformat(), "--full-refresh")
+    assert code == ExitCode.OK
+    assert tables(data_dir / "warehouse.duckdb") == once == clean_build(data_dir, tmp_path / "clean")
+
+
+def test_refusals_are_one_line_usage_errors(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--date", FIRST.isoformat(), "--no-wait"]) == ExitCode.USAGE
+    assert "--no-wait needs --aws" in capsys.readouterr().err
+
+    code, result = run_cli(capsys, "run", "--date", FIRST.isoformat())
+    assert code == ExitCode.OK
+    assert cli.main(["resume", result["name"]]) == ExitCode.USAGE
+    assert f"execution {result['name']} is SUCCEEDED: only a failed one can be resumed" in capsys.readouterr().err
+
+    with local_run_lock(data_dir):
+        code = cli.main(["sample-data", "--scale", "0.01", "--data-dir", str(data_dir), "--force"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert f"pid {os.getpid()}" in err  # names the holder; the extracts were not touched
+    assert tables(data_dir / "warehouse.duckdb")["fct_store_sales"]
+
+
+def test_render_writes_the_definition_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "definition.json"
+    assert cli.main(["render", "--out", str(out)]) == ExitCode.OK
+    assert f"wrote {out}" in capsys.readouterr().out
+    definition = json.loads(out.read_text(encoding="utf-8"))
+    golden = json.loads((PROJECT / "tests" / "golden" / "store_sales.json").read_text(encoding="utf-8"))
+    assert definition.pop("Comment").endswith("generated by orchestrator.state_machine, do not edit")
+    assert definition == {key: value for key, value in golden.items() if key != "Comment"}
+
+
+def test_an_os_error_is_one_line_with_exit_code_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert cli.main(["render", "--out", str(blocker / "definition.json")]) == ExitCode.ENVIRONMENT
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: ") and str(blocker) in line
+
+
+def test_an_aws_error_is_one_line_with_exit_code_4(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "store-sales.toml"
+    config.write_text("")
+    monkeypatch.setenv("STORE_SALES_CONFIG", str(config))
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv(
+        "STORE_SALES_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:store-sales-gone"
+    )
+    with mock_aws():
+        code = cli.main(["history", "--aws"])
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert code == ExitCode.ENVIRONMENT
+    assert line.startswith("error: AWS refused or could not be reached: ")
+    assert "store-sales-gone" in line
