@@ -370,7 +370,13 @@ def _invoke_build(
 
     manifest = parsed_manifest(config, work)
     args = [
-        "--quiet",
+        # nothing on the console: a failure reaches the caller as the task's typed error (and dbt's own
+        # log file, kept at dbt's default level); in the local emulator the Lambda runs inside the CLI,
+        # whose stdout is the user's
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "debug",
         # dbt would write manifest.json at every invocation (0.3 s); the runner writes run_results.json
         # itself and uploads the manifest.json parsed with the image instead (the same content)
         "--no-write-json",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_pipeline_e2e import negative
 
 from orchestrator import cli, sample_data, settings
 from orchestrator.errors import ExitCode
@@ -37,9 +38,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalAw
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
+    """Run a command with --json: its standard output must be one JSON document and nothing else."""
     code = cli.main([*args, "--json"])
-    out = capsys.readouterr().out
-    return code, json.loads(out[out.index(next(ch for ch in out if ch in "[{")) :])
+    return code, json.loads(capsys.readouterr().out)
 
 
 def test_run_watch_and_history_use_step_functions_itself(
@@ -94,3 +95,28 @@ def test_reports_go_through_the_data_api_and_time_out_cleanly(
     assert code == ExitCode.TIMED_OUT
     assert "cancelled" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_backfill_and_resume_go_through_step_functions(
+    deployed: tuple[LocalAws, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, data = deployed
+    assert cli.main(["backfill", "--start", "1998-02-02", "--end", "1998-02-04", "--aws"]) == ExitCode.OK
+    assert "backfill of 1998-02-02..1998-02-04 done in 1 chunk(s)" in capsys.readouterr().err
+
+    sales = next((data / "landing" / "store_sales" / "load_date=1998-02-05").glob("*.parquet"))
+    original = negative(sales, "ss_quantity")
+    try:
+        code, failed = run_json(capsys, "run", "--date", "1998-02-05", "--aws")
+    finally:
+        sales.write_bytes(original)
+    assert code == ExitCode.PIPELINE_FAILED
+    assert failed["status"] == "FAILED"
+
+    code, resumed = run_json(capsys, "resume", failed["name"], "--aws")
+    assert code == ExitCode.OK, resumed
+    assert (resumed["name"], resumed["status"]) == ("store-sales-1998-02-05-r2", "SUCCEEDED")
+    code, history = run_json(capsys, "history", "--aws")
+    statuses = {item["name"]: item["status"] for item in history}
+    assert statuses["store-sales-1998-02-02-to-1998-02-04-r1"] == "SUCCEEDED"
+    assert (statuses[failed["name"]], statuses[resumed["name"]]) == ("FAILED", "SUCCEEDED")

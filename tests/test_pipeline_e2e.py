@@ -48,10 +48,10 @@ def data_dir(extracts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
-    """Run a command with --json; return its exit code and parsed JSON output."""
+    """Run a command with --json; return its exit code and its output, which must be one JSON document."""
     code = cli.main([*args, "--json"])
     out = capsys.readouterr().out
-    return code, json.loads(out[out.index("{") :]) if "{" in out else None
+    return code, json.loads(out) if out.strip() else None
 
 
 def tables(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
