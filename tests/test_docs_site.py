@@ -29,6 +29,7 @@ import pytest
 from infra_support import ROOT, chromium
 from landing import Address, Day, Item, Landing, Sale, customer_id, natural_id
 from moto import mock_aws
+from PIL import Image
 
 from orchestrator.docs import DocsSite, generate_site, publish_site
 
@@ -178,4 +179,9 @@ def test_lineage_graph_screenshot(served: str, tmp_path: Path) -> None:
     shot.unlink(missing_ok=True)
     url = f"{served}#!/model/{M}fct_store_sales?g_v=1"
     browser("--window-size=1600,1000", f"--screenshot={shot}", url, profile=tmp_path / "profile")
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(shot) as image:
+        assert (image.format, image.size) == ("PNG", (1600, 1000))
+        grey = image.convert("L")
+        darkest, lightest = grey.getextrema()
+        colours = len(grey.getcolors(maxcolors=256) or [])
+    assert lightest - darkest > 100 and colours > 20, "the screenshot is blank: the docs site did not render"

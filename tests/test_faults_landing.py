@@ -149,7 +149,8 @@ def test_null_natural_ids_are_handled_as_documented(data_dir: Path, tmp_path: Pa
     summaries = run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work")
 
     assert {summary.status for summary in summaries.values()} == {"success"}
-    assert summaries["customer_address"].tests.get("warn", 0) >= 1  # not_null on ca_address_id warns
+    # not_null on ca_address_id and one-row-per-address-and-day (every NULL id shares the day) warn
+    assert summaries["customer_address"].tests == {"pass": 8, "warn": 2}
     after = snapshot(data_dir / "warehouse.duckdb")
     assert after["dim_customer_address"] == before["dim_customer_address"]  # rows without an id are ignored
     item_three = [row for row in after["dim_item"] if row[1] == natural_id("ITEM", 3)]
@@ -170,7 +171,8 @@ def test_identical_duplicate_sales_lines_collapse_to_one(data_dir: Path, tmp_pat
 
     summaries = run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work")
 
-    assert summaries["store_sales"].tests.get("warn", 0) >= 1  # the duplicate-lines test reports them
+    # the duplicate-lines test reports them, beside the unknown-member counts (warn by design) of this fixture
+    assert summaries["store_sales"].tests == {"pass": 37, "warn": 4}
     sold = fact_rows(data_dir, SECOND)
     assert len(sold) == 4
     assert len(set(sold)) == 4

@@ -79,7 +79,11 @@ def test_the_library_returns_what_the_cli_prints(local: Warehouse, capsys: pytes
     city, state = busiest_store(local)
     conn = reports.connect()
     daily = conn.daily_store_sales(date=LAST, city=city, state=state)
-    assert len(daily) >= 1
+    [(stores,)] = local.query(
+        f"select count(distinct ss_store_sk) from main.fct_store_sales join main.stg_tpcds__stores"
+        f" on ss_store_sk = s_store_sk where ss_sold_date = date '{LAST}' and s_city = '{city}' and s_state = '{state}'"
+    )
+    assert len(daily) == stores
     assert cli_csv(capsys, "daily", "--date", LAST.isoformat(), "--city", city, "--state", state) == (
         daily.to_csv(index=False) + "\n"
     )
