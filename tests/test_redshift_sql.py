@@ -26,9 +26,10 @@ from engine_support import GOLDEN_DIR, ROOT, UPDATE_GOLDEN_ENV
 from models_harness import Warehouse, describe_failure, node_results
 from redshift_offline import HOOKS, Catalog, Recording, offline_redshift
 from sqlfluff.core import Linter
-from test_models_redshift import PROFILE, S3_URI
+from test_models_redshift import redshift
 
 pytestmark = pytest.mark.slow
+__all__ = ["redshift"]  # the offline Redshift target of tests/test_models_redshift.py
 
 DAY = date(2002, 12, 31)
 SCHEMA = "store_sales"
@@ -76,69 +77,54 @@ UNSUPPORTED: dict[str, re.Pattern[str]] = {
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    root = tmp_path_factory.mktemp("redshift-sql")
-    (root / "profiles.yml").write_text(PROFILE)
-    return Warehouse(
-        root,
-        target="redshift",
-        profiles_dir=root,
-        extra_env={
-            "STORE_SALES_LANDING_S3_URI": S3_URI,
-            "STORE_SALES_SPECTRUM_ROLE_ARN": "arn:aws:iam::123456789012:role/store-sales-spectrum",
-        },
-    )
-
-
-@pytest.fixture(scope="module")
-def declared(project: Warehouse) -> dict[str, list[tuple[str, str]]]:
+def declared(redshift: Warehouse) -> dict[str, list[tuple[str, str]]]:
     """Every model's and seed's declared columns (the contracts): what the tables hold on Redshift."""
     return {
         node.name: [(column.name, column.data_type or "varchar") for column in node.columns.values()]
-        for node in project.manifest().nodes.values()
+        for node in redshift.manifest().nodes.values()
         if node.resource_type in {"model", "seed"}
     }
 
 
-def record(project: Warehouse, catalog: Catalog, declared: dict[str, list[tuple[str, str]]], *args: str) -> Recording:
+def record(redshift: Warehouse, catalog: Catalog, declared: dict[str, list[tuple[str, str]]], *args: str) -> Recording:
     with offline_redshift(catalog, declared) as recording:
-        result = project.invoke(*args, start=DAY)
+        result = redshift.invoke(*args, start=DAY)
     assert result.success, describe_failure(result)
     return recording
 
 
 @pytest.fixture(scope="module")
-def first_load(project: Warehouse, declared: dict[str, list[tuple[str, str]]]) -> Recording:
+def first_load(redshift: Warehouse, declared: dict[str, list[tuple[str, str]]]) -> Recording:
     """An empty schema: the seed, then every model created (is_incremental() false)."""
     catalog = Catalog(SCHEMA)
-    recording = record(project, catalog, declared, "seed")
+    recording = record(redshift, catalog, declared, "seed")
     recording.statements = [
         (f"{node} of dbt seed" if node == HOOKS else node, sql) for node, sql in recording.statements
     ]
     catalog.relations["country_regions"] = declared["country_regions"]
     with offline_redshift(catalog, declared) as run:
-        result = project.invoke("run", start=DAY)
+        result = redshift.invoke("run", start=DAY)
     assert result.success, describe_failure(result)
     recording.statements.extend(run.statements)
     return recording
 
 
 @pytest.fixture(scope="module")
-def daily(project: Warehouse, declared: dict[str, list[tuple[str, str]]]) -> Recording:
+def daily(redshift: Warehouse, declared: dict[str, list[tuple[str, str]]]) -> Recording:
     """Every table exists: the daily run's incremental statements (is_incremental() true)."""
-    return record(project, Catalog(SCHEMA, dict(declared)), declared, "run")
+    return record(redshift, Catalog(SCHEMA, dict(declared)), declared, "run")
 
 
 @pytest.fixture(scope="module")
-def operations(project: Warehouse, declared: dict[str, list[tuple[str, str]]]) -> Recording:
-    return record(project, Catalog(SCHEMA), declared, "run-operation", "create_landing_external_tables")
+def operations(redshift: Warehouse, declared: dict[str, list[tuple[str, str]]]) -> Recording:
+    return record(redshift, Catalog(SCHEMA), declared, "run-operation", "create_landing_external_tables")
 
 
 @pytest.fixture(scope="module")
-def data_tests(project: Warehouse, declared: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
+def data_tests(redshift: Warehouse, declared: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
     """Every data test compiled for the daily window (tests read the window's rows)."""
     with offline_redshift(Catalog(SCHEMA, dict(declared)), declared):
-        result = project.invoke("compile", "--select", "resource_type:test", start=DAY)
+        result = redshift.invoke("compile", "--select", "resource_type:test", start=DAY)
     assert result.success, describe_failure(result)
     return {result.node.name: str(result.node.compiled_code) for result in node_results(result)}
 
@@ -349,7 +335,7 @@ SERVERLESS_HOST = "analytics.123456789012.eu-west-1.redshift-serverless.amazonaw
     ],
 )
 def test_each_redshift_target_of_the_profiles_example_resolves_offline(
-    project: Warehouse, monkeypatch: pytest.MonkeyPatch, target: str, host: str, expected: dict[str, Any]
+    redshift: Warehouse, monkeypatch: pytest.MonkeyPatch, target: str, host: str, expected: dict[str, Any]
 ) -> None:
     """profiles.yml.example as a user copies it: dbt renders the target from the environment, and
     dbt-redshift builds the driver's connection arguments (captured instead of connecting)."""
