@@ -2,10 +2,11 @@
 
 `python -m orchestrator run` runs as a subprocess in its own process group: the local emulator, the
 in-process Lambda runner and the ECS runner subprocess it starts. It is killed with SIGKILL (no cleanup
-runs) as soon as dbt starts building a node's mart (seen in that task's dbt log, under the run's TMPDIR).
-Between the kill and the next run a reader opens the warehouse: every table must be exactly its state
-before the run or after a complete run, never a partial one. The same run again must then give exactly
-the tables of an undisturbed build.
+runs) at a deterministic point inside a mart's write transaction: the command runs under a wrapper
+(PAUSE_BEFORE_COMMIT) that holds dbt's COMMIT of that mart, after its delete and insert ran, and says so in
+a marker file. Between the kill and the next run a reader opens the warehouse: the killed mart must be
+exactly as before the run, every other table its state before the run or after a complete run, never a
+partial one. The same run again must then give exactly the tables of an undisturbed build.
 """
 
 from __future__ import annotations
@@ -37,6 +38,23 @@ NODE_MARTS = (
 )
 RUN_DEADLINE_SECONDS = 300.0
 POLL_SECONDS = 0.05
+# The CLI with dbt's COMMIT of one node held: the node's writes are done and not committed when the marker
+# file appears. (A daily window runs every task in the CLI process, the store_sales one included.)
+PAUSE_BEFORE_COMMIT = """
+import os, sys, time
+from pathlib import Path
+from dbt.adapters.sql.connections import SQLConnectionManager
+commit = SQLConnectionManager.add_commit_query
+def held(self):
+    name = self.get_thread_connection().name
+    if name == os.environ["PAUSE_BEFORE_COMMIT_OF"]:
+        Path(os.environ["PAUSE_MARKER"]).write_text(name)
+        time.sleep(3600)
+    return commit(self)
+SQLConnectionManager.add_commit_query = held
+from orchestrator.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def loaded_warehouse(root: Path, *days: date) -> Warehouse:
@@ -49,8 +67,9 @@ def loaded_warehouse(root: Path, *days: date) -> Warehouse:
     return warehouse
 
 
-def start_run(warehouse: Warehouse, temp: Path, day: date) -> subprocess.Popen[str]:
-    """`python -m orchestrator run --date D` in a new process group, its temp files under `temp`."""
+def start_run(warehouse: Warehouse, temp: Path, day: date, pause_before_commit_of: str | None = None) -> Any:
+    """`python -m orchestrator run --date D` in a new process group, its temp files under `temp`; with
+    `pause_before_commit_of`, dbt's COMMIT of that node is held (see PAUSE_BEFORE_COMMIT)."""
     temp.mkdir(parents=True, exist_ok=True)
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("STORE_SALES_", "AWS_"))}
     env = {
@@ -58,9 +77,12 @@ def start_run(warehouse: Warehouse, temp: Path, day: date) -> subprocess.Popen[s
         "STORE_SALES_DATA_DIR": str(warehouse.data_dir),
         "STORE_SALES_DUCKDB": str(warehouse.duckdb_path),
         "TMPDIR": str(temp),
+        "PAUSE_BEFORE_COMMIT_OF": pause_before_commit_of or "",
+        "PAUSE_MARKER": str(temp / "paused"),
     }
+    command = ["-c", PAUSE_BEFORE_COMMIT] if pause_before_commit_of else ["-m", "orchestrator"]
     return subprocess.Popen(
-        [sys.executable, "-m", "orchestrator", "run", "--date", day.isoformat()],
+        [sys.executable, *command, "run", "--date", day.isoformat()],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -70,22 +92,18 @@ def start_run(warehouse: Warehouse, temp: Path, day: date) -> subprocess.Popen[s
     )
 
 
-def wait_for_mart_start(process: subprocess.Popen[str], temp: Path, task: str, mart: str) -> None:
-    """Block until the task's dbt log says the mart started building (bounded; never a timing assert)."""
-    marker = f"START sql incremental model main.{mart} "
+def wait_until_paused(process: subprocess.Popen[str], temp: Path, mart: str) -> None:
+    """Block until the run holds the mart's COMMIT (bounded; never a timing assert)."""
+    marker = temp / "paused"
     deadline = time.monotonic() + RUN_DEADLINE_SECONDS
     while time.monotonic() < deadline:
-        for log in temp.glob(f"store-sales-local-*/runner/dbt-{task}-*/logs/dbt.log"):
-            try:
-                if marker in log.read_text(encoding="utf-8", errors="replace"):
-                    return
-            except FileNotFoundError:  # the task finished and removed its work dir between glob and read
-                continue
+        if marker.is_file() and marker.read_text() == f"model.store_sales.{mart}":
+            return
         if process.poll() is not None:
             out, err = process.communicate()
-            raise AssertionError(f"the run ended (exit {process.returncode}) before {mart} started:\n{out}\n{err}")
+            raise AssertionError(f"the run ended (exit {process.returncode}) before {mart} committed:\n{out}\n{err}")
         time.sleep(POLL_SECONDS)
-    raise AssertionError(f"{mart} did not start within {RUN_DEADLINE_SECONDS} s")
+    raise AssertionError(f"{mart} did not reach its commit within {RUN_DEADLINE_SECONDS} s")
 
 
 def kill_group(process: subprocess.Popen[str]) -> None:
@@ -118,11 +136,14 @@ def test_a_run_killed_in_each_node_leaves_old_or_new_tables_and_the_rerun_loads_
     warehouse = loaded_warehouse(tmp_path / "killed", FIRST)
     assert snapshot(warehouse.duckdb_path) == before
     for attempt, (task, mart) in enumerate(NODE_MARTS):
+        assert before[mart] != after[mart], f"the run does not change {mart}: a kill there would prove nothing"
         temp = tmp_path / f"tmp-{attempt}"
-        process = start_run(warehouse, temp, SECOND)
-        wait_for_mart_start(process, temp, task, mart)
+        process = start_run(warehouse, temp, SECOND, pause_before_commit_of=f"model.store_sales.{mart}")
+        wait_until_paused(process, temp, mart)
         kill_group(process)
-        assert_old_or_new(snapshot(warehouse.duckdb_path), before, after, task)
+        state = snapshot(warehouse.duckdb_path)
+        assert state[mart] == before[mart], f"{mart} changed although its transaction never committed"
+        assert_old_or_new(state, before, after, task)
 
     code, out, err = finish(start_run(warehouse, tmp_path / "tmp-final", SECOND))
     assert code == 0, out + err
