@@ -75,6 +75,9 @@ def test_no_wait_returns_the_arn_and_a_second_overlapping_run_is_refused(
     assert code == ExitCode.USAGE
     assert "store-sales-1998-01-02-to-1998-01-05-r1 is already RUNNING" in captured.err
 
+    assert cli.main(["resume", arn]) == ExitCode.USAGE
+    assert "is still RUNNING: watch it, and resume it only if it fails" in capsys.readouterr().err
+
     code, result = run_json(capsys, "watch", arn)
     assert code == ExitCode.OK
     assert result["status"] == "SUCCEEDED"
