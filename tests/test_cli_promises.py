@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,9 +31,14 @@ from test_pipeline_e2e import (
     tables,
 )
 
-from orchestrator import cli
+from orchestrator import cli, launcher
 from orchestrator.errors import ExitCode
-from orchestrator.session import local_run_lock
+from orchestrator.graph import DbtGraph
+from orchestrator.launcher import ExecutionRef, ExecutionRequest, ExecutionResult, ExecutionStatus
+from orchestrator.manifest import load_manifest
+from orchestrator.runner import TaskSummary
+from orchestrator.session import journal, local_run_lock
+from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow
 __all__ = ["data_dir", "extracts"]  # fixtures shared with tests/test_pipeline_e2e.py
@@ -169,3 +174,21 @@ def test_an_aws_error_is_one_line_with_exit_code_4(
     assert code == ExitCode.ENVIRONMENT
     assert line.startswith("error: AWS refused or could not be reached: ")
     assert "store-sales-gone" in line
+
+
+def test_resuming_an_execution_that_built_every_model_is_refused(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A FAILED execution whose every model was built (it failed after its last task, e.g. in its alert)."""
+    graph = DbtGraph.from_manifest(load_manifest(PROJECT))
+    models = [{"name": graph.nodes[uid].name, "status": "success", "resource_type": "model"} for uid in graph.nodes]
+    window = RefreshWindow.day(FIRST)
+    summary = TaskSummary("all", "success", {"start": str(FIRST), "end": str(FIRST)}, models, invocation_id="i-1")
+    name = launcher.execution_name(window, 1)
+    ref = ExecutionRef(
+        f"arn:aws:states:us-east-1:123456789012:execution:local:{name}", name, ExecutionStatus.FAILED, datetime.now(UTC)
+    )
+    journal().save(ExecutionResult(ref, ExecutionRequest(window), output={"results": {"all": summary.to_dict()}}))
+
+    assert cli.main(["resume", name]) == ExitCode.USAGE
+    assert f"execution {name} built every model; nothing to resume" in capsys.readouterr().err
