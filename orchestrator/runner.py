@@ -259,7 +259,7 @@ class TaskSummary:
 
 
 _PARSE_LOCK = threading.Lock()
-_MANIFESTS: dict[tuple[str, str, str], Any] = {}
+_MANIFESTS: dict[tuple[str, str, str, str], Any] = {}
 
 
 def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) -> TaskSummary:
@@ -332,8 +332,10 @@ def _common_args(config: RunnerConfig, work: Path) -> list[str]:
     ]
 
 
-def _manifest_key(config: RunnerConfig) -> tuple[str, str, str]:
-    return (str(config.project_dir), str(config.profiles_dir), config.target)
+def _manifest_key(config: RunnerConfig) -> tuple[str, str, str, str]:
+    """What a parsed manifest depends on: the project, the profile and target, and the embedded warehouse
+    the profile points at (DuckDB names the database after its file, and relation names carry it)."""
+    return (str(config.project_dir), str(config.profiles_dir), config.target, str(settings.duckdb_path()))
 
 
 def adopt_manifest(config: RunnerConfig, manifest: Any) -> None:
