@@ -61,11 +61,6 @@ _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
 _LEADING_COMMENTS = re.compile(r"^(\s+|--[^\n]*\n?|/\*.*?\*/)*", re.DOTALL)
 
 
-class ReportKind(StrEnum):
-    DAILY = "daily"
-    WEEKLY = "weekly"
-
-
 class OutputFormat(StrEnum):
     TABLE = "table"
     CSV = "csv"
@@ -102,7 +97,9 @@ _DTYPES: dict[ColumnKind, str] = {
     ColumnKind.TEXT: "string",
     ColumnKind.OTHER: "object",
 }
-_DUCKDB_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+_DUCKDB_INTEGERS = {
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+}  # fmt: skip
 _REDSHIFT_KINDS: dict[str, ColumnKind] = {
     **dict.fromkeys(("numeric", "decimal"), ColumnKind.DECIMAL),
     **dict.fromkeys(("int2", "int4", "int8", "smallint", "integer", "bigint"), ColumnKind.INTEGER),
@@ -119,7 +116,7 @@ def duckdb_kind(type_name: str) -> ColumnKind:
     name = type_name.upper()
     if name.startswith("DECIMAL"):
         return ColumnKind.DECIMAL
-    if name in _DUCKDB_INTEGERS or name == "UBIGINT":
+    if name in _DUCKDB_INTEGERS:
         return ColumnKind.INTEGER
     if name in {"FLOAT", "DOUBLE", "REAL"}:
         return ColumnKind.FLOAT
@@ -189,7 +186,6 @@ def check_read_only(sql: str) -> None:
 class Report:
     """A statement ready to run: SQL with `:name` placeholders and the values to bind."""
 
-    kind: ReportKind
     sql: str
     parameters: dict[str, str] = field(default_factory=dict)
 
@@ -211,7 +207,7 @@ def daily(schema: str, window: RefreshWindow, city: str | None = None, state: st
         f"where {' and '.join(conditions)} "
         "order by sold_date, s_store_id"
     )
-    return Report(ReportKind.DAILY, sql, parameters)
+    return Report(sql, parameters)
 
 
 def weekly(schema: str, region: str, last_day: date, weeks: int) -> Report:
@@ -233,7 +229,7 @@ def weekly(schema: str, region: str, last_day: date, weeks: int) -> Report:
         "first_week": first_week_start.isoformat(),
         "last_week": last_week_start.isoformat(),
     }
-    return Report(ReportKind.WEEKLY, sql, parameters)
+    return Report(sql, parameters)
 
 
 class Backend(Protocol):
@@ -301,10 +297,8 @@ class DataApiBackend:
         return f"Redshift {where}, database {self.target.database}, schema {self.schema}, login by {login}"
 
 
-def _day(value: date | str | None, name: str) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return parse_date(value, name)
+def _day(value: date | str, name: str) -> date:
+    return value if isinstance(value, date) else parse_date(value, name)
 
 
 class ReportConnection:
@@ -363,14 +357,14 @@ class ReportConnection:
     ) -> pd.DataFrame:
         """`weeks` weeks of `region`'s store sales, the last one the week containing `date` (default: the last
         day loaded), with the week-over-week change; a partial week is flagged and compared like for like."""
-        last_day = _day(date, "date") or self.last_loaded_day() or datetime.now().date()
+        last_day = _day(date, "date") if date is not None else self.last_loaded_day() or datetime.now().date()
         return self.run(weekly(self.schema, region, last_day, weeks))
 
     def _window(self, day: date | str | None, start: date | str | None, end: date | str | None) -> RefreshWindow:
         if day is not None:
             if start is not None or end is not None:
                 raise UsageError("give either a date or a start and an end, not both")
-            return RefreshWindow.day(_day(day, "date") or datetime.now().date())
+            return RefreshWindow.day(_day(day, "date"))
         if start is not None or end is not None:
             if start is None or end is None:
                 raise UsageError("give both start and end (YYYY-MM-DD), or one date")

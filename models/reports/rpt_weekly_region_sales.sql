@@ -1,7 +1,6 @@
 {{
     config(
         incremental_strategy='window_replace',
-        on_schema_change='fail',
         meta={'refresh_window_column': 'week_start_date', 'refresh_window_grain': 'week'},
         dist='all',
         sort=['region', 'week_start_date'],
