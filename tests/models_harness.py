@@ -31,6 +31,8 @@ MART_KEYS: Mapping[str, Sequence[str]] = {
     "rpt_weekly_region_sales": ("week_start_date", "region"),
 }
 WINDOW_VARIABLES = ("STORE_SALES_WINDOW_START", "STORE_SALES_WINDOW_END")
+# a build that loads data without running tests (the tests are checked elsewhere)
+BUILD_WITHOUT_TESTS = ("build", "--exclude", "resource_type:test", "resource_type:unit_test")
 
 _manifests: dict[str, Any] = {}
 

@@ -19,10 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from models_harness import Warehouse
+from models_harness import BUILD_WITHOUT_TESTS, Warehouse
 from moto import mock_aws
 from test_pipeline_e2e import (
-    BUILD_WITHOUT_TESTS,
     FIRST,
     built_models,
     data_dir,

@@ -24,13 +24,12 @@ from typing import Any
 import pytest
 from engine_support import ROOT
 from faults_support import FIRST, SECOND, snapshot, write_good_landing
-from models_harness import Warehouse
+from models_harness import BUILD_WITHOUT_TESTS, Warehouse
 
 from orchestrator.runner import release_embedded_database
 
 pytestmark = pytest.mark.slow
 
-BUILD_WITHOUT_TESTS = ("build", "--exclude", "resource_type:test", "resource_type:unit_test")
 NODE_MARTS = (
     ("customer_address", "dim_customer_address"),
     ("item", "dim_item"),

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import nbformat
 import pytest
-from models_harness import Warehouse
+from models_harness import BUILD_WITHOUT_TESTS, Warehouse
 from moto.server import ThreadedMotoServer
 from nbclient import NotebookClient
 
@@ -30,7 +30,6 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 NOTEBOOK = PROJECT_DIR / "notebooks" / "store_sales_checks.ipynb"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 FIRST, LAST = date(1998, 1, 2), date(2002, 12, 31)
-BUILD_WITHOUT_TESTS = ("build", "--exclude", "resource_type:test", "resource_type:unit_test")
 PASSWORD = uuid.uuid4().hex  # a fresh value each run: no literal for the repository secrets scan
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from models_harness import Warehouse
+from models_harness import BUILD_WITHOUT_TESTS, Warehouse
 
 from orchestrator import cli, sample_data
 from orchestrator.errors import ExitCode
@@ -24,7 +24,6 @@ from orchestrator.window import RefreshWindow
 pytestmark = pytest.mark.slow
 
 FIRST = date(1998, 1, 2)
-BUILD_WITHOUT_TESTS = ("build", "--exclude", "resource_type:test", "resource_type:unit_test")
 TABLES = ("dim_customer_address", "dim_item", "fct_store_sales", "rpt_daily_store_sales", "rpt_weekly_region_sales")
 
 

@@ -102,10 +102,7 @@ def first_load(redshift: Warehouse, declared: dict[str, list[tuple[str, str]]]) 
         (f"{node} of dbt seed" if node == HOOKS else node, sql) for node, sql in recording.statements
     ]
     catalog.relations["country_regions"] = declared["country_regions"]
-    with offline_redshift(catalog, declared) as run:
-        result = redshift.invoke("run", start=DAY)
-    assert result.success, describe_failure(result)
-    recording.statements.extend(run.statements)
+    recording.statements.extend(record(redshift, catalog, declared, "run").statements)
     return recording
 
 
