@@ -36,7 +36,7 @@ from orchestrator.graph import DbtGraph
 from orchestrator.launcher import ExecutionRef, ExecutionRequest, ExecutionResult, ExecutionStatus
 from orchestrator.manifest import load_manifest
 from orchestrator.runner import TaskSummary
-from orchestrator.session import journal, local_run_lock
+from orchestrator.session import ensure_parsed, journal, local_run_lock
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow
@@ -139,6 +139,13 @@ def test_refusals_are_one_line_usage_errors(data_dir: Path, capsys: pytest.Captu
     assert tables(data_dir / "warehouse.duckdb")["fct_store_sales"]
 
 
+@pytest.fixture
+def parsed() -> None:
+    """`render` reads target/manifest.json, which a fresh clone has only after a parse."""
+    ensure_parsed(PROJECT)
+
+
+@pytest.mark.usefixtures("parsed")
 def test_render_writes_the_definition_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "definition.json"
     assert cli.main(["render", "--out", str(out)]) == ExitCode.OK
@@ -149,6 +156,7 @@ def test_render_writes_the_definition_to_a_file(tmp_path: Path, capsys: pytest.C
     assert definition == {key: value for key, value in golden.items() if key != "Comment"}
 
 
+@pytest.mark.usefixtures("parsed")
 def test_an_os_error_is_one_line_with_exit_code_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
