@@ -16,6 +16,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator import deploy, settings
+from orchestrator.contract import EXTRACTS
 from orchestrator.errors import ExitCode, StoreSalesError
 
 DEBUG_ENV = "STORE_SALES_DEBUG"
@@ -45,9 +46,10 @@ def _render(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _add_window(parser: argparse.ArgumentParser, single: bool = True) -> None:
+def _add_window(parser: argparse.ArgumentParser, single: bool = True, catch_up: bool = False) -> None:
     if single:
-        parser.add_argument("--date", help="the refresh date, YYYY-MM-DD (the window [D, D])")
+        default = " (none: catch up, every day landed after the last loaded one)" if catch_up else ""
+        parser.add_argument("--date", help=f"the refresh date, YYYY-MM-DD (the window [D, D]){default}")
     parser.add_argument("--start", help="first load date of the window, YYYY-MM-DD")
     parser.add_argument("--end", help="last load date of the window, YYYY-MM-DD (inclusive)")
 
@@ -88,6 +90,18 @@ def _add_full_tests(parser: argparse.ArgumentParser) -> None:
         "--full-tests",
         action="store_true",
         help="run every data test on whole tables instead of the rows the refresh window wrote",
+    )
+
+
+def _add_allow_missing(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-missing",
+        action="append",
+        default=[],
+        choices=EXTRACTS,
+        metavar="EXTRACT",
+        help="accept days of this extract that were not delivered at all (no _SUCCESS marker, no file), "
+        f"e.g. a day known to have no delivery; repeatable; one of {', '.join(EXTRACTS)}; recorded in the run",
     )
 
 
@@ -144,11 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
         "(--start/--end) and watch it to the end: live progress, then every state's timing, the database "
         "user and dbt's per-model results. Refuses to start while an execution for an overlapping window runs.",
     )
-    _add_window(run)
+    _add_window(run, catch_up=True)
     run.add_argument("--select", nargs="*", default=[], help="only these models (dbt-style selectors)")
     run.add_argument("--exclude", nargs="*", default=[], help="leave these models out (dbt-style selectors)")
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
     _add_full_tests(run)
+    _add_allow_missing(run)
+    run.add_argument(
+        "--wait-for-landing",
+        action="store_true",
+        help="first wait (up to --timeout seconds, a line whenever what is missing changes) until every extract "
+        "of the window has landed (its _SUCCESS marker), then run; exit 3 naming what never came",
+    )
     run.add_argument("--no-wait", action="store_true", help="print the execution ARN and return (AWS only)")
     _add_watch_options(run)
     _add_mode(run)
@@ -186,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_window(backfill, single=False)
     backfill.add_argument("--chunk-days", type=int, default=0, help="days per execution (default 0: one execution)")
     _add_full_tests(backfill)
+    _add_allow_missing(backfill)
     _add_watch_options(backfill)
     _add_mode(backfill)
     backfill.set_defaults(handler=_pipeline)

@@ -134,6 +134,9 @@ def show_result(result: ExecutionResult, stream: TextIO | None = None) -> None:
     summaries = task_summaries(result)
     if summaries:
         console.print(models_table(summaries))
+    accepted = sorted({day for summary in summaries for day in summary.get("landing_missing") or ()})
+    if accepted:
+        console.print(f"not delivered, accepted by --allow-missing: {', '.join(accepted)}", markup=False)
     if result.error or result.cause:
         console.print(f"failed: {result.error}: {readable_cause(result.cause)}", style="red", markup=False)
 

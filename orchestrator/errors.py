@@ -93,10 +93,21 @@ class DbtCrashed(RunnerError):
     """dbt itself stopped with an exception before or while running the task: never retried."""
 
 
+class LandingIncomplete(RunnerError):
+    """An extract of a day in the window has not fully landed (no `_SUCCESS` marker, or files that do not
+    match it): the task stops before dbt, so nothing is loaded. Never retried: the delivery must arrive."""
+
+
 class ArtifactUploadError(RunnerError):
     """dbt's artifacts could not be uploaded to S3 after the build."""
 
     exit_code = ExitCode.ENVIRONMENT
+
+
+class LandingTimedOut(StoreSalesError):
+    """`run --wait-for-landing` waited its --timeout and the window's extracts had still not landed."""
+
+    exit_code = ExitCode.TIMED_OUT
 
 
 class LocalAwsError(EnvironmentProblem):

@@ -75,6 +75,7 @@ class ExecutionRequest:
     full_refresh: bool = False
     nodes: tuple[str, ...] | None = None
     full_tests: bool = False
+    allow_missing: tuple[str, ...] = ()
 
     def to_input(self) -> str:
         return json.dumps(
@@ -84,6 +85,7 @@ class ExecutionRequest:
                 "full_refresh": self.full_refresh,
                 "full_tests": self.full_tests,
                 "nodes": list(self.nodes) if self.nodes is not None else None,
+                "allow_missing": list(self.allow_missing),
             },
             sort_keys=True,
         )
@@ -100,6 +102,7 @@ class ExecutionRequest:
                 full_refresh=bool(document.get("full_refresh", False)),
                 nodes=tuple(nodes) if nodes is not None else None,
                 full_tests=bool(document.get("full_tests", False)),
+                allow_missing=tuple(str(e) for e in document.get("allow_missing") or ()),
             )
         except (ValueError, KeyError, TypeError, UsageError):
             return None

@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 from orchestrator import config as config_module
-from orchestrator import display, launcher, settings
-from orchestrator.errors import EnvironmentProblem, ExitCode, UsageError
+from orchestrator import display, landing_gate, launcher, settings
+from orchestrator.errors import ConfigurationError, EnvironmentProblem, ExitCode, UsageError
 from orchestrator.launcher import ExecutionRequest, ExecutionResult, ExecutionStatus
 from orchestrator.session import Mode, Session, local_run_lock, open_session, resolve_mode
 from orchestrator.window import RefreshWindow, parse_date
@@ -127,8 +129,30 @@ def _finish(result: ExecutionResult, as_json: bool) -> int:
     return int(_EXIT_BY_STATUS.get(result.ref.status, ExitCode.PIPELINE_FAILED))
 
 
+def _run_request(window: RefreshWindow, args: argparse.Namespace) -> ExecutionRequest:
+    return ExecutionRequest(
+        window,
+        full_refresh=args.full_refresh,
+        nodes=_selection(args),
+        full_tests=args.full_tests,
+        allow_missing=tuple(args.allow_missing),
+    )
+
+
 def _run(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
-    window = _window(args)
+    if args.date is None and args.start is None and args.end is None:
+        caught_up = _catch_up_window(mode, cfg)
+        if caught_up is None:
+            return ExitCode.OK
+        window = caught_up
+    else:
+        window = _window(args)
+    if args.wait_for_landing:
+        if args.timeout <= 0:
+            raise UsageError(f"--timeout {args.timeout:g}: the wait for the landing needs a positive number of seconds")
+        store = _landing_store(mode, cfg)
+        poll = 1.0 if mode is Mode.LOCAL else 15.0  # a local look is a few stats; on AWS, S3 requests
+        landing_gate.wait_for_window(store, window, args.allow_missing, args.timeout, _say, poll_seconds=poll)
     if mode is Mode.LOCAL:
         if args.no_wait:
             raise UsageError("--no-wait needs --aws: the local emulator lives only as long as this command")
@@ -137,19 +161,66 @@ def _run(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int
             _check_full_refresh(window)
     if mode is Mode.LOCAL:
         with local_run_lock(), open_session(mode, cfg, (window,)) as session:
-            request = ExecutionRequest(
-                window, full_refresh=args.full_refresh, nodes=_selection(args), full_tests=args.full_tests
-            )
+            request = _run_request(window, args)
             return _finish(_launch_and_watch(session, request, args), args.json)
-    request = ExecutionRequest(
-        window, full_refresh=args.full_refresh, nodes=_selection(args), full_tests=args.full_tests
-    )
+    request = _run_request(window, args)
     with open_session(mode, cfg) as session:
         if args.no_wait:
             ref = launcher.start(session.sfn, session.state_machine_arn, request)
             print(ref.arn)
             return ExitCode.OK
         return _finish(_launch_and_watch(session, request, args), args.json)
+
+
+def _landing_store(mode: Mode, cfg: config_module.Config) -> landing_gate.LandingStore:
+    """Where the extracts land: the local data directory, or on AWS the landing S3 folder."""
+    if mode is Mode.LOCAL:
+        return landing_gate.LocalLanding(settings.data_dir())
+    uri = os.environ.get(landing_gate.LANDING_S3_URI_ENV, "")
+    if not uri:
+        raise ConfigurationError(
+            f"{landing_gate.LANDING_S3_URI_ENV} is not set: the catch-up and --wait-for-landing read the landing "
+            "S3 folder (e.g. s3://my-bucket/store-sales); set it, or give --date without --wait-for-landing"
+        )
+    from orchestrator.session import aws_client
+
+    return landing_gate.S3Landing(uri, aws_client("s3", cfg))
+
+
+def _catch_up_window(mode: Mode, cfg: config_module.Config) -> RefreshWindow | None:
+    """`run` without a date: every landed day after the last loaded one, said first; None when none."""
+    last = _last_loaded_day(mode, cfg)
+    window = landing_gate.landed_window(_landing_store(mode, cfg), last)
+    if window is None:
+        news = "no day has landed yet" if last is None else f"nothing new has landed after the last loaded day {last}"
+        _say(f"catch-up: {news}; nothing to do")
+        return None
+    since = "nothing loaded before" if last is None else f"after the last loaded day {last}"
+    _say(f"catch-up: loading {window} ({window.days} landed day(s), {since})")
+    return window
+
+
+def _last_loaded_day(mode: Mode, cfg: config_module.Config) -> date | None:
+    """The end of the latest window this orchestrator loaded completely (its execution history). A run of
+    selected models does not count, so the catch-up may reload a day: harmless, a window's load is
+    idempotent and range == sequence."""
+    if mode is Mode.LOCAL:
+        from orchestrator.session import journal
+
+        runs = _by_window([journal().load(name) for name in journal().names()])
+        return max((window.end for window, attempts in runs.items() if chunk_is_loaded(attempts)), default=None)
+    from orchestrator.session import aws_client
+
+    sfn = aws_client("stepfunctions", cfg)
+    arn = cfg.require("state_machine_arn")
+    succeeded = [
+        (ref.window.end, ref) for ref in launcher.list_executions(sfn, arn, ExecutionStatus.SUCCEEDED) if ref.window
+    ]
+    for _, ref in sorted(succeeded, key=lambda pair: pair[0], reverse=True):
+        request = ExecutionRequest.from_input(launcher.describe(sfn, ref.arn).get("input"))
+        if request is not None and request.nodes is None:
+            return request.window.end
+    return None
 
 
 def _watch(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
@@ -227,9 +298,7 @@ def _resume_request(result: ExecutionResult) -> ExecutionRequest:
     nodes = rerun_nodes(result, _model_names())
     if not nodes:
         raise UsageError(f"execution {result.ref.name} built every model; nothing to resume")
-    return ExecutionRequest(
-        result.request.window, result.request.full_refresh, nodes, full_tests=result.request.full_tests
-    )
+    return replace(result.request, nodes=nodes)
 
 
 def _resume(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
@@ -271,6 +340,11 @@ def _past_runs(session: Session, parts: Sequence[RefreshWindow]) -> dict[Refresh
             for ref in launcher.list_executions(session.sfn, session.state_machine_arn)
             if ref.window in wanted and ref.status is not ExecutionStatus.RUNNING
         ]
+    return _by_window(records)
+
+
+def _by_window(records: Sequence[ExecutionResult]) -> dict[RefreshWindow, list[ExecutionResult]]:
+    """Executions grouped by their window, oldest first (those not started by this orchestrator left out)."""
     runs: dict[RefreshWindow, list[ExecutionResult]] = {}
     for record in sorted(records, key=lambda item: item.ref.started):
         if record.request is not None:
@@ -307,7 +381,7 @@ def _backfill(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -
                 request = _resume_request(runs[-1])
             else:
                 _say(f"{prefix}: loading")
-                request = ExecutionRequest(part, full_tests=args.full_tests)
+                request = ExecutionRequest(part, full_tests=args.full_tests, allow_missing=tuple(args.allow_missing))
             result = _launch_and_watch(session, request, args)
             if result.ref.status is not ExecutionStatus.SUCCEEDED:
                 code = _finish(result, args.json)

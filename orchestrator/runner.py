@@ -45,19 +45,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator import settings, thread_locks
+from orchestrator import landing_gate, settings, thread_locks
 from orchestrator.errors import (
     ArtifactUploadError,
     DbtCrashed,
     DbtModelFailed,
     DbtTestFailed,
     DbtTransientError,
+    LandingIncomplete,
     RunnerError,
     RunnerPayloadError,
     StoreSalesError,
 )
 from orchestrator.graph import ORCHESTRATED_TYPES, TEST_TYPES
 from orchestrator.state_machine import (
+    ENV_ALLOW_MISSING,
     ENV_ARTIFACTS_BUCKET,
     ENV_ARTIFACTS_PREFIX,
     ENV_EXECUTION,
@@ -110,6 +112,7 @@ class TaskRequest:
     artifacts_bucket: str = ""
     artifacts_prefix: str = ""
     full_tests: bool = False
+    allow_missing: tuple[str, ...] = ()
 
     def dbt_environment(self) -> dict[str, str]:
         """The variables dbt reads at execution time: the window and whether tests check whole tables."""
@@ -133,6 +136,7 @@ class TaskRequest:
                 artifacts_bucket=str(artifacts.get("bucket") or ""),
                 artifacts_prefix=str(artifacts.get("prefix") or ""),
                 full_tests=bool(event.get("full_tests") or False),
+                allow_missing=tuple(str(e) for e in event.get("allow_missing") or ()),
             )
         except (KeyError, TypeError) as error:
             raise RunnerPayloadError(
@@ -147,6 +151,7 @@ class TaskRequest:
             nodes = json.loads(env.get(ENV_NODES) or "null")
             full_refresh = json.loads(env.get(ENV_FULL_REFRESH) or "false")
             full_tests = json.loads(env.get(FULL_TESTS_ENV) or "false")
+            allow_missing = json.loads(env.get(ENV_ALLOW_MISSING) or "[]")
             return cls(
                 task=env[ENV_TASK],
                 models=tuple(env[ENV_MODELS].split()),
@@ -158,11 +163,14 @@ class TaskRequest:
                 artifacts_bucket=env.get(ENV_ARTIFACTS_BUCKET, ""),
                 artifacts_prefix=env.get(ENV_ARTIFACTS_PREFIX, ""),
                 full_tests=bool(full_tests),
+                allow_missing=tuple(str(e) for e in allow_missing),
             )
         except KeyError as error:
             raise RunnerPayloadError(f"environment variable {error} is not set: the task cannot start") from None
         except json.JSONDecodeError as error:
-            raise RunnerPayloadError(f"{ENV_NODES}/{ENV_FULL_REFRESH}/{FULL_TESTS_ENV} is not JSON: {error}") from None
+            raise RunnerPayloadError(
+                f"{ENV_NODES}/{ENV_FULL_REFRESH}/{FULL_TESTS_ENV}/{ENV_ALLOW_MISSING} is not JSON: {error}"
+            ) from None
 
     def selected_models(self) -> tuple[str, ...]:
         """The task's models that `nodes` asks for (names or unique ids), all when `nodes` is null."""
@@ -229,12 +237,14 @@ class TaskSummary:
     database_user: str | None = None
     invocation_id: str | None = None
     artifacts: str | None = None
+    landing_missing: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "artifacts": self.artifacts,
             "database_user": self.database_user,
             "invocation_id": self.invocation_id,
+            "landing_missing": self.landing_missing,
             "models": self.models,
             "refresh_window": self.refresh_window,
             "seconds": self.seconds,
@@ -255,6 +265,7 @@ class TaskSummary:
             database_user=data.get("database_user"),
             invocation_id=data.get("invocation_id"),
             artifacts=data.get("artifacts"),
+            landing_missing=list(data.get("landing_missing") or []),
         )
 
 
@@ -274,6 +285,7 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
     try:
         with warehouse_lock(config.warehouse_lock), settings.scoped_environment(request.dbt_environment()):
             try:
+                landing_missing = _check_landing(request, parsed_manifest(config, work), selected, s3_client)
                 results, invocation_id, crash, user = _invoke_build(request, config, selected, work)
             finally:
                 release_embedded_database()
@@ -297,7 +309,36 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
         database_user=user,
         invocation_id=invocation_id,
         artifacts=artifacts,
+        landing_missing=landing_missing,
     )
+
+
+def _check_landing(request: TaskRequest, manifest: Any, selected: Sequence[str], s3_client: Any) -> list[str]:
+    """The landing gate (orchestrator.landing_gate) for a task whose models read an extract: on DuckDB the
+    local data directory, on Redshift the landing S3 folder; other warehouses load their landing tables
+    with a loader, which has no markers. Returns the deliveries accepted as missing."""
+    extracts = {uid for uid, source in manifest.sources.items() if source.meta.get("landing") == "extract"}
+    reads = {
+        dependency
+        for node in manifest.nodes.values()
+        if node.resource_type in ORCHESTRATED_TYPES and node.name in selected
+        for dependency in getattr(node.depends_on, "nodes", ())  # a seed depends on macros only
+    }
+    if not reads & extracts:
+        return []
+    store: landing_gate.LandingStore
+    adapter = manifest.metadata.adapter_type
+    if adapter == "duckdb":
+        store = landing_gate.LocalLanding(settings.data_dir())
+    elif adapter == "redshift":
+        uri = os.environ.get(landing_gate.LANDING_S3_URI_ENV, "")
+        store = landing_gate.S3Landing(uri, s3_client or _client("s3"))
+    else:
+        return []
+    try:
+        return landing_gate.check_window(store, request.window, request.allow_missing)
+    except LandingIncomplete as error:
+        raise LandingIncomplete(f"task {request.task} ({request.window}): {error}") from None
 
 
 @contextlib.contextmanager

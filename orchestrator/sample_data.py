@@ -71,6 +71,7 @@ import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from orchestrator import landing_gate
 from orchestrator.contract import (
     ADDRESS_COLUMNS,
     EXTRACTS,
@@ -89,7 +90,8 @@ MARKER_FILE = "_sample.json"
 ADDRESSES_PER_DAILY_MOVE = 1000
 TEMP_DIR_PREFIX = ".sample-data-"
 
-_MARKER_GENERATOR = f"TPC-DS dsdgen, DuckDB {duckdb.__version__} tpcds extension"
+# data of another generator (or of this one before arrival markers) is regenerated, not reused
+_MARKER_GENERATOR = f"TPC-DS dsdgen, DuckDB {duckdb.__version__} tpcds extension, _SUCCESS arrival markers"
 
 _STORE_SALES_SQL = """
 with sales_lines as (
@@ -538,6 +540,7 @@ def _build(scale: float, build_dir: Path, display: _StepDisplay, started: float)
             display.start(step)
             rows[extract] = _copy(connection, query, landing_dir / extract, partitioned=True)
             partitions[extract] = sum(1 for _ in (landing_dir / extract).iterdir())
+            _write_arrival_markers(connection, landing_dir / extract, RefreshWindow(first_load_date, last_load_date))
 
     summary = SampleSummary(
         scale=scale,
@@ -552,6 +555,24 @@ def _build(scale: float, build_dir: Path, display: _StepDisplay, started: float)
     marker = json.dumps(summary.marker(), indent=2, sort_keys=True) + "\n"
     (landing_dir / MARKER_FILE).write_text(marker, encoding="utf-8")
     return summary
+
+
+def _write_arrival_markers(connection: duckdb.DuckDBPyConnection, extract_dir: Path, window: RefreshWindow) -> None:
+    """A `_SUCCESS` marker naming the files and their rows in every day's folder of the extract, the
+    producer's signal that the day has landed (orchestrator.landing_gate); a day without rows gets a
+    folder with only its marker: delivered, nothing changed."""
+    rows = connection.execute(
+        "select file_name, num_rows from parquet_file_metadata($files)", {"files": str(extract_dir / "*" / "*.parquet")}
+    ).fetchall()
+    files: dict[str, dict[str, int]] = {}
+    for file_name, count in rows:
+        path = Path(file_name)
+        files.setdefault(path.parent.name, {})[path.name] = int(count)
+    for day in window.dates():
+        folder = extract_dir / landing_gate.folder_name(day)
+        folder.mkdir(exist_ok=True)
+        document = landing_gate.marker_document(files.get(folder.name, {}))
+        (folder / landing_gate.MARKER_FILE).write_text(document, encoding="utf-8")
 
 
 def _copy(connection: duckdb.DuckDBPyConnection, query: str, target: Path, partitioned: bool = False) -> int:

@@ -10,14 +10,15 @@ serializes them on the warehouse lock (DuckDB allows one writer), see `orchestra
 Execution input (what the launcher sends; every key is required):
 
     {"refresh_window": {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}, "window_days": 1,
-     "full_refresh": false, "full_tests": false, "nodes": null}
+     "full_refresh": false, "full_tests": false, "nodes": null, "allow_missing": []}
 
 `window_days` is the window's length (end - start + 1): the definition chooses each `compute: auto`
 task's compute from it. `full_tests` makes the data tests check whole tables instead of the rows the
 window wrote. `nodes` is null for everything, or a list of model names / unique ids: each task then
 builds only the intersection of its models with the list and returns a `skipped` summary when it is
-empty (this serves `run --select` and `resume`). Execution output: the same keys plus `results`, one compact
-summary per task (`orchestrator.runner.TaskSummary.to_dict`).
+empty (this serves `run --select` and `resume`). `allow_missing` lists extracts whose days in the window
+may have no delivery at all (`run --allow-missing item`; see `orchestrator.landing_gate`). Execution
+output: the same keys plus `results`, one compact summary per task (`orchestrator.runner.TaskSummary.to_dict`).
 
 Compute per task (model `meta.orchestrator.compute`, see `orchestrator.graph`):
 - lambda: `arn:aws:states:::lambda:invoke` (synchronous), TimeoutSeconds at most 840 (Lambda's hard
@@ -71,7 +72,7 @@ LAMBDA_TRANSIENT_ERRORS = (
 )
 ECS_TRANSIENT_ERRORS = ("ECS.AmazonECSException", "ECS.ServerException")
 RUNNER_TRANSIENT_ERROR = "DbtTransientError"
-INPUT_KEYS = ("refresh_window", "window_days", "full_refresh", "full_tests", "nodes")
+INPUT_KEYS = ("refresh_window", "window_days", "full_refresh", "full_tests", "nodes", "allow_missing")
 SUMMARY_KEYS = (
     "task",
     "status",
@@ -82,6 +83,7 @@ SUMMARY_KEYS = (
     "invocation_id",
     "refresh_window",
     "artifacts",
+    "landing_missing",
 )
 NOTIFY_STATE = "Notify failure"
 FAILED_STATE = "Pipeline failed"
@@ -97,6 +99,7 @@ ENV_MODELS = "STORE_SALES_MODELS"
 ENV_EXTRA_TESTS = "STORE_SALES_EXTRA_TESTS"
 ENV_FULL_REFRESH = "STORE_SALES_FULL_REFRESH"
 ENV_NODES = "STORE_SALES_NODES"
+ENV_ALLOW_MISSING = "STORE_SALES_ALLOW_MISSING"
 ENV_EXECUTION = "STORE_SALES_EXECUTION"
 ENV_ARTIFACTS_BUCKET = "STORE_SALES_ARTIFACTS_BUCKET"
 ENV_ARTIFACTS_PREFIX = "STORE_SALES_ARTIFACTS_PREFIX"
@@ -383,6 +386,7 @@ def _ecs_task(task: Task, options: RenderOptions) -> dict[str, Any]:
         {"Name": ENV_FULL_REFRESH, "Value.$": "States.JsonToString($.full_refresh)"},
         {"Name": FULL_TESTS_ENV, "Value.$": "States.JsonToString($.full_tests)"},
         {"Name": ENV_NODES, "Value.$": "States.JsonToString($.nodes)"},
+        {"Name": ENV_ALLOW_MISSING, "Value.$": "States.JsonToString($.allow_missing)"},
         {"Name": ENV_EXECUTION, "Value.$": "$$.Execution.Name"},
         {"Name": ENV_ARTIFACTS_BUCKET, "Value": options.artifacts_bucket},
         {"Name": ENV_ARTIFACTS_PREFIX, "Value": options.artifacts_prefix},

@@ -1,9 +1,10 @@
 """Small hand-made landing data in the contract layout, for the model tests.
 
-`Landing(root)` writes `root/landing/<extract>/load_date=YYYY-MM-DD/part-0.parquet` for the extracts and
-`root/reference/<table>.parquet` for the reference tables, with the column names and types of the
-landing contract (TPC-DS names, natural keys). `random_history()` builds a seeded multi-day history
-with price changes, new items, changed and new addresses, unknown ids and duplicate lines.
+`Landing(root)` writes `root/landing/<extract>/load_date=YYYY-MM-DD/part-0.parquet` (and an empty
+`_SUCCESS` marker) for the extracts and `root/reference/<table>.parquet` for the reference tables, with
+the column names and types of the landing contract (TPC-DS names, natural keys). `random_history()`
+builds a seeded multi-day history with price changes, new items, changed and new addresses, unknown ids
+and duplicate lines.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestrator.contract import SALES_MEASURES
+from orchestrator.landing_gate import MARKER_FILE
 
 MONEY = pa.decimal128(7, 2)
 JULIAN_OF_EPOCH = 2440588
@@ -322,6 +324,7 @@ class Landing:
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         _write(folder / "part-0.parquet", schema, rows)
+        (folder / MARKER_FILE).touch()  # landed (an empty marker: presence only, see orchestrator.landing_gate)
 
 
 def _write(path: Path, schema: pa.Schema, rows: Iterable[dict[str, object]]) -> None:

@@ -1,4 +1,4 @@
-"""Landing data that is wrong: each fault stops the pipeline before any model runs, with a message naming
+"""Landing data that is wrong or incomplete: each fault stops the pipeline before any model runs, with a message naming
 the file, the column and the rule, or is handled as the model docs say; nothing already loaded is lost.
 
 The pipeline's tasks run as the state machine runs them (the plan generated from the dbt graph, each task
@@ -28,8 +28,9 @@ from faults_support import (
 )
 from landing import Landing, natural_id
 
-from orchestrator.errors import DbtCrashed, RunnerError
+from orchestrator.errors import DbtCrashed, LandingIncomplete, RunnerError
 from orchestrator.graph import DbtGraph
+from orchestrator.landing_gate import MARKER_FILE, marker_document
 from orchestrator.manifest import load_manifest
 from orchestrator.plan import build_plan
 from orchestrator.runner import RunnerConfig, TaskRequest, TaskSummary, run_task
@@ -62,7 +63,7 @@ def data_dir(loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
     return data
 
 
-def run_pipeline(window: RefreshWindow, work: Path) -> dict[str, TaskSummary]:
+def run_pipeline(window: RefreshWindow, work: Path, allow_missing: tuple[str, ...] = ()) -> dict[str, TaskSummary]:
     """Every task of the generated plan, stage by stage, as the state machine runs them."""
     graph = DbtGraph.from_manifest(load_manifest(ROOT, project_parsed_dir()))
     config = RunnerConfig(
@@ -72,7 +73,12 @@ def run_pipeline(window: RefreshWindow, work: Path) -> dict[str, TaskSummary]:
     for stage in build_plan(graph, graph.select()).stages:
         for task in stage:
             request = TaskRequest(
-                task=task.key, models=task.models, window=window, execution="faults", extra_tests=task.extra_tests
+                task=task.key,
+                models=task.models,
+                window=window,
+                execution="faults",
+                extra_tests=task.extra_tests,
+                allow_missing=allow_missing,
             )
             summaries[task.key] = run_task(request, config)
     return summaries
@@ -87,13 +93,15 @@ def fact_rows(data_dir: Path, day: date) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
-def assert_rejected(data_dir: Path, tmp_path: Path, *words: str) -> str:
+def assert_rejected(
+    data_dir: Path, tmp_path: Path, *words: str, error: type[RunnerError] = DbtCrashed, allow_missing: str = ""
+) -> str:
     """The run of SECOND fails in its first task, before any model, naming `words`; FIRST's tables are kept."""
     before = snapshot(data_dir / "warehouse.duckdb")
     with pytest.raises(RunnerError) as failure:
-        run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work")
+        run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work", tuple(allow_missing.split()))
     message = str(failure.value)
-    assert isinstance(failure.value, DbtCrashed), message
+    assert isinstance(failure.value, error), message
     assert message.startswith("task customer_address"), message  # the first task: nothing ran
     for word in words:
         assert word in message, message
@@ -214,7 +222,7 @@ def test_a_day_with_no_sales_loads_the_dimensions_and_keeps_the_loaded_days(data
     day = good_day(SECOND, 200)
     day.sales = []
     Landing(data_dir).write_day(SECOND, day)
-    shutil.rmtree(extract_file(data_dir, "store_sales", SECOND).parent)  # no sales folder at all
+    extract_file(data_dir, "store_sales", SECOND).unlink()  # delivered (its _SUCCESS marker), nothing sold
     before = snapshot(data_dir / "warehouse.duckdb")
 
     summaries = run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work")
@@ -242,3 +250,51 @@ def test_broken_files_outside_the_window_are_never_read(data_dir: Path, tmp_path
     assert {summary.status for summary in summaries.values()} == {"success"}
     assert len(fact_rows(data_dir, SECOND)) == 4
     assert snapshot(data_dir / "warehouse.duckdb") == snapshot(clean / "warehouse.duckdb")
+
+
+def test_a_day_not_delivered_stops_the_run_before_any_model(data_dir: Path, tmp_path: Path) -> None:
+    shutil.rmtree(extract_file(data_dir, "store_sales", SECOND).parent)
+    message = assert_rejected(
+        data_dir, tmp_path, "store_sales 2002-01-11: not delivered", "--allow-missing", error=LandingIncomplete
+    )
+    assert "customer_address 2002-01-11" not in message and "item 2002-01-11" not in message
+
+
+def test_files_without_their_marker_are_a_delivery_in_progress(data_dir: Path, tmp_path: Path) -> None:
+    (extract_file(data_dir, "item", SECOND).parent / MARKER_FILE).unlink()
+    assert_rejected(data_dir, tmp_path, "item 2002-01-11: 1 file(s) but no _SUCCESS marker", error=LandingIncomplete)
+    # accepting a missing delivery never accepts files that may be half copied
+    assert_rejected(data_dir, tmp_path, "in progress", error=LandingIncomplete, allow_missing="item")
+
+
+def test_a_short_file_fails_its_marker_counts(data_dir: Path, tmp_path: Path) -> None:
+    sales = extract_file(data_dir, "store_sales", SECOND)
+    (sales.parent / MARKER_FILE).write_text(marker_document({sales.name: 5}))
+    assert_rejected(
+        data_dir,
+        tmp_path,
+        "store_sales 2002-01-11: part-0.parquet has 4 rows, _SUCCESS says 5",
+        error=LandingIncomplete,
+    )
+    (sales.parent / MARKER_FILE).write_text(marker_document({sales.name: 4, "part-1.parquet": 7}))
+    assert_rejected(data_dir, tmp_path, "names part-1.parquet, which is not there", error=LandingIncomplete)
+    (sales.parent / MARKER_FILE).write_text(marker_document({sales.name: 4}))
+    sales.with_name("part-1.parquet").write_bytes(sales.read_bytes())
+    assert_rejected(data_dir, tmp_path, "part-1.parquet is not named in _SUCCESS", error=LandingIncomplete)
+    sales.with_name("part-1.parquet").unlink()
+    (sales.parent / MARKER_FILE).write_text("done")
+    assert_rejected(data_dir, tmp_path, "_SUCCESS is neither empty nor JSON", error=LandingIncomplete)
+
+
+def test_a_day_known_to_have_no_delivery_loads_with_allow_missing_and_is_recorded(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    shutil.rmtree(extract_file(data_dir, "item", SECOND).parent)
+
+    summaries = run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work", allow_missing=("item",))
+
+    assert {summary.status for summary in summaries.values()} == {"success"}
+    assert summaries["item"].landing_missing == ["item 2002-01-11"]
+    assert summaries["item"].to_dict()["landing_missing"] == ["item 2002-01-11"]  # what the execution records
+    assert summaries["reports"].landing_missing == []  # the reports read no extract: no gate
+    assert len(fact_rows(data_dir, SECOND)) == 4

@@ -354,6 +354,7 @@ def test_schedule_starts_the_execution_for_yesterday(
         "full_refresh": False,
         "full_tests": False,
         "nodes": None,
+        "allow_missing": [],
         "refresh_window": {"end": day, "start": day},
         "window_days": 1,
     }
@@ -553,7 +554,8 @@ def test_image_build_and_both_entrypoints_run_in_a_plain_directory(
                "$.refresh_window.end": day.isoformat(), "$.refresh_window": window, "$.full_refresh": False,
                "$.nodes": None, "States.JsonToString($.full_refresh)": "false", "$.window_days": 1,
                "$.full_tests": False, "States.JsonToString($.full_tests)": "false",
-               "States.JsonToString($.nodes)": "null"}  # fmt: skip
+               "States.JsonToString($.nodes)": "null", "$.allow_missing": [],
+               "States.JsonToString($.allow_missing)": "[]"}  # fmt: skip
 
     # Lambda: the image's ENTRYPOINT + CMD (the runtime interface client) against a local Runtime API,
     # one invocation per dimension task with the payload the state machine builds.

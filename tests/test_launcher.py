@@ -51,7 +51,9 @@ def test_execution_names_are_valid_readable_and_parse_back() -> None:
 
 
 def test_request_round_trips_through_the_execution_input() -> None:
-    request = ExecutionRequest(DAY, full_refresh=True, nodes=("fct_store_sales",), full_tests=True)
+    request = ExecutionRequest(
+        DAY, full_refresh=True, nodes=("fct_store_sales",), full_tests=True, allow_missing=("item",)
+    )
     assert ExecutionRequest.from_input(request.to_input()) == request
     assert ExecutionRequest.from_input('{"not": "ours"}') is None
     # an input recorded before full_tests existed (the local journal keeps old ones) reads as false
@@ -73,6 +75,7 @@ def test_the_started_input_carries_window_days_and_full_tests(sfn: Any) -> None:
             "full_refresh": False,
             "full_tests": True,
             "nodes": None,
+            "allow_missing": [],
         },
         {
             "refresh_window": {"start": "2003-01-01", "end": "2003-01-01"},
@@ -80,6 +83,7 @@ def test_the_started_input_carries_window_days_and_full_tests(sfn: Any) -> None:
             "full_refresh": False,
             "full_tests": False,
             "nodes": None,
+            "allow_missing": [],
         },
     ]
     assert all(set(document) == set(INPUT_KEYS) for document in inputs)  # what Initialize passes on

@@ -24,7 +24,14 @@ import duckdb
 import pytest
 
 from orchestrator import sample_data
-from orchestrator.contract import ADDRESS_COLUMNS, ITEM_COLUMNS, REFERENCE_TABLES, SALES_COLUMNS, SALES_MEASURES
+from orchestrator.contract import (
+    ADDRESS_COLUMNS,
+    EXTRACTS,
+    ITEM_COLUMNS,
+    REFERENCE_TABLES,
+    SALES_COLUMNS,
+    SALES_MEASURES,
+)
 from orchestrator.errors import DataDirError, ExitCode
 from orchestrator.sample_data import SampleSummary
 
@@ -111,7 +118,10 @@ def test_layout_is_the_landing_contract(generated: Generated) -> None:
     partition_file = re.compile(
         r"landing/(customer_address|item|store_sales)/load_date=\d{4}-\d{2}-\d{2}/data_0\.parquet"
     )
-    others = [name for name in files if not partition_file.fullmatch(name)]
+    marker_file = re.compile(r"landing/(customer_address|item|store_sales)/load_date=\d{4}-\d{2}-\d{2}/_SUCCESS")
+    markers = Counter(name.split("/")[1] for name in files if marker_file.fullmatch(name))
+    assert markers == dict.fromkeys(EXTRACTS, generated.summary.window.days)  # every extract, every day
+    others = [name for name in files if not partition_file.fullmatch(name) and not marker_file.fullmatch(name)]
     assert others == [
         "landing/_sample.json",
         "reference/customer.parquet",

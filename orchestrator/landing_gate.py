@@ -1,0 +1,307 @@
+"""The landing gate: no model reads a day until every extract of that day has landed, complete.
+
+A producer signals that an extract of a day is complete by writing `_SUCCESS` in the day's folder, after
+its data files (the Spark/Hadoop convention; Redshift Spectrum and DuckDB's `*.parquet` globs skip it):
+
+    DIR/landing/<extract>/load_date=YYYY-MM-DD/_SUCCESS        (or the same key under the landing S3 URI)
+
+The marker is empty (presence is the signal) or JSON naming the day's files and their row counts:
+
+    {"files": [{"name": "data_0.parquet", "rows": 1520}]}
+
+A day with nothing to deliver (no changed items) has a folder with only its marker (`{"files": []}`).
+With counts, the gate checks that exactly those files are there (no extra Parquet file) and that each
+file's Parquet footer holds that many rows: a file still being copied, truncated or replaced shows up.
+
+The runner calls `check_window` before dbt in every task whose models read an extract, so a missing or
+short delivery fails the execution's first tasks with `LandingIncomplete`, naming the extract, the day and
+what is wrong, before any table changes. `allow_missing` lists extracts whose days may have no marker
+and no files at all (a day known to have no delivery); such days are returned so the run can report them.
+Files without a marker are never accepted: the delivery may still be in progress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import struct
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from orchestrator.contract import EXTRACTS, LANDING_DIR, PARTITION_COLUMN
+from orchestrator.errors import LandingIncomplete, LandingTimedOut, UsageError
+from orchestrator.window import RefreshWindow
+
+LANDING_S3_URI_ENV = "STORE_SALES_LANDING_S3_URI"  # on AWS: the S3 folder holding landing/ (as for dbt)
+MARKER_FILE = "_SUCCESS"
+DATA_SUFFIX = ".parquet"
+PARQUET_MAGIC = b"PAR1"
+PROBLEMS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one extract's folder for one day holds: its marker's bytes (None: no marker) and data files."""
+
+    extract: str
+    day: date
+    marker: bytes | None
+    files: tuple[str, ...]
+
+
+class LandingStore(Protocol):
+    """Where the landing lives: the local data directory or the landing S3 folder."""
+
+    def where(self, extract: str, day: date) -> str: ...
+
+    def deliveries(self, extract: str, window: RefreshWindow) -> list[Delivery]: ...
+
+    def row_count(self, extract: str, day: date, name: str) -> int: ...
+
+    def marker_days(self, extract: str) -> set[date]: ...
+
+
+def folder_name(day: date) -> str:
+    return f"{PARTITION_COLUMN}={day.isoformat()}"
+
+
+def marker_document(files: Mapping[str, int]) -> str:
+    """The `_SUCCESS` content naming `files` (file name -> rows), as the sample generator writes it."""
+    listed = [{"name": name, "rows": rows} for name, rows in sorted(files.items())]
+    return json.dumps({"files": listed}, sort_keys=True) + "\n"
+
+
+class LocalLanding:
+    """`DIR/landing/<extract>/load_date=D/` folders on this machine."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir / LANDING_DIR
+
+    def where(self, extract: str, day: date) -> str:
+        return str(self.root / extract / folder_name(day))
+
+    def deliveries(self, extract: str, window: RefreshWindow) -> list[Delivery]:
+        found = []
+        for day in window.dates():
+            folder = self.root / extract / folder_name(day)
+            try:
+                names = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
+            except FileNotFoundError:
+                names = []
+            except OSError as error:
+                raise LandingIncomplete(f"{extract} {day}: cannot list {folder}: {error.strerror}") from None
+            marker = (folder / MARKER_FILE).read_bytes() if MARKER_FILE in names else None
+            found.append(Delivery(extract, day, marker, tuple(n for n in names if n.endswith(DATA_SUFFIX))))
+        return found
+
+    def marker_days(self, extract: str) -> set[date]:
+        days = set()
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.root / extract) as entries:
+            for entry in entries:
+                day = _folder_day(entry.name)
+                if day is not None and (Path(entry.path) / MARKER_FILE).is_file():
+                    days.add(day)
+        return days
+
+    def row_count(self, extract: str, day: date, name: str) -> int:
+        import pyarrow.parquet as pq
+
+        return int(pq.read_metadata(str(self.root / extract / folder_name(day) / name)).num_rows)
+
+
+class S3Landing:
+    """`s3://bucket/prefix/landing/<extract>/load_date=D/` keys: one listing per extract, footers by range."""
+
+    def __init__(self, uri: str, s3: Any) -> None:
+        if not uri.startswith("s3://"):
+            raise UsageError(
+                f"landing URI {uri!r} must be the S3 folder holding landing/, e.g. s3://bucket/store-sales"
+            )
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        self.bucket = bucket
+        self.prefix = "/".join(p for p in (prefix.strip("/"), LANDING_DIR) if p)
+        self.s3 = s3
+
+    def where(self, extract: str, day: date) -> str:
+        return f"s3://{self.bucket}/{self._folder(extract, day)}"
+
+    def _folder(self, extract: str, day: date) -> str:
+        return f"{self.prefix}/{extract}/{folder_name(day)}"
+
+    def deliveries(self, extract: str, window: RefreshWindow) -> list[Delivery]:
+        names: dict[date, list[str]] = {day: [] for day in window.dates()}
+        start_after = f"{self.prefix}/{extract}/{folder_name(window.start)}"
+        paginator = self.s3.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}/{extract}/", StartAfter=start_after)
+        for page in pages:
+            last_day = None
+            for item in page.get("Contents", ()):
+                folder, _, name = str(item["Key"]).rpartition("/")
+                last_day = _folder_day(folder.rpartition("/")[2])
+                if last_day in names:
+                    names[last_day].append(name)
+            if last_day is not None and last_day > window.end:
+                break  # keys come sorted, so by date: the rest lies after the window
+        found = []
+        for day, listed in names.items():
+            marker = None
+            if MARKER_FILE in listed:
+                body = self.s3.get_object(Bucket=self.bucket, Key=f"{self._folder(extract, day)}/{MARKER_FILE}")
+                marker = body["Body"].read()
+            files = tuple(sorted(n for n in listed if n.endswith(DATA_SUFFIX)))
+            found.append(Delivery(extract, day, marker, files))
+        return found
+
+    def marker_days(self, extract: str) -> set[date]:
+        days = set()
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}/{extract}/"
+        )
+        for page in pages:
+            for item in page.get("Contents", ()):
+                folder, _, name = str(item["Key"]).rpartition("/")
+                day = _folder_day(folder.rpartition("/")[2])
+                if name == MARKER_FILE and day is not None:
+                    days.add(day)
+        return days
+
+    def row_count(self, extract: str, day: date, name: str) -> int:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        key = f"{self._folder(extract, day)}/{name}"
+        end = self.s3.get_object(Bucket=self.bucket, Key=key, Range="bytes=-8")["Body"].read()
+        if len(end) < 8 or end[4:] != PARQUET_MAGIC:
+            raise ValueError("not a Parquet file (no PAR1 footer)")
+        (length,) = struct.unpack("<I", end[:4])
+        tail = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=-{length + 8}")["Body"].read()
+        return int(pq.read_metadata(pa.BufferReader(PARQUET_MAGIC + tail)).num_rows)
+
+
+def _folder_day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(name.removeprefix(f"{PARTITION_COLUMN}="))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's findings for a window: what is wrong ("<extract> <day>: <what>") and what was accepted."""
+
+    problems: tuple[str, ...]
+    accepted: tuple[str, ...]
+
+    def summary(self) -> str:
+        shown = "; ".join(self.problems[:PROBLEMS_SHOWN])
+        more = len(self.problems) - PROBLEMS_SHOWN
+        return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def inspect_window(store: LandingStore, window: RefreshWindow, allow_missing: Sequence[str] = ()) -> Verdict:
+    """Every extract and day of `window` that has not fully landed, and the days `allow_missing` accepts."""
+    unknown = sorted(set(allow_missing) - set(EXTRACTS))
+    if unknown:
+        raise UsageError(f"--allow-missing {', '.join(unknown)}: not an extract; choose from {', '.join(EXTRACTS)}")
+    problems: list[str] = []
+    accepted: list[str] = []
+    for extract in EXTRACTS:
+        for delivery in store.deliveries(extract, window):
+            problem = _problem(store, delivery)
+            if problem is None:
+                continue
+            if delivery.marker is None and not delivery.files and extract in allow_missing:
+                accepted.append(f"{extract} {delivery.day}")
+                continue
+            problems.append(f"{extract} {delivery.day}: {problem}")
+    return Verdict(tuple(problems), tuple(accepted))
+
+
+def check_window(store: LandingStore, window: RefreshWindow, allow_missing: Sequence[str] = ()) -> list[str]:
+    """Raise `LandingIncomplete` naming every extract and day of `window` that has not fully landed.
+
+    Returns the "<extract> <day>" deliveries accepted as missing because their extract is in `allow_missing`.
+    """
+    verdict = inspect_window(store, window, allow_missing)
+    if verdict.problems:
+        raise LandingIncomplete(
+            f"landing incomplete: {verdict.summary()}. Nothing was loaded: wait for the delivery "
+            f"(its {MARKER_FILE} marker), or rerun with --allow-missing EXTRACT for a day known to have none"
+        )
+    return list(verdict.accepted)
+
+
+def wait_for_window(
+    store: LandingStore,
+    window: RefreshWindow,
+    allow_missing: Sequence[str],
+    timeout_seconds: float,
+    say: Callable[[str], None],
+    poll_seconds: float = 5.0,
+) -> None:
+    """Return once `window` has fully landed; say what is still missing whenever that changes; raise
+    `LandingTimedOut` after `timeout_seconds`."""
+    started = time.monotonic()
+    last = ""
+    while True:
+        verdict = inspect_window(store, window, allow_missing)
+        if not verdict.problems:
+            return
+        waited = time.monotonic() - started
+        if waited >= timeout_seconds:
+            raise LandingTimedOut(
+                f"{window} had not landed after {timeout_seconds:g} s: {verdict.summary()}; nothing was started"
+            )
+        if verdict.summary() != last:
+            last = verdict.summary()
+            say(f"waiting for {window} to land ({waited:.0f} s): {last}")
+        time.sleep(min(poll_seconds, timeout_seconds - waited))
+
+
+def landed_window(store: LandingStore, after: date | None) -> RefreshWindow | None:
+    """The days after `after` (from the first landed day when None) whose every extract has its marker, up
+    to the first day that has not landed; None when the next day has not landed. The gate still checks them."""
+    days = set.intersection(*(store.marker_days(extract) for extract in EXTRACTS))
+    if not days:
+        return None
+    start = min(days) if after is None else after + timedelta(days=1)
+    if start not in days:
+        return None
+    end = start
+    while end + timedelta(days=1) in days:
+        end += timedelta(days=1)
+    return RefreshWindow(start, end)
+
+
+def _problem(store: LandingStore, delivery: Delivery) -> str | None:
+    """What is wrong with one delivery, or None when it has fully landed."""
+    if delivery.marker is None:
+        if delivery.files:
+            return f"{len(delivery.files)} file(s) but no {MARKER_FILE} marker (the delivery may be in progress)"
+        return f"not delivered (no {MARKER_FILE} marker, no file)"
+    if not delivery.marker.strip():
+        return None
+    try:
+        document = json.loads(delivery.marker)
+        expected = {str(f["name"]): int(f["rows"]) for f in document["files"]}
+    except (ValueError, KeyError, TypeError):
+        return f'{MARKER_FILE} is neither empty nor JSON like {{"files": [{{"name": "x.parquet", "rows": 10}}]}}'
+    missing = sorted(set(expected) - set(delivery.files))
+    if missing:
+        return f"{MARKER_FILE} names {', '.join(missing)}, which is not there"
+    extra = sorted(set(delivery.files) - set(expected))
+    if extra:
+        return f"{', '.join(extra)} is not named in {MARKER_FILE}"
+    for name, rows in sorted(expected.items()):
+        try:
+            found = store.row_count(delivery.extract, delivery.day, name)
+        except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
+            return f"{name} is not a readable Parquet file ({' '.join(str(error).split())[:200]})"
+        if found != rows:
+            return f"{name} has {found:,} rows, {MARKER_FILE} says {rows:,} (truncated or still being written?)"
+    return None

@@ -1,0 +1,133 @@
+"""The landing gate on both stores: the local data directory and the landing S3 folder (through moto's S3).
+
+The same deliveries are laid out in both; the gate must return the same verdicts: landed, not delivered,
+files without a marker, counts that do not match, and days accepted by `allow_missing`. (The runner's use
+of the gate, before any model and with the marts unchanged, is in tests/test_faults_landing.py.)
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from moto import mock_aws
+
+from orchestrator.errors import LandingIncomplete, UsageError
+from orchestrator.landing_gate import (
+    MARKER_FILE,
+    LandingStore,
+    LocalLanding,
+    S3Landing,
+    check_window,
+    folder_name,
+    marker_document,
+)
+from orchestrator.window import RefreshWindow
+
+BUCKET = "landing-bucket"
+DAYS = RefreshWindow(date(2002, 12, 29), date(2002, 12, 31))
+
+
+def parquet(rows: int) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"ss_ticket_number": list(range(rows))}), buffer)
+    return buffer.getvalue()
+
+
+def full_delivery() -> dict[str, bytes]:
+    """Every extract of every day of DAYS, landed with counted markers (item: nothing changed on the 30th)."""
+    files: dict[str, bytes] = {}
+    for day in DAYS.dates():
+        for extract in ("customer_address", "item", "store_sales"):
+            folder = f"landing/{extract}/{folder_name(day)}"
+            rows = {"customer_address": 2, "item": 0 if day.day == 30 else 3, "store_sales": 40 + day.day}[extract]
+            counts = {"data_0.parquet": rows} if rows else {}
+            for name, count in counts.items():
+                files[f"{folder}/{name}"] = parquet(count)
+            files[f"{folder}/{MARKER_FILE}"] = marker_document(counts).encode()
+    # a day after the window and a foreign key in the folder: neither is the window's business
+    files["landing/store_sales/load_date=2003-01-01/data_0.parquet"] = b"not parquet"
+    files["landing/store_sales/README"] = b"not a day"
+    return files
+
+
+Layout = Callable[[dict[str, bytes]], LandingStore]
+
+
+@pytest.fixture(params=["local", "s3"])
+def layout(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Layout]:
+    """Writes a {key: bytes} landing and returns the store the gate reads it through."""
+    if request.param == "local":
+
+        def local(files: dict[str, bytes]) -> LandingStore:
+            for key, body in files.items():
+                (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+                (tmp_path / key).write_bytes(body)
+            return LocalLanding(tmp_path)
+
+        yield local
+        return
+    with mock_aws():
+        s3: Any = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+
+        def remote(files: dict[str, bytes]) -> LandingStore:
+            for key, body in files.items():
+                s3.put_object(Bucket=BUCKET, Key=f"store-sales/{key}", Body=body)
+            return S3Landing(f"s3://{BUCKET}/store-sales", s3)
+
+        yield remote
+
+
+def test_a_fully_landed_window_passes(layout: Layout) -> None:
+    assert check_window(layout(full_delivery()), DAYS) == []
+
+
+def test_each_kind_of_incomplete_delivery_is_named(layout: Layout) -> None:
+    files = full_delivery()
+    del files[f"landing/item/{folder_name(date(2002, 12, 29))}/{MARKER_FILE}"]  # files, no marker
+    for key in [k for k in files if k.startswith("landing/customer_address/load_date=2002-12-30/")]:
+        del files[key]  # nothing at all
+    files["landing/store_sales/load_date=2002-12-31/data_0.parquet"] = parquet(12)  # short: 71 expected
+    with pytest.raises(LandingIncomplete) as failure:
+        check_window(layout(files), DAYS)
+    message = str(failure.value)
+    assert message == (
+        "landing incomplete: customer_address 2002-12-30: not delivered (no _SUCCESS marker, no file); "
+        "item 2002-12-29: 1 file(s) but no _SUCCESS marker (the delivery may be in progress); "
+        "store_sales 2002-12-31: data_0.parquet has 12 rows, _SUCCESS says 71 (truncated or still being "
+        "written?). Nothing was loaded: wait for the delivery (its _SUCCESS marker), or rerun with "
+        "--allow-missing EXTRACT for a day known to have none"
+    )
+
+
+def test_allow_missing_accepts_only_days_with_nothing_delivered(layout: Layout) -> None:
+    files = full_delivery()
+    for key in [k for k in files if k.startswith("landing/item/load_date=2002-12-3")]:
+        del files[key]
+    assert check_window(layout(files), DAYS, allow_missing=("item",)) == ["item 2002-12-30", "item 2002-12-31"]
+    with pytest.raises(LandingIncomplete, match="item 2002-12-30: not delivered"):
+        check_window(layout(files), DAYS, allow_missing=("store_sales",))
+    with pytest.raises(UsageError, match="--allow-missing items: not an extract; choose from customer_address"):
+        check_window(layout(files), DAYS, allow_missing=("items",))
+
+
+def test_an_unreadable_file_is_named_not_raised(layout: Layout) -> None:
+    files = full_delivery()
+    files["landing/store_sales/load_date=2002-12-29/data_0.parquet"] = b"garbage"
+    with pytest.raises(LandingIncomplete, match=r"store_sales 2002-12-29: data_0.parquet is not a readable Parquet"):
+        check_window(layout(files), DAYS)
+
+
+def test_only_the_first_problems_are_spelled_out(layout: Layout) -> None:
+    store = layout({})
+    with pytest.raises(LandingIncomplete, match=r"; and 4 more\. Nothing was loaded") as failure:
+        check_window(store, DAYS)
+    assert str(failure.value).count("not delivered") == 5
