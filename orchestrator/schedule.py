@@ -23,6 +23,7 @@ from orchestrator.window import RefreshWindow
 STATE_MACHINE_ENV = "STORE_SALES_STATE_MACHINE_ARN"
 TIME_ZONE_ENV = "STORE_SALES_SCHEDULE_TIME_ZONE"
 SCHEDULED_TIME_KEY = "scheduled_time"
+DEADLINE_KEY = "deadline_check"  # the deadline schedule's input key (orchestrator.deadline)
 
 
 def refresh_date(scheduled_time: str, time_zone: str) -> date:
@@ -59,9 +60,18 @@ def start_daily(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any) -> l
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, str]:
-    """Lambda entrypoint; a failure goes to the function's dead-letter topic (the alert topic)."""
+    """Lambda entrypoint of both schedules (the 07:00 start and the deadline check, `orchestrator.deadline`);
+    a failure goes to the function's dead-letter topic (the alert topic)."""
     import boto3
 
+    if DEADLINE_KEY in event:
+        from orchestrator import deadline
+
+        verdict = deadline.alert(
+            event, os.environ, boto3.client("stepfunctions"), boto3.client("sns"), boto3.client("s3")
+        )
+        print(verdict.message)
+        return {"day": verdict.day.isoformat(), "published": str(verdict.published).lower()}
     ref = start_daily(event, os.environ, boto3.client("stepfunctions"))
     print(f"started {ref.name} ({ref.arn})")
     return {"execution_arn": ref.arn, "name": ref.name}

@@ -1,0 +1,112 @@
+"""The deadline check: at the deadline (09:00 in the schedule's time zone by default), say so when the day's
+reports are not published.
+
+An EventBridge Scheduler schedule at the deadline invokes the trigger function with
+`{"deadline_check": "<aws.scheduler.scheduled-time>"}` (`orchestrator.schedule.handler` dispatches here).
+The day is the one the morning's run loads (yesterday in the schedule's zone, as for the 07:00 start). The
+newest execution whose window holds that day decides:
+
+- SUCCEEDED: the day is published; nothing is sent.
+- RUNNING: "… not published by the deadline: store-sales-D-r1 RUNNING for 2 h 05 min, in state Build item".
+- FAILED, TIMED_OUT or ABORTED: the status, when it stopped and its error.
+- none: "no execution started", with what has not landed (the landing gate's words) when the landing S3
+  folder is known (STORE_SALES_LANDING_S3_URI).
+
+The alert goes to the alert topic (STORE_SALES_ALERT_TOPIC_ARN) as one line, once per invocation (the
+schedule fires once a day; Scheduler retries only an invocation that failed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from orchestrator import landing_gate, launcher, schedule
+from orchestrator.errors import ConfigurationError, RunnerPayloadError
+from orchestrator.launcher import ExecutionRef, ExecutionStatus
+from orchestrator.window import RefreshWindow
+
+ALERT_TOPIC_ENV = "STORE_SALES_ALERT_TOPIC_ARN"
+LAST_STATE_EVENTS = 25
+
+
+@dataclass(frozen=True)
+class DeadlineVerdict:
+    day: date
+    published: bool
+    message: str
+
+
+def check(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, s3: Any = None) -> DeadlineVerdict:
+    """What the deadline finds for the day the scheduled time stands for."""
+    scheduled_time = event.get(schedule.DEADLINE_KEY)
+    if not isinstance(scheduled_time, str):
+        raise RunnerPayloadError(
+            f"the deadline schedule's input must be {{{schedule.DEADLINE_KEY!r}: '<aws.scheduler.scheduled-time>'}}, "
+            f"got {event!r}"
+        )
+    state_machine_arn = env.get(schedule.STATE_MACHINE_ENV)
+    if not state_machine_arn:
+        raise ConfigurationError(f"{schedule.STATE_MACHINE_ENV} is not set: the deadline check has nothing to check")
+    day = schedule.refresh_date(scheduled_time, env.get(schedule.TIME_ZONE_ENV) or "UTC")
+    now = _instant(scheduled_time)
+    covering = [
+        ref
+        for ref in launcher.list_executions(sfn, state_machine_arn)
+        if ref.window is not None and ref.window.start <= day <= ref.window.end
+    ]
+    late = f"store sales of {day} not published by the deadline ({scheduled_time})"
+    if not covering:
+        return DeadlineVerdict(day, False, f"{late}: no execution started{_landing_news(env, day, s3)}")
+    newest = max(covering, key=lambda ref: ref.started)
+    if newest.status is ExecutionStatus.SUCCEEDED:
+        return DeadlineVerdict(day, True, f"store sales of {day} published by {newest.name}")
+    if newest.status is ExecutionStatus.RUNNING:
+        running = _duration((now - newest.started).total_seconds())
+        state = _current_state(sfn, newest)
+        return DeadlineVerdict(day, False, f"{late}: {newest.name} RUNNING for {running}, in state {state}")
+    description = launcher.describe(sfn, newest.arn)
+    stopped = newest.stopped.astimezone(UTC).strftime("%H:%M UTC") if newest.stopped else "an unknown time"
+    error = " ".join(f"{description.get('error') or ''}: {description.get('cause') or ''}".split())[:300]
+    return DeadlineVerdict(day, False, f"{late}: {newest.name} {newest.status.value} at {stopped} ({error})")
+
+
+def _instant(scheduled_time: str) -> datetime:
+    moment = datetime.fromisoformat(scheduled_time.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _duration(seconds: float) -> str:
+    minutes = max(0, int(seconds // 60))
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _current_state(sfn: Any, ref: ExecutionRef) -> str:
+    """The last state the execution entered (the newest events of its history, not all of it)."""
+    events = sfn.get_execution_history(executionArn=ref.arn, reverseOrder=True, maxResults=LAST_STATE_EVENTS)
+    for item in events.get("events", ()):
+        entered = item.get("stateEnteredEventDetails")
+        if entered:
+            return str(entered["name"])
+    return "(none yet)"
+
+
+def _landing_news(env: Mapping[str, str], day: date, s3: Any) -> str:
+    uri = env.get(landing_gate.LANDING_S3_URI_ENV)
+    if not uri or s3 is None:
+        return ""
+    verdict = landing_gate.inspect_window(landing_gate.S3Landing(uri, s3), RefreshWindow.day(day))
+    return f"; not landed: {verdict.summary()}" if verdict.problems else "; every extract has landed"
+
+
+def alert(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, sns: Any, s3: Any = None) -> DeadlineVerdict:
+    """Check, and publish one line to the alert topic when the day is not published."""
+    verdict = check(event, env, sfn, s3)
+    if not verdict.published:
+        topic = env.get(ALERT_TOPIC_ENV)
+        if not topic:
+            raise ConfigurationError(f"{ALERT_TOPIC_ENV} is not set: the deadline check cannot alert anyone")
+        sns.publish(TopicArn=topic, Subject=f"store sales {verdict.day}: late"[:100], Message=verdict.message)
+    return verdict
