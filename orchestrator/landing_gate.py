@@ -157,6 +157,17 @@ class S3Landing:
             found.append(Delivery(extract, day, marker, files))
         return found
 
+    def marker_of(self, bucket: str, key: str) -> tuple[str, date] | None:
+        """(extract, day) when s3://bucket/key is an extract's `_SUCCESS` marker in this landing, else None."""
+        parts = key.removeprefix(f"{self.prefix}/").split("/")
+        if bucket != self.bucket or not key.startswith(f"{self.prefix}/") or len(parts) != 3:
+            return None
+        extract, folder, name = parts
+        day = _folder_day(folder) if folder.startswith(f"{PARTITION_COLUMN}=") else None
+        if extract not in EXTRACTS or name != MARKER_FILE or day is None:
+            return None
+        return extract, day
+
     def marker_days(self, extract: str) -> set[date]:
         days = set()
         pages = self.s3.get_paginator("list_objects_v2").paginate(

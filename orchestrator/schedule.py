@@ -1,6 +1,17 @@
-"""The daily trigger: `orchestrator.schedule.handler`, invoked by the EventBridge Scheduler schedule.
+"""The trigger function, `orchestrator.schedule.handler`: starts the day's execution when its extracts have
+landed (S3 events), at 07:00 as a fallback (EventBridge Scheduler), and checks the deadline.
 
-The schedule fires at 07:00 in its time zone and passes `{"scheduled_time": "<aws.scheduler.scheduled-time>"}`
+On arrival: S3 sends "Object Created" events for the landing bucket to EventBridge; the stack's rule passes
+those whose key ends in `/_SUCCESS` to this function. For the marker's day it checks that the markers of
+all three extracts are there (`orchestrator.landing_gate`), and if so starts the day's execution.
+
+Once per day: the arrival start, duplicate or late events and the 07:00 fallback go through `start_once`,
+which starts nothing when an execution of that day's window already exists (whatever its status), or when
+a RUNNING or SUCCEEDED execution's window holds the day (a catch-up). Two starts at the same instant ask
+Step Functions for the same execution name, so the second gets the same execution back. A failed day is
+therefore not retried automatically: its alert went out, and `resume` or the next catch-up loads it.
+
+The 07:00 schedule fires in its time zone and passes `{"scheduled_time": "<aws.scheduler.scheduled-time>"}`
 (UTC, e.g. `2024-03-10T11:00:00Z`). Scheduler cannot compute a date, and "yesterday" depends on the time
 zone (07:00 in Auckland is 18:00 UTC the day before), so this function converts the scheduled time to
 the schedule's zone (STORE_SALES_SCHEDULE_TIME_ZONE, an IANA name) and starts the execution for the
@@ -12,11 +23,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from orchestrator import launcher
+from orchestrator import landing_gate, launcher
+from orchestrator.contract import EXTRACTS
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
 from orchestrator.window import RefreshWindow
 
@@ -56,14 +69,63 @@ def start_daily(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any) -> l
     if not state_machine_arn:
         raise ConfigurationError(f"{STATE_MACHINE_ENV} is not set: the trigger function cannot start anything")
     day = refresh_date(scheduled_time, env.get(TIME_ZONE_ENV) or "UTC")
-    return launcher.start(sfn, state_machine_arn, launcher.ExecutionRequest(window=RefreshWindow.day(day)))
+    return start_once(sfn, state_machine_arn, day).ref
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a trigger did for a day: `started` is False when an execution already covered it."""
+
+    ref: launcher.ExecutionRef
+    started: bool
+
+
+def start_once(sfn: Any, state_machine_arn: str, day: date) -> Start:
+    """Start the execution of [day, day] unless one exists already (see the module docstring)."""
+    window = RefreshWindow.day(day)
+    live = {launcher.ExecutionStatus.RUNNING, launcher.ExecutionStatus.SUCCEEDED}
+    for ref in launcher.list_executions(sfn, state_machine_arn):
+        if ref.window == window or (ref.window is not None and ref.window.overlaps(window) and ref.status in live):
+            return Start(ref, started=False)
+    return Start(launcher.start(sfn, state_machine_arn, launcher.ExecutionRequest(window=window)), started=True)
+
+
+def start_on_arrival(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, s3: Any) -> str:
+    """An S3 "Object Created" event of a `_SUCCESS` marker: start its day once all extracts have landed.
+    Returns the line the function logs."""
+    detail = event.get("detail") or {}
+    bucket = str((detail.get("bucket") or {}).get("name") or "")
+    key = str((detail.get("object") or {}).get("key") or "")
+    state_machine_arn = env.get(STATE_MACHINE_ENV)
+    uri = env.get(landing_gate.LANDING_S3_URI_ENV)
+    if not state_machine_arn or not uri:
+        raise ConfigurationError(
+            f"{STATE_MACHINE_ENV} and {landing_gate.LANDING_S3_URI_ENV} must be set: the trigger cannot start anything"
+        )
+    store = landing_gate.S3Landing(uri, s3)
+    landed = store.marker_of(bucket, key)
+    if landed is None:
+        return f"ignored s3://{bucket}/{key}: not an extract's {landing_gate.MARKER_FILE} under {uri}/landing/"
+    extract, day = landed
+    window = RefreshWindow.day(day)
+    missing = [e for e in EXTRACTS if store.deliveries(e, window)[0].marker is None]
+    if missing:
+        return f"{extract} {day} landed; waiting for {', '.join(missing)}"
+    start = start_once(sfn, state_machine_arn, day)
+    if not start.started:
+        return f"{extract} {day} landed; {start.ref.name} ({start.ref.status.value}) already covers the day"
+    return f"{extract} {day} landed, the last of the day: started {start.ref.name}"
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, str]:
-    """Lambda entrypoint of both schedules (the 07:00 start and the deadline check, `orchestrator.deadline`);
-    a failure goes to the function's dead-letter topic (the alert topic)."""
+    """Lambda entrypoint of the arrival events, the 07:00 fallback and the deadline check
+    (`orchestrator.deadline`); a failure goes to the function's dead-letter topic (the alert topic)."""
     import boto3
 
+    if event.get("source") == "aws.s3":
+        line = start_on_arrival(event, os.environ, boto3.client("stepfunctions"), boto3.client("s3"))
+        print(line)
+        return {"result": line}
     if DEADLINE_KEY in event:
         from orchestrator import deadline
 
