@@ -59,7 +59,7 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         (("run", "--date", "2002-13-45"), ("2002-13-45", "YYYY-MM-DD")),
         (("run", "--start", "2002-12-31", "--end", "2002-12-01"), ("reversed",)),
-        (("run",), ("--date",)),
+        (("run", "--start", "2002-12-01"), ("--date", "--end")),  # `run` alone catches up (test_landing_arrival)
         (("run", "--date", "2002-12-31", "--start", "2002-12-01"), ("not both",)),
         (("report", "daily", "--date", "yesterday"), ("yesterday",)),
         (("history", "--limit", "0"), ("--limit",)),
