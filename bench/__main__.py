@@ -20,6 +20,7 @@ from pathlib import Path
 from bench.measure import machine
 from bench.report import render
 from bench.suite import Bench, BenchOptions, Results
+from bench.volume import keep_volume_section
 from orchestrator.errors import StoreSalesError, UsageError
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -52,9 +53,8 @@ def render_only(options: BenchOptions) -> Path:
     document = json.loads(record.read_text(encoding="utf-8"))
     if document["options"].get("phase") != "footprint":
         raise UsageError(f"{record} holds an unfinished run (last phase: {document['options'].get('phase')})")
-    options.results.write_text(
-        render(Results(**document), document["options"].get("command", "python -m bench")), encoding="utf-8"
-    )
+    report = render(Results(**document), document["options"].get("command", "python -m bench"))
+    options.results.write_text(keep_volume_section(options.results, report), encoding="utf-8")
     return options.results
 
 
@@ -91,7 +91,7 @@ def run(options: BenchOptions, command: str) -> Path:
     bench.measure_footprint(daily, long_history)
     save("footprint")
     options.results.parent.mkdir(parents=True, exist_ok=True)
-    options.results.write_text(render(results, command), encoding="utf-8")
+    options.results.write_text(keep_volume_section(options.results, render(results, command)), encoding="utf-8")
     return options.results
 
 

@@ -13,6 +13,19 @@
   cast(dateadd(day, {{ days }}, {{ date_expression }}) as date)
 {%- endmacro %}
 
+{% macro add_years(date_expression, years) %}
+  {#- The same calendar date `years` years later (earlier when negative), as a date; 29 February lands on the 28th. -#}
+  {{- return(adapter.dispatch("add_years", "store_sales")(date_expression, years)) -}}
+{% endmacro %}
+
+{% macro default__add_years(date_expression, years) -%}
+  cast({{ date_expression }} + interval '{{ years }} year' as date)
+{%- endmacro %}
+
+{% macro redshift__add_years(date_expression, years) -%}
+  cast(dateadd(year, {{ years }}, {{ date_expression }}) as date)
+{%- endmacro %}
+
 {% macro week_start(date_expression) %}
   {#- The Monday of the ISO week of a date, as a date. -#}
   {{- return(adapter.dispatch("week_start", "store_sales")(date_expression)) -}}

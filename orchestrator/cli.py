@@ -196,6 +196,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mode(history)
     history.set_defaults(handler=_pipeline)
 
+    status = commands.add_parser(
+        "status",
+        help="is the day published, and if not, why: landing, execution, warnings, deadline",
+        description="For one day: which extracts landed and when, the newest execution that loads it (status, "
+        "times, each state's duration), the volume check's warnings, and whether it was published by the "
+        "deadline (--deadline HH:MM the day after, in STORE_SALES_SCHEDULE_TIME_ZONE, default UTC). Exit 0 "
+        "published on time, 1 failed, late or missed, 3 running or not started before the deadline.",
+    )
+    status.add_argument("--date", help="the day, YYYY-MM-DD (default: the newest day any extract landed for)")
+    status.add_argument("--deadline", default="09:00", help="when the day's reports are due, HH:MM (default 09:00)")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    _add_mode(status)
+    status.set_defaults(handler=_pipeline)
+
     backfill = commands.add_parser(
         "backfill",
         help="load a long range of dates in as few executions as correctness allows",

@@ -52,15 +52,10 @@ def check(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, s3: Any = 
         raise ConfigurationError(f"{schedule.STATE_MACHINE_ENV} is not set: the deadline check has nothing to check")
     day = schedule.refresh_date(scheduled_time, env.get(schedule.TIME_ZONE_ENV) or "UTC")
     now = _instant(scheduled_time)
-    covering = [
-        ref
-        for ref in launcher.list_executions(sfn, state_machine_arn)
-        if ref.window is not None and ref.window.start <= day <= ref.window.end
-    ]
+    newest = launcher.newest_covering(launcher.list_executions(sfn, state_machine_arn), day)
     late = f"store sales of {day} not published by the deadline ({scheduled_time})"
-    if not covering:
+    if newest is None:
         return DeadlineVerdict(day, False, f"{late}: no execution started{_landing_news(env, day, s3)}")
-    newest = max(covering, key=lambda ref: ref.started)
     if newest.status is ExecutionStatus.SUCCEEDED:
         return DeadlineVerdict(day, True, f"store sales of {day} published by {newest.name}")
     if newest.status is ExecutionStatus.RUNNING:

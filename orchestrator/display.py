@@ -137,14 +137,23 @@ def show_result(result: ExecutionResult, stream: TextIO | None = None) -> None:
     accepted = sorted({day for summary in summaries for day in summary.get("landing_missing") or ()})
     if accepted:
         console.print(f"not delivered, accepted by --allow-missing: {', '.join(accepted)}", markup=False)
+    warnings = warnings_of(summaries)
+    if warnings and result.ref.status.value == "SUCCEEDED":
+        console.print(f"published with a warning: {'; '.join(warnings)}", style="yellow", markup=False)
     if result.error or result.cause:
         console.print(f"failed: {result.error}: {readable_cause(result.cause)}", style="red", markup=False)
+
+
+def warnings_of(summaries: list[dict[str, Any]]) -> list[str]:
+    """The tasks' warnings (the volume check's anomalies), in task order."""
+    return [str(line) for summary in summaries for line in summary.get("warnings") or ()]
 
 
 def result_json(result: ExecutionResult) -> str:
     """The execution as JSON for scripts: the record plus the dbt task summaries found in it."""
     document = result.to_dict()
     document["dbt"] = task_summaries(result)
+    document["warnings"] = warnings_of(document["dbt"])
     document["message"] = readable_cause(result.cause)
     return json.dumps(document, indent=2, sort_keys=True, default=str)
 

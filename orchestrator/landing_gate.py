@@ -29,7 +29,7 @@ import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,12 +46,14 @@ PROBLEMS_SHOWN = 5
 
 @dataclass(frozen=True)
 class Delivery:
-    """What one extract's folder for one day holds: its marker's bytes (None: no marker) and data files."""
+    """What one extract's folder for one day holds: its marker's bytes (None: no marker) and data files,
+    and when the marker was written."""
 
     extract: str
     day: date
     marker: bytes | None
     files: tuple[str, ...]
+    landed_at: datetime | None = None
 
 
 class LandingStore(Protocol):
@@ -95,8 +97,12 @@ class LocalLanding:
                 names = []
             except OSError as error:
                 raise LandingIncomplete(f"{extract} {day}: cannot list {folder}: {error.strerror}") from None
-            marker = (folder / MARKER_FILE).read_bytes() if MARKER_FILE in names else None
-            found.append(Delivery(extract, day, marker, tuple(n for n in names if n.endswith(DATA_SUFFIX))))
+            marker, landed_at = None, None
+            if MARKER_FILE in names:
+                marker = (folder / MARKER_FILE).read_bytes()
+                landed_at = datetime.fromtimestamp((folder / MARKER_FILE).stat().st_mtime, tz=UTC)
+            data_files = tuple(n for n in names if n.endswith(DATA_SUFFIX))
+            found.append(Delivery(extract, day, marker, data_files, landed_at))
         return found
 
     def marker_days(self, extract: str) -> set[date]:
@@ -135,6 +141,7 @@ class S3Landing:
 
     def deliveries(self, extract: str, window: RefreshWindow) -> list[Delivery]:
         names: dict[date, list[str]] = {day: [] for day in window.dates()}
+        landed: dict[date, datetime] = {}
         start_after = f"{self.prefix}/{extract}/{folder_name(window.start)}"
         paginator = self.s3.get_paginator("list_objects_v2")
         pages = paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}/{extract}/", StartAfter=start_after)
@@ -145,6 +152,8 @@ class S3Landing:
                 last_day = _folder_day(folder.rpartition("/")[2])
                 if last_day in names:
                     names[last_day].append(name)
+                    if name == MARKER_FILE:
+                        landed[last_day] = item["LastModified"]
             if last_day is not None and last_day > window.end:
                 break  # keys come sorted, so by date: the rest lies after the window
         found = []
@@ -154,7 +163,7 @@ class S3Landing:
                 body = self.s3.get_object(Bucket=self.bucket, Key=f"{self._folder(extract, day)}/{MARKER_FILE}")
                 marker = body["Body"].read()
             files = tuple(sorted(n for n in listed if n.endswith(DATA_SUFFIX)))
-            found.append(Delivery(extract, day, marker, files))
+            found.append(Delivery(extract, day, marker, files, landed.get(day)))
         return found
 
     def marker_of(self, bucket: str, key: str) -> tuple[str, date] | None:
@@ -231,6 +240,24 @@ def inspect_window(store: LandingStore, window: RefreshWindow, allow_missing: Se
                 continue
             problems.append(f"{extract} {delivery.day}: {problem}")
     return Verdict(tuple(problems), tuple(accepted))
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One extract of one day: when its marker landed (None: not yet) and what is wrong with it (None: fine)."""
+
+    extract: str
+    landed_at: datetime | None
+    problem: str | None
+
+
+def arrivals(store: LandingStore, day: date) -> list[Arrival]:
+    """Every extract of `day`, in EXTRACTS order (the `status` command's landing part)."""
+    found = []
+    for extract in EXTRACTS:
+        (delivery,) = store.deliveries(extract, RefreshWindow.day(day))
+        found.append(Arrival(extract, delivery.landed_at, _problem(store, delivery)))
+    return found
 
 
 def check_window(store: LandingStore, window: RefreshWindow, allow_missing: Sequence[str] = ()) -> list[str]:

@@ -443,6 +443,39 @@ def history_events(sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
 ProgressCallback = Callable[[StateRun], None]
 
 
+def snapshot(sfn: SFNClient, execution_arn: str) -> ExecutionResult:
+    """An execution as it is now, running or not (its states so far), without waiting."""
+    description = describe(sfn, execution_arn)
+    reader = HistoryReader()
+    reader.feed(history_events(sfn, execution_arn))
+    if description["status"] != ExecutionStatus.RUNNING.value:
+        reader.close(description.get("stopDate"))
+    return _result(execution_arn, description, reader)
+
+
+def _result(execution_arn: str, description: dict[str, Any], reader: HistoryReader) -> ExecutionResult:
+    return ExecutionResult(
+        ref=ExecutionRef(
+            arn=execution_arn,
+            name=description["name"],
+            status=ExecutionStatus(description["status"]),
+            started=description["startDate"],
+            stopped=description.get("stopDate"),
+        ),
+        request=ExecutionRequest.from_input(description.get("input")),
+        states=reader.states,
+        error=description.get("error"),
+        cause=description.get("cause"),
+        output=_loads(description.get("output")),
+    )
+
+
+def newest_covering(refs: Iterable[ExecutionRef], day: date) -> ExecutionRef | None:
+    """The newest execution whose window holds `day` (the one that decides whether the day is published)."""
+    covering = [ref for ref in refs if ref.window is not None and ref.window.start <= day <= ref.window.end]
+    return max(covering, key=lambda ref: ref.started, default=None)
+
+
 def watch(
     sfn: SFNClient,
     execution_arn: str,
@@ -469,20 +502,7 @@ def watch(
             for state in changed:
                 on_progress(state)
         if status is not ExecutionStatus.RUNNING:
-            return ExecutionResult(
-                ref=ExecutionRef(
-                    arn=execution_arn,
-                    name=description["name"],
-                    status=status,
-                    started=description["startDate"],
-                    stopped=description.get("stopDate"),
-                ),
-                request=ExecutionRequest.from_input(description.get("input")),
-                states=reader.states,
-                error=description.get("error"),
-                cause=description.get("cause"),
-                output=_loads(description.get("output")),
-            )
+            return _result(execution_arn, description, reader)
         if time.monotonic() >= deadline:
             raise WatchDeadlineExceeded(
                 f"execution {description['name']} is still RUNNING after {deadline_seconds:.0f} s of watching; "

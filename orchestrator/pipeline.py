@@ -13,11 +13,12 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from orchestrator import config as config_module
 from orchestrator import display, landing_gate, launcher, settings
+from orchestrator.contract import EXTRACTS
 from orchestrator.errors import ConfigurationError, EnvironmentProblem, ExitCode, UsageError
 from orchestrator.launcher import ExecutionRequest, ExecutionResult, ExecutionStatus
 from orchestrator.session import Mode, Session, local_run_lock, open_session, resolve_mode
@@ -223,6 +224,38 @@ def _last_loaded_day(mode: Mode, cfg: config_module.Config) -> date | None:
     return None
 
 
+def _status(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
+    from orchestrator import status
+
+    store = _landing_store(mode, cfg)
+    day = parse_date(args.date, "--date") if args.date else _newest_landed_day(store)
+    deadline = status.deadline_of(day, args.deadline, status.time_zone())
+    arrivals = landing_gate.arrivals(store, day)
+    running = None
+    if mode is Mode.LOCAL:
+        from orchestrator.session import journal, local_run_holder
+
+        ref = launcher.newest_covering(journal().executions(), day)
+        execution = journal().load(ref.name) if ref else None
+        running = local_run_holder()
+    else:
+        from orchestrator.session import aws_client
+
+        sfn = aws_client("stepfunctions", cfg)
+        ref = launcher.newest_covering(launcher.list_executions(sfn, cfg.require("state_machine_arn")), day)
+        execution = launcher.snapshot(sfn, ref.arn) if ref else None
+    verdict = status.judge(day, deadline, arrivals, execution, running, datetime.now(UTC))
+    status.show(verdict, args.json)
+    return int(verdict.exit_code)
+
+
+def _newest_landed_day(store: landing_gate.LandingStore) -> date:
+    days = set().union(*(store.marker_days(extract) for extract in EXTRACTS))
+    if not days:
+        raise UsageError("no extract has landed yet (no _SUCCESS marker): give the day with --date")
+    return max(days)
+
+
 def _watch(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
     if mode is Mode.LOCAL:
         from orchestrator.session import journal
@@ -406,7 +439,14 @@ def _say(line: str) -> None:
 def dispatch(args: argparse.Namespace) -> int:
     cfg = config_module.load(args.config)
     mode = resolve_mode(args.mode, cfg)
-    handlers = {"run": _run, "watch": _watch, "history": _history, "backfill": _backfill, "resume": _resume}
+    handlers = {
+        "run": _run,
+        "watch": _watch,
+        "history": _history,
+        "backfill": _backfill,
+        "resume": _resume,
+        "status": _status,
+    }
     return handlers[args.command](args, mode, cfg)
 
 

@@ -238,6 +238,7 @@ class TaskSummary:
     invocation_id: str | None = None
     artifacts: str | None = None
     landing_missing: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -251,6 +252,7 @@ class TaskSummary:
             "status": self.status,
             "task": self.task,
             "tests": self.tests,
+            "warnings": self.warnings,
         }
 
     @classmethod
@@ -266,6 +268,7 @@ class TaskSummary:
             invocation_id=data.get("invocation_id"),
             artifacts=data.get("artifacts"),
             landing_missing=list(data.get("landing_missing") or []),
+            warnings=list(data.get("warnings") or []),
         )
 
 
@@ -285,8 +288,10 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
     try:
         with warehouse_lock(config.warehouse_lock), settings.scoped_environment(request.dbt_environment()):
             try:
-                landing_missing = _check_landing(request, parsed_manifest(config, work), selected, s3_client)
+                manifest = parsed_manifest(config, work)
+                landing_missing = _check_landing(request, manifest, selected, s3_client)
                 results, invocation_id, crash, user = _invoke_build(request, config, selected, work)
+                anomalies = _volume_anomalies(request, manifest, results) if crash is None else []
             finally:
                 release_embedded_database()
         try:
@@ -294,11 +299,11 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
                 request, (work / "target" / RUN_RESULTS_FILE, config.parsed_dir / MANIFEST_FILE), s3_client
             )
         except ArtifactUploadError:
-            _raise_for_failures(request, results, crash)  # a dbt failure matters more than its artifacts
+            _raise_for_failures(request, results, crash, anomalies)  # a dbt failure matters more than its artifacts
             raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    _raise_for_failures(request, results, crash)
+    _raise_for_failures(request, results, crash, anomalies)
     return TaskSummary(
         task=request.task,
         status="success",
@@ -310,6 +315,7 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
         invocation_id=invocation_id,
         artifacts=artifacts,
         landing_missing=landing_missing,
+        warnings=anomalies,
     )
 
 
@@ -490,17 +496,52 @@ def _invocation_id() -> str | None:
 
 def _database_user(manifest: Any) -> str | None:
     """`select current_user` through dbt's adapter (the user that ran the task's SQL)."""
+    try:
+        rows = _query(manifest, "select current_user as database_user")
+    except Exception:  # informational only: a failed look-up must not fail a build that loaded its data
+        return None
+    return str(rows[0][0]) if rows else None
+
+
+def _query(manifest: Any, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of one query through dbt's adapter, on the connection the task's build used."""
     from dbt.adapters.factory import get_adapter_by_type
 
     adapter = get_adapter_by_type(manifest.metadata.adapter_type)  # type: ignore[no-untyped-call]
     try:
-        with adapter.connection_named("store_sales_database_user"):
-            _, table = adapter.execute("select current_user as database_user", fetch=True)
-    except Exception:  # informational only: a failed look-up must not fail a build that loaded its data
-        return None
+        with adapter.connection_named("store_sales_runner_query"):
+            _, table = adapter.execute(sql, fetch=True)
     finally:
         adapter.cleanup_connections()
-    return str(table.rows[0][0]) if len(table.rows) else None
+    return [tuple(row) for row in table.rows]
+
+
+def _volume_anomalies(request: TaskRequest, manifest: Any, results: Sequence[NodeResult]) -> list[str]:
+    """The lines of a volume check that warned or failed: its model's meta `volume_monitor` names the date
+    and message columns (models/monitoring); read for the window's days, in order."""
+    flagged = {r.name for r in results if r.resource_type in TEST_TYPES and r.status in {"warn", "fail"}}
+    lines: list[str] = []
+    for node in manifest.nodes.values():
+        attached = getattr(node, "attached_node", None)
+        if node.resource_type not in TEST_TYPES or node.name not in flagged or attached not in manifest.nodes:
+            continue
+        model = manifest.nodes[attached]
+        monitor = model.config.meta.get("volume_monitor")
+        if not monitor:
+            continue
+        date_column, message_column = monitor["date_column"], monitor["message_column"]
+        start, end = request.window.start.isoformat(), request.window.end.isoformat()
+        sql = (
+            f"select {message_column} from {model.relation_name} where {date_column} between "
+            f"cast('{start}' as date) and cast('{end}' as date) and {message_column} is not null order by 1"
+        )
+        try:
+            lines.extend(str(row[0]) for row in _query(manifest, sql))
+        except Exception as error:  # the test's verdict stands; only its details are missing
+            lines.append(
+                f"{node.name}: the anomalies could not be read from {model.relation_name}: {_short(str(error))}"
+            )
+    return lines
 
 
 def _short(text: str) -> str:
@@ -513,7 +554,9 @@ def _is_transient(text: str) -> bool:
     return any(marker in lowered for marker in TRANSIENT_MARKERS)
 
 
-def _raise_for_failures(request: TaskRequest, results: Sequence[NodeResult], crash: str | None) -> None:
+def _raise_for_failures(
+    request: TaskRequest, results: Sequence[NodeResult], crash: str | None, anomalies: Sequence[str] = ()
+) -> None:
     where = f"task {request.task} ({request.window})"
     if crash is not None:
         leaf: type[RunnerError] = DbtTransientError if _is_transient(crash) else DbtCrashed
@@ -526,7 +569,8 @@ def _raise_for_failures(request: TaskRequest, results: Sequence[NodeResult], cra
     failed_tests = [r for r in results if r.resource_type in TEST_TYPES and r.status in {"fail", "error"}]
     if failed_tests:
         details = "; ".join(f"test {r.name} {r.status}: {_short(r.message or '')}" for r in failed_tests)
-        raise DbtTestFailed(f"{where}: {len(failed_tests)} test(s) failed: {details}")
+        volume = f"; volume anomalies: {'; '.join(anomalies)}" if anomalies else ""
+        raise DbtTestFailed(f"{where}: {len(failed_tests)} test(s) failed: {details}{volume}")
 
 
 def _test_counts(results: Sequence[NodeResult]) -> dict[str, int]:

@@ -123,6 +123,20 @@ def _lock_holder(handle: IO[str]) -> str:
     return "another process"
 
 
+def local_run_holder(directory: Path | None = None) -> str | None:
+    """Who holds the data directory's pipeline lock (`pid N`), or None when no local run is in progress."""
+    path = (directory or settings.data_dir()) / LOCK_FILE_NAME
+    if not path.is_file():
+        return None
+    with path.open("r", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _lock_holder(handle)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
 @contextlib.contextmanager
 def local_run_lock(directory: Path | None = None) -> Iterator[None]:
     """Hold the data directory's pipeline lock (a local run, or sample-data rewriting the extracts),

@@ -84,12 +84,15 @@ SUMMARY_KEYS = (
     "refresh_window",
     "artifacts",
     "landing_missing",
+    "warnings",
 )
 NOTIFY_STATE = "Notify failure"
 FAILED_STATE = "Pipeline failed"
 CHECK_STATE = "Check failure"
 RENAME_STATE = "Rename failure"
 SUCCEEDED_STATE = "Pipeline succeeded"
+CHECK_WARNINGS_STATE = "Check warnings"
+NOTIFY_WARNING_STATE = "Notify warning"
 MACHINE_TIMEOUT_MARGIN_SECONDS = 600
 
 # Environment variables of the ECS container (read by `python -m orchestrator.runner`).
@@ -200,7 +203,7 @@ def build_definition(graph: DbtGraph, options: RenderOptions, comment: str = "")
         }
     }
     for index, stage in enumerate(plan.stages, start=1):
-        following = stage_names[index] if index < len(stage_names) else SUCCEEDED_STATE
+        following = stage_names[index] if index < len(stage_names) else CHECK_WARNINGS_STATE
         if len(stage) == 1:
             states.update(_task_states(stage[0], options, following, in_branch=False))
         else:
@@ -230,6 +233,7 @@ def build_definition(graph: DbtGraph, options: RenderOptions, comment: str = "")
         "TimeoutSeconds": 60,
         "Type": "Task",
     }
+    states.update(_warning_states([task.key for stage in plan.stages for task in stage], options))
     states.update(_rename_states_errors(CHECK_STATE, RENAME_STATE, FAILED_STATE))
     states[FAILED_STATE] = {"CausePath": "$.error.Cause", "ErrorPath": "$.error.Error", "Type": "Fail"}
     states[SUCCEEDED_STATE] = {"Type": "Succeed"}
@@ -241,6 +245,36 @@ def build_definition(graph: DbtGraph, options: RenderOptions, comment: str = "")
     if comment:
         definition["Comment"] = comment
     return definition
+
+
+def _warning_states(task_keys: Sequence[str], options: RenderOptions) -> dict[str, Any]:
+    """A succeeded run whose tasks returned warnings (the volume check, models/monitoring) publishes one
+    alert, "published with a warning", then succeeds: the reports are out, and people know to look."""
+    warned = [{"IsPresent": True, "Variable": f"$.results.{key}.warnings[0]"} for key in task_keys]
+    lists = ", ".join(f"$.results.{key}.warnings" for key in task_keys)
+    return {
+        CHECK_WARNINGS_STATE: {
+            "Choices": [{"Next": NOTIFY_WARNING_STATE, **({"Or": warned} if len(warned) > 1 else warned[0])}],
+            "Comment": "Did any task return a warning?",
+            "Default": SUCCEEDED_STATE,
+            "Type": "Choice",
+        },
+        NOTIFY_WARNING_STATE: {
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": SUCCEEDED_STATE, "ResultPath": "$.notify_error"}],
+            "Next": SUCCEEDED_STATE,
+            "Parameters": {
+                "Message.$": "States.Format('Store sales pipeline execution {} published with a warning: {}', "
+                f"$$.Execution.Name, States.JsonToString(States.Array({lists})))",
+                "Subject": "Store sales published with a warning",
+                "TopicArn": options.sns_topic_arn,
+            },
+            "Resource": SNS_RESOURCE,
+            "ResultPath": None,
+            "Retry": [options.infrastructure_retry.to_asl(["States.ALL"])],
+            "TimeoutSeconds": 60,
+            "Type": "Task",
+        },
+    }
 
 
 def _machine_timeout(plan: Plan) -> int:

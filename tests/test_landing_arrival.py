@@ -106,3 +106,32 @@ def test_wait_for_landing_runs_once_the_marker_arrives_or_gives_up_naming_it(
     assert code == ExitCode.OK, result
     assert result["status"] == "SUCCEEDED"
     assert "waiting for 1998-01-02 to land (0 s): item 1998-01-02: 1 file(s) but no _SUCCESS marker" in said
+
+
+def test_status_tells_what_landed_what_ran_and_whether_it_was_on_time(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hold_back(data_dir, "customer_address", DAY[1])
+
+    code, waiting, _ = run_json(capsys, "status", "--date", str(DAY[1]))
+    assert code == ExitCode.PIPELINE_FAILED  # its 09:00 passed long ago, and nothing ran
+    assert waiting["verdict"] == "not started, deadline passed"
+    assert waiting["deadline"] == "1998-01-04T09:00:00+00:00"
+    assert waiting["landing"]["customer_address"] == {
+        "landed_at": None,
+        "problem": "1 file(s) but no _SUCCESS marker (the delivery may be in progress)",
+    }
+    assert waiting["landing"]["item"]["problem"] is None and waiting["landing"]["item"]["landed_at"]
+    assert waiting["execution"] is None
+
+    assert run_json(capsys, "run", "--date", str(DAY[0]))[0] == ExitCode.OK
+    code, late, _ = run_json(capsys, "status", "--date", str(DAY[0]))
+    assert code == ExitCode.PIPELINE_FAILED
+    assert late["verdict"] == "published late"  # published today, for a day of 1998
+    assert late["execution"]["name"] == f"store-sales-{DAY[0]}-r1"
+    assert [state["name"] for state in late["execution"]["states"]][:2] == ["Initialize", "Stage 1"]
+
+    assert cli.main(["status"]) == ExitCode.PIPELINE_FAILED  # the newest day any extract landed for
+    shown = capsys.readouterr().out
+    assert shown.startswith("2003-01-02: not started, deadline passed (deadline 2003-01-03T09:00+00:00)")
+    assert "  store_sales       landed " in shown

@@ -98,7 +98,7 @@ def test_diamond_sides_share_a_parallel_state_and_the_join_follows(graph: DbtGra
     assert [b["StartAt"] for b in parallel["Branches"]] == ["Build dia_left", "Build dia_right"]
     assert parallel["Catch"][0]["Next"] == "Notify failure"
     assert states["Collect stage 2"]["Next"] == "Build dia_join"
-    assert states["Build dia_join"]["Next"] == "Pipeline succeeded"
+    assert states["Build dia_join"]["Next"] == "Check warnings"
     assert definition["TimeoutSeconds"] == 3 * 840 + 600
 
 
@@ -178,4 +178,11 @@ def test_real_project_definition_matches_golden_and_has_the_expected_shape() -> 
         assert states[name]["ResultPath"] == "$.results.store_sales"
         assert states[name]["Catch"][0]["Next"] == "Failure in store_sales"
     assert states["Build reports"]["Resource"] == LAMBDA_RESOURCE
-    assert states["Build reports"]["Next"] == "Pipeline succeeded"
+    assert states["Build reports"]["Next"] == "Check warnings"
+    check = states["Check warnings"]
+    assert check["Default"] == "Pipeline succeeded"
+    assert check["Choices"][0]["Next"] == "Notify warning"
+    assert [rule["Variable"] for rule in check["Choices"][0]["Or"]] == [
+        f"$.results.{task}.warnings[0]" for task in ("customer_address", "item", "store_sales", "reports")
+    ]
+    assert states["Notify warning"]["Next"] == states["Notify warning"]["Catch"][0]["Next"] == "Pipeline succeeded"

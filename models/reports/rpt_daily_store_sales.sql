@@ -9,6 +9,8 @@
 
 {%- set bounds = refresh_window_bounds('day') -%}
 
+-- published only after the volume check of the same days: depends_on: {{ ref('mon_store_sales_volume') }}
+
 with
 
 sales as (

@@ -159,6 +159,42 @@ final as (
 
 select * from final;
 
+-- ==== accepted_values_mon_store_sales_volume_measure__orders__sales_lines__net_paid
+with all_values as (
+
+    select
+        measure as value_field,
+        count(*) as n_records
+
+    from (select * from "dev"."store_sales"."mon_store_sales_volume" where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
+    group by measure
+
+)
+
+select *
+from all_values
+where value_field not in (
+    'orders','sales_lines','net_paid'
+);
+
+-- ==== accepted_values_mon_store_sales_volume_volume_status__ok__anomaly__no_history
+with all_values as (
+
+    select
+        volume_status as value_field,
+        count(*) as n_records
+
+    from (select * from "dev"."store_sales"."mon_store_sales_volume" where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
+    group by volume_status
+
+)
+
+select *
+from all_values
+where value_field not in (
+    'ok','anomaly','no history'
+);
+
 -- ==== dim_customer_address_first_load_not_after_last_load
 with
 
@@ -228,6 +264,46 @@ final as (
     from source_rows
     group by ss_sold_date, ss_ticket_number, ss_item_id, ss_line_number
     having count(*) > 1
+
+)
+
+select * from final;
+
+-- ==== mon_store_sales_volume_one_row_per_day_and_measure
+with
+
+source_rows as (
+
+    select * from (select * from "dev"."store_sales"."mon_store_sales_volume" where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
+
+),
+
+final as (
+
+    select
+        sold_date, measure,
+        count(*) as occurrences
+    from source_rows
+    group by sold_date, measure
+    having count(*) > 1
+
+)
+
+select * from final;
+
+-- ==== mon_store_sales_volume_within_expected_range
+with
+
+source_rows as (
+
+    select * from (select * from "dev"."store_sales"."mon_store_sales_volume" where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
+
+),
+
+final as (
+
+    select * from source_rows
+    where not coalesce(volume_status <> 'anomaly', false)
 
 )
 
@@ -322,6 +398,11 @@ where ss_store_sk is null;
 select ss_ticket_number
 from (select * from "dev"."store_sales"."fct_store_sales" where ss_sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
 where ss_ticket_number is null;
+
+-- ==== not_null_mon_store_sales_volume_sold_date
+select sold_date
+from (select * from "dev"."store_sales"."mon_store_sales_volume" where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
+where sold_date is null;
 
 -- ==== not_null_rpt_daily_store_sales_s_store_sk
 select s_store_sk

@@ -1458,6 +1458,290 @@ select * from final
 
 COMMIT;
 
+-- ==== model.store_sales.mon_store_sales_volume
+BEGIN;
+
+create  table
+    "dev"."store_sales"."mon_store_sales_volume"
+
+  (
+    sold_date date,
+    measure varchar(16),
+    measure_value numeric(18, 2),
+    expected_value numeric(18, 2),
+    lower_bound numeric(18, 2),
+    upper_bound numeric(18, 2),
+    volume_status varchar(16),
+    anomaly varchar(256)
+
+    )
+
+    diststyle all
+
+      compound sortkey(sold_date,measure)
+  ;;
+
+insert into "dev"."store_sales"."mon_store_sales_volume"
+    (
+
+    select sold_date, measure, measure_value, expected_value, lower_bound, upper_bound, volume_status, anomaly
+    from (
+        with
+
+sales as (
+
+    select * from "dev"."store_sales"."fct_store_sales"
+    where ss_sold_date between cast(dateadd(day, -35, cast(dateadd(year, -1, cast('2002-12-31' as date)) as date)) as date) and cast('2002-12-31' as date)
+
+),
+
+dates as (
+
+    select * from "dev"."store_sales"."stg_tpcds__dates"
+    where d_date between cast(dateadd(day, -35, cast(dateadd(year, -1, cast('2002-12-31' as date)) as date)) as date) and cast('2002-12-31' as date)
+
+),
+
+daily_sales as (
+
+    select
+        ss_sold_date as sold_date,
+        count(distinct ss_ticket_number) as orders,
+        count(*) as sales_lines,
+        sum(ss_net_paid) as net_paid
+    from sales
+    group by ss_sold_date
+
+),
+
+history as (
+
+    select
+        dates.d_date as sold_date,
+        cast(coalesce(daily_sales.orders, 0) as double precision) as orders,
+        cast(coalesce(daily_sales.sales_lines, 0) as double precision) as sales_lines,
+        cast(coalesce(daily_sales.net_paid, 0) as double precision) as net_paid
+    from dates
+    left join daily_sales
+        on dates.d_date = daily_sales.sold_date
+
+),
+
+window_days as (
+
+    select
+        sold_date,
+        orders,
+        sales_lines,
+        net_paid,
+        cast(dateadd(year, -1, sold_date) as date) as last_year_date
+    from history
+    where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)
+
+),
+
+recent_lines_per_order as (
+
+    -- Redshift allows one ORDER BY per query block for its sort-based aggregates: one rate per block
+    select
+        window_days.sold_date,
+        count(*) as rate_days,
+        percentile_cont(0.5) within group (order by history.sales_lines / history.orders) as lines_per_order
+    from window_days
+    inner join history
+        on
+            history.sold_date between cast(dateadd(day, -28, window_days.sold_date) as date)
+            and cast(dateadd(day, -1, window_days.sold_date) as date)
+    where history.orders > 0
+    group by window_days.sold_date
+
+),
+
+recent_net_paid_per_line as (
+
+    select
+        window_days.sold_date,
+        percentile_cont(0.5) within group (order by history.net_paid / history.sales_lines) as net_paid_per_line
+    from window_days
+    inner join history
+        on
+            history.sold_date between cast(dateadd(day, -28, window_days.sold_date) as date)
+            and cast(dateadd(day, -1, window_days.sold_date) as date)
+    where history.sales_lines > 0
+    group by window_days.sold_date
+
+),
+
+same_weekday_orders as (
+
+    -- orders on the same weekday one to four weeks before
+    select
+        window_days.sold_date,
+        percentile_cont(0.5) within group (order by recent.orders) as recent_orders,
+        count(*) as recent_days
+    from window_days
+    inner join history as recent
+        on recent.sold_date in (
+            cast(dateadd(day, -7, window_days.sold_date) as date),
+            cast(dateadd(day, -14, window_days.sold_date) as date),
+            cast(dateadd(day, -21, window_days.sold_date) as date),
+            cast(dateadd(day, -28, window_days.sold_date) as date)
+        )
+    group by window_days.sold_date
+
+),
+
+last_year_orders as (
+
+    select
+        window_days.sold_date,
+        percentile_cont(0.5) within group (order by last_year.orders) as last_year_day_orders,
+        count(*) as last_year_days
+    from window_days
+    inner join history as last_year
+        on
+            last_year.sold_date between cast(dateadd(day, -1, window_days.last_year_date) as date)
+            and cast(dateadd(day, 1, window_days.last_year_date) as date)
+    group by window_days.sold_date
+
+),
+
+last_year_before_orders as (
+
+    select
+        window_days.sold_date,
+        percentile_cont(0.5) within group (order by earlier.orders) as last_year_before_orders,
+        count(*) as last_year_before_days
+    from window_days
+    inner join history as earlier
+        on earlier.sold_date in (
+            cast(dateadd(day, -7, window_days.last_year_date) as date),
+            cast(dateadd(day, -14, window_days.last_year_date) as date),
+            cast(dateadd(day, -21, window_days.last_year_date) as date),
+            cast(dateadd(day, -28, window_days.last_year_date) as date)
+        )
+    group by window_days.sold_date
+
+),
+
+expectations as (
+
+    select
+        window_days.sold_date,
+        window_days.orders,
+        window_days.sales_lines,
+        window_days.net_paid,
+        case
+            when
+                same_weekday_orders.recent_days = 4
+                and last_year_orders.last_year_days = 3
+                and last_year_before_orders.last_year_before_days = 4
+                and last_year_before_orders.last_year_before_orders > 0
+                then
+                    same_weekday_orders.recent_orders * last_year_orders.last_year_day_orders
+                    / last_year_before_orders.last_year_before_orders
+        end as expected_orders,
+        case
+            when recent_lines_per_order.rate_days >= 20
+                then window_days.orders * recent_lines_per_order.lines_per_order
+        end as expected_sales_lines,
+        case
+            when recent_lines_per_order.rate_days >= 20
+                then window_days.sales_lines * recent_net_paid_per_line.net_paid_per_line
+        end as expected_net_paid
+    from window_days
+    left join recent_lines_per_order
+        on window_days.sold_date = recent_lines_per_order.sold_date
+    left join recent_net_paid_per_line
+        on window_days.sold_date = recent_net_paid_per_line.sold_date
+    left join same_weekday_orders
+        on window_days.sold_date = same_weekday_orders.sold_date
+    left join last_year_orders
+        on window_days.sold_date = last_year_orders.sold_date
+    left join last_year_before_orders
+        on window_days.sold_date = last_year_before_orders.sold_date
+
+),
+
+measures as (
+
+    select
+        sold_date,
+        'orders' as measure,
+        orders as measure_value,
+        expected_orders as expected_value,
+        0.5 as tolerance
+    from expectations
+    union all
+    select
+        sold_date,
+        'sales_lines' as measure,
+        sales_lines as measure_value,
+        expected_sales_lines as expected_value,
+        0.2 as tolerance
+    from expectations
+    union all
+    select
+        sold_date,
+        'net_paid' as measure,
+        net_paid as measure_value,
+        expected_net_paid as expected_value,
+        0.5 as tolerance
+    from expectations
+
+),
+
+ranges as (
+
+    select
+        sold_date,
+        measure,
+        measure_value,
+        expected_value,
+        expected_value * exp(-tolerance) as lower_bound,
+        expected_value * exp(tolerance) as upper_bound
+    from measures
+
+),
+
+final as (
+
+    select
+        cast(sold_date as date) as sold_date,
+        cast(measure as varchar(16)) as measure,
+        cast(measure_value as numeric(18, 2)) as measure_value,
+        cast(expected_value as numeric(18, 2)) as expected_value,
+        cast(lower_bound as numeric(18, 2)) as lower_bound,
+        cast(upper_bound as numeric(18, 2)) as upper_bound,
+        cast(
+            case
+                when expected_value is null then 'no history'
+                when measure_value < lower_bound or measure_value > upper_bound then 'anomaly'
+                else 'ok'
+            end as varchar(16)
+        ) as volume_status,
+        cast(
+            case
+                when expected_value is not null and (measure_value < lower_bound or measure_value > upper_bound)
+                    then
+                        cast(sold_date as varchar(10)) || ' ' || measure || ' '
+                        || cast(cast(round(measure_value) as bigint) as varchar(24))
+                        || ' outside the expected '
+                        || cast(cast(round(lower_bound) as bigint) as varchar(24)) || '..'
+                        || cast(cast(round(upper_bound) as bigint) as varchar(24))
+            end as varchar(256)
+        ) as anomaly
+    from ranges
+
+)
+
+select * from final
+    ) as model_subq
+    )
+  ;;
+
+COMMIT;
+
 -- ==== model.store_sales.rpt_daily_store_sales
 BEGIN;
 
@@ -1491,7 +1775,9 @@ insert into "dev"."store_sales"."rpt_daily_store_sales"
 
     select sold_date, s_store_sk, s_store_id, s_store_name, s_city, s_county, s_state, orders, sales_lines, quantity, sales_amount, net_paid, net_profit
     from (
-        with
+        -- published only after the volume check of the same days: depends_on: "dev"."store_sales"."mon_store_sales_volume"
+
+with
 
 sales as (
 
@@ -1582,7 +1868,9 @@ insert into "dev"."store_sales"."rpt_weekly_region_sales"
 
     select week_start_date, region, days_loaded, is_partial_week, stores, orders, sales_amount, net_paid, net_profit, prior_week_sales_amount, sales_amount_change, sales_amount_change_pct
     from (
-        with
+        -- published only after the volume check of the same days: depends_on: "dev"."store_sales"."mon_store_sales_volume"
+
+with
 
 sales as (
 
