@@ -1499,6 +1499,8 @@ history as (
     from dates
     left join daily_sales
         on dates.d_date = daily_sales.sold_date
+    -- before the first loaded day there is no history, not a history of days without sales
+    where dates.d_date >= (select min(first_sales.sold_date) from daily_sales as first_sales)
 
 ),
 
