@@ -92,8 +92,8 @@ def _landing_news(env: Mapping[str, str], day: date, s3: Any) -> str:
     uri = env.get(landing_gate.LANDING_S3_URI_ENV)
     if not uri or s3 is None:
         return ""
-    verdict = landing_gate.inspect_window(landing_gate.S3Landing(uri, s3), RefreshWindow.day(day))
-    return f"; not landed: {verdict.summary()}" if verdict.problems else "; every extract has landed"
+    check = landing_gate.inspect_window(landing_gate.S3Landing(uri, s3), RefreshWindow.day(day))
+    return f"; not landed: {check.summary()}" if check.problems else "; every extract has landed"
 
 
 def alert(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, sns: Any, s3: Any = None) -> DeadlineVerdict:

@@ -211,7 +211,7 @@ def _folder_day(name: str) -> date | None:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class WindowCheck:
     """The gate's findings for a window: what is wrong ("<extract> <day>: <what>") and what was accepted."""
 
     problems: tuple[str, ...]
@@ -223,7 +223,7 @@ class Verdict:
         return shown + (f"; and {more} more" if more > 0 else "")
 
 
-def inspect_window(store: LandingStore, window: RefreshWindow, allow_missing: Sequence[str] = ()) -> Verdict:
+def inspect_window(store: LandingStore, window: RefreshWindow, allow_missing: Sequence[str] = ()) -> WindowCheck:
     """Every extract and day of `window` that has not fully landed, and the days `allow_missing` accepts."""
     unknown = sorted(set(allow_missing) - set(EXTRACTS))
     if unknown:
@@ -239,7 +239,7 @@ def inspect_window(store: LandingStore, window: RefreshWindow, allow_missing: Se
                 accepted.append(f"{extract} {delivery.day}")
                 continue
             problems.append(f"{extract} {delivery.day}: {problem}")
-    return Verdict(tuple(problems), tuple(accepted))
+    return WindowCheck(tuple(problems), tuple(accepted))
 
 
 @dataclass(frozen=True)
@@ -265,13 +265,13 @@ def check_window(store: LandingStore, window: RefreshWindow, allow_missing: Sequ
 
     Returns the "<extract> <day>" deliveries accepted as missing because their extract is in `allow_missing`.
     """
-    verdict = inspect_window(store, window, allow_missing)
-    if verdict.problems:
+    check = inspect_window(store, window, allow_missing)
+    if check.problems:
         raise LandingIncomplete(
-            f"landing incomplete: {verdict.summary()}. Nothing was loaded: wait for the delivery "
+            f"landing incomplete: {check.summary()}. Nothing was loaded: wait for the delivery "
             f"(its {MARKER_FILE} marker), or rerun with --allow-missing EXTRACT for a day known to have none"
         )
-    return list(verdict.accepted)
+    return list(check.accepted)
 
 
 def wait_for_window(
@@ -287,16 +287,16 @@ def wait_for_window(
     started = time.monotonic()
     last = ""
     while True:
-        verdict = inspect_window(store, window, allow_missing)
-        if not verdict.problems:
+        check = inspect_window(store, window, allow_missing)
+        if not check.problems:
             return
         waited = time.monotonic() - started
         if waited >= timeout_seconds:
             raise LandingTimedOut(
-                f"{window} had not landed after {timeout_seconds:g} s: {verdict.summary()}; nothing was started"
+                f"{window} had not landed after {timeout_seconds:g} s: {check.summary()}; nothing was started"
             )
-        if verdict.summary() != last:
-            last = verdict.summary()
+        if check.summary() != last:
+            last = check.summary()
             say(f"waiting for {window} to land ({waited:.0f} s): {last}")
         time.sleep(min(poll_seconds, timeout_seconds - waited))
 
