@@ -31,7 +31,7 @@ from orchestrator.config import Config, load
 from orchestrator.errors import ConfigurationError, UsageError
 from orchestrator.graph import DbtGraph
 from orchestrator.manifest import load_manifest
-from orchestrator.state_machine import NOTIFY_STATE, SNS_RESOURCE, render
+from orchestrator.state_machine import NOTIFY_STATE, NOTIFY_WARNING_STATE, SNS_RESOURCE, render
 
 BIN = Path(sys.executable).parent
 ACCOUNT = "123456789012"
@@ -279,6 +279,10 @@ def test_every_failure_path_publishes_to_the_alert_topic(definition_text: str) -
     assert notify["Resource"] == SNS_RESOURCE and notify["Parameters"]["TopicArn"] == "${AlertTopicArn}"
     tasks = 0
     for name, state in states.items():
+        if name == NOTIFY_WARNING_STATE:
+            # the run is published already: a warning alert that cannot be sent does not fail it
+            assert [catch["Next"] for catch in state["Catch"]] == [state["Next"]] == ["Pipeline succeeded"]
+            continue
         if state["Type"] in {"Task", "Parallel"} and name != NOTIFY_STATE:
             assert state["Catch"], name
             for catch in state["Catch"]:
