@@ -135,5 +135,5 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, str]:
         print(verdict.message)
         return {"day": verdict.day.isoformat(), "published": str(verdict.published).lower()}
     ref = start_daily(event, os.environ, boto3.client("stepfunctions"))
-    print(f"started {ref.name} ({ref.arn})")
+    print(f"the day's execution: {ref.name}, {ref.status.value} ({ref.arn})")  # started now, or earlier
     return {"execution_arn": ref.arn, "name": ref.name}
