@@ -218,21 +218,13 @@ def build_definition(graph: DbtGraph, options: RenderOptions, comment: str = "")
                 },
                 "Type": "Pass",
             }
-    states[NOTIFY_STATE] = {
-        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": CHECK_STATE, "ResultPath": "$.notify_error"}],
-        "Next": CHECK_STATE,
-        "Parameters": {
-            "Message.$": "States.Format('Store sales pipeline execution {} failed. {}: {}', "
-            "$$.Execution.Name, $.error.Error, $.error.Cause)",
-            "Subject": "Store sales pipeline failed",
-            "TopicArn": options.sns_topic_arn,
-        },
-        "Resource": SNS_RESOURCE,
-        "ResultPath": None,
-        "Retry": [options.infrastructure_retry.to_asl(["States.ALL"])],
-        "TimeoutSeconds": 60,
-        "Type": "Task",
-    }
+    states[NOTIFY_STATE] = _alert_state(
+        "States.Format('Store sales pipeline execution {} failed. {}: {}', $$.Execution.Name, $.error.Error, "
+        "$.error.Cause)",
+        "Store sales pipeline failed",
+        CHECK_STATE,
+        options,
+    )
     states.update(_warning_states([task.key for stage in plan.stages for task in stage], options))
     states.update(_rename_states_errors(CHECK_STATE, RENAME_STATE, FAILED_STATE))
     states[FAILED_STATE] = {"CausePath": "$.error.Cause", "ErrorPath": "$.error.Error", "Type": "Fail"}
@@ -259,21 +251,27 @@ def _warning_states(task_keys: Sequence[str], options: RenderOptions) -> dict[st
             "Default": SUCCEEDED_STATE,
             "Type": "Choice",
         },
-        NOTIFY_WARNING_STATE: {
-            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": SUCCEEDED_STATE, "ResultPath": "$.notify_error"}],
-            "Next": SUCCEEDED_STATE,
-            "Parameters": {
-                "Message.$": "States.Format('Store sales pipeline execution {} published with a warning: {}', "
-                f"$$.Execution.Name, States.JsonToString(States.Array({lists})))",
-                "Subject": "Store sales published with a warning",
-                "TopicArn": options.sns_topic_arn,
-            },
-            "Resource": SNS_RESOURCE,
-            "ResultPath": None,
-            "Retry": [options.infrastructure_retry.to_asl(["States.ALL"])],
-            "TimeoutSeconds": 60,
-            "Type": "Task",
-        },
+        NOTIFY_WARNING_STATE: _alert_state(
+            "States.Format('Store sales pipeline execution {} published with a warning: {}', $$.Execution.Name, "
+            f"States.JsonToString(States.Array({lists})))",
+            "Store sales published with a warning",
+            SUCCEEDED_STATE,
+            options,
+        ),
+    }
+
+
+def _alert_state(message: str, subject: str, following: str, options: RenderOptions) -> dict[str, Any]:
+    """Publish one line to the alert topic, then go on to `following` whether or not it could be sent."""
+    return {
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": following, "ResultPath": "$.notify_error"}],
+        "Next": following,
+        "Parameters": {"Message.$": message, "Subject": subject, "TopicArn": options.sns_topic_arn},
+        "Resource": SNS_RESOURCE,
+        "ResultPath": None,
+        "Retry": [options.infrastructure_retry.to_asl(["States.ALL"])],
+        "TimeoutSeconds": 60,
+        "Type": "Task",
     }
 
 
