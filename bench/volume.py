@@ -149,9 +149,12 @@ def _remove_and_check(env: dict[str, str], warehouse: Path, day: date, seed: int
 def _dbt(env: dict[str, str], start: date, end: date, *args: str) -> None:
     command = [str(Path(sys.executable).with_name("dbt")), "--quiet", *args, "--project-dir", str(PROJECT)]
     window = {"STORE_SALES_WINDOW_START": start.isoformat(), "STORE_SALES_WINDOW_END": end.isoformat()}
+    # dbt's target and logs beside the warehouse: the project's own target/ stays the developer's
+    scratch = Path(env["STORE_SALES_DATA_DIR"])
+    paths = {"DBT_TARGET_PATH": str(scratch / "target"), "DBT_LOG_PATH": str(scratch / "logs")}
     completed = subprocess.run(
         command,
-        env={**os.environ, **env, **window, "DBT_PROFILES_DIR": str(PROJECT)},
+        env={**os.environ, **env, **window, **paths, "DBT_PROFILES_DIR": str(PROJECT)},
         capture_output=True,
         text=True,
         check=False,

@@ -59,8 +59,6 @@ class Delivery:
 class LandingStore(Protocol):
     """Where the landing lives: the local data directory or the landing S3 folder."""
 
-    def where(self, extract: str, day: date) -> str: ...
-
     def deliveries(self, extract: str, window: RefreshWindow) -> list[Delivery]: ...
 
     def row_count(self, extract: str, day: date, name: str) -> int: ...
@@ -83,9 +81,6 @@ class LocalLanding:
 
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / LANDING_DIR
-
-    def where(self, extract: str, day: date) -> str:
-        return str(self.root / extract / folder_name(day))
 
     def deliveries(self, extract: str, window: RefreshWindow) -> list[Delivery]:
         found = []
@@ -132,9 +127,6 @@ class S3Landing:
         self.bucket = bucket
         self.prefix = "/".join(p for p in (prefix.strip("/"), LANDING_DIR) if p)
         self.s3 = s3
-
-    def where(self, extract: str, day: date) -> str:
-        return f"s3://{self.bucket}/{self._folder(extract, day)}"
 
     def _folder(self, extract: str, day: date) -> str:
         return f"{self.prefix}/{extract}/{folder_name(day)}"

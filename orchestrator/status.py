@@ -25,8 +25,6 @@ from orchestrator.errors import ConfigurationError, ExitCode, UsageError
 from orchestrator.launcher import ExecutionResult, ExecutionStatus
 from orchestrator.schedule import TIME_ZONE_ENV
 
-DEFAULT_DEADLINE = "09:00"
-
 
 class Verdict(StrEnum):
     PUBLISHED = "published"
@@ -133,9 +131,10 @@ def show(status: DayStatus, as_json: bool) -> None:
     if execution is None:
         print("  no execution has loaded the day yet")
         return
-    stopped = execution.ref.stopped.isoformat(timespec="seconds") if execution.ref.stopped else "still running"
-    print(f"  {execution.ref.name}: {execution.ref.status.value}, {execution.ref.started.isoformat(timespec='seconds')}"
-          f" .. {stopped}")  # fmt: skip
+    ref = execution.ref
+    started = ref.started.isoformat(timespec="seconds")
+    stopped = ref.stopped.isoformat(timespec="seconds") if ref.stopped else "still running"
+    print(f"  {ref.name}: {ref.status.value}, {started} .. {stopped}")
     for state in execution.states:
         seconds = "" if state.seconds is None else f" {state.seconds:.1f} s"
         print(f"    {state.name}: {state.status.value}{seconds}")
