@@ -83,6 +83,9 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 RUN_RESULTS_FILE = "run_results.json"
 MANIFEST_FILE = "manifest.json"
 MESSAGE_LIMIT = 1500
+# a long window (a backfill) may hold many anomalies: the summary, the alert and a failure name the first
+# ones and count the rest, so the task's result stays far below Step Functions' 256 KiB payload limit
+ANOMALIES_SHOWN = 20
 CAUSE_LIMIT = 32_000
 TRANSIENT_MARKERS = (
     "could not set lock on file",
@@ -531,16 +534,17 @@ def _volume_anomalies(request: TaskRequest, manifest: Any, results: Sequence[Nod
             continue
         date_column, message_column = monitor["date_column"], monitor["message_column"]
         start, end = request.window.start.isoformat(), request.window.end.isoformat()
-        sql = (
-            f"select {message_column} from {model.relation_name} where {date_column} between "
-            f"cast('{start}' as date) and cast('{end}' as date) and {message_column} is not null order by 1"
+        where = (
+            f"{date_column} between cast('{start}' as date) and cast('{end}' as date) and {message_column} is not null"
         )
+        sql = f"select {message_column} from {model.relation_name} where {where} order by 1"
         try:
-            lines.extend(str(row[0]) for row in _query(manifest, sql))
+            found = [str(row[0]) for row in _query(manifest, sql)]
         except Exception as error:  # the test's verdict stands; only its details are missing
-            lines.append(
-                f"{node.name}: the anomalies could not be read from {model.relation_name}: {_short(str(error))}"
-            )
+            found = [f"{node.name}: the anomalies could not be read from {model.relation_name}: {_short(str(error))}"]
+        lines.extend(found[:ANOMALIES_SHOWN])
+        if len(found) > ANOMALIES_SHOWN:
+            lines.append(f"and {len(found) - ANOMALIES_SHOWN} more in {model.relation_name} where {where}")
     return lines
 
 
