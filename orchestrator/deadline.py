@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any
 
 from orchestrator import landing_gate, launcher, schedule
@@ -51,7 +51,7 @@ def check(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, s3: Any = 
     if not state_machine_arn:
         raise ConfigurationError(f"{schedule.STATE_MACHINE_ENV} is not set: the deadline check has nothing to check")
     day = schedule.refresh_date(scheduled_time, env.get(schedule.TIME_ZONE_ENV) or "UTC")
-    now = _instant(scheduled_time)
+    now = schedule.scheduled_instant(scheduled_time)
     newest = launcher.newest_covering(launcher.list_executions(sfn, state_machine_arn), day)
     late = f"store sales of {day} not published by the deadline ({scheduled_time})"
     if newest is None:
@@ -66,11 +66,6 @@ def check(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, s3: Any = 
     stopped = newest.stopped.astimezone(UTC).strftime("%H:%M UTC") if newest.stopped else "an unknown time"
     error = " ".join(f"{description.get('error') or ''}: {description.get('cause') or ''}".split())[:300]
     return DeadlineVerdict(day, False, f"{late}: {newest.name} {newest.status.value} at {stopped} ({error})")
-
-
-def _instant(scheduled_time: str) -> datetime:
-    moment = datetime.fromisoformat(scheduled_time.replace("Z", "+00:00"))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _duration(seconds: float) -> str:

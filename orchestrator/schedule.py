@@ -39,23 +39,31 @@ SCHEDULED_TIME_KEY = "scheduled_time"
 DEADLINE_KEY = "deadline_check"  # the deadline schedule's input key (orchestrator.deadline)
 
 
-def refresh_date(scheduled_time: str, time_zone: str) -> date:
-    """The day before the scheduled time's date in `time_zone`."""
+def schedule_zone(time_zone: str) -> ZoneInfo:
+    """The schedule's time zone (STORE_SALES_SCHEDULE_TIME_ZONE), or a ConfigurationError naming it."""
     try:
-        zone = ZoneInfo(time_zone)
+        return ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigurationError(
             f"{TIME_ZONE_ENV}={time_zone!r} is not an IANA time zone: use a name like America/New_York or UTC"
         ) from None
+
+
+def scheduled_instant(scheduled_time: str) -> datetime:
+    """Scheduler's `<aws.scheduler.scheduled-time>` (UTC when it names no zone) as an aware datetime."""
     try:
         instant = datetime.fromisoformat(scheduled_time.replace("Z", "+00:00"))
     except ValueError:
         raise RunnerPayloadError(
             f"{SCHEDULED_TIME_KEY} {scheduled_time!r} is not an ISO timestamp such as 2024-03-10T11:00:00Z"
         ) from None
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(zone).date() - timedelta(days=1)
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def refresh_date(scheduled_time: str, time_zone: str) -> date:
+    """The day before the scheduled time's date in `time_zone`."""
+    zone = schedule_zone(time_zone)
+    return scheduled_instant(scheduled_time).astimezone(zone).date() - timedelta(days=1)
 
 
 def start_daily(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any) -> launcher.ExecutionRef:

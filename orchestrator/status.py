@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orchestrator import display, landing_gate
-from orchestrator.errors import ConfigurationError, ExitCode, UsageError
+from orchestrator.errors import ExitCode, UsageError
 from orchestrator.launcher import ExecutionResult, ExecutionStatus
-from orchestrator.schedule import TIME_ZONE_ENV
+from orchestrator.schedule import TIME_ZONE_ENV, schedule_zone
 
 
 class Verdict(StrEnum):
@@ -80,13 +79,7 @@ def deadline_of(day: date, deadline: str, time_zone: str) -> datetime:
         due = time.fromisoformat(deadline)
     except ValueError:
         raise UsageError(f"--deadline {deadline!r} is not a time of day: write it as HH:MM, e.g. 09:00") from None
-    try:
-        zone = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(
-            f"{TIME_ZONE_ENV}={time_zone!r} is not an IANA time zone: use a name like America/New_York or UTC"
-        ) from None
-    return datetime.combine(day + timedelta(days=1), due, tzinfo=zone)
+    return datetime.combine(day + timedelta(days=1), due, tzinfo=schedule_zone(time_zone))
 
 
 def judge(
