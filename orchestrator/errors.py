@@ -98,6 +98,12 @@ class LandingIncomplete(RunnerError):
     match it): the task stops before dbt, so nothing is loaded. Never retried: the delivery must arrive."""
 
 
+class RunRecordFailed(RunnerError):
+    """The execution's row could not be written to the warehouse's pipeline_runs (its last state)."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
 class ArtifactUploadError(RunnerError):
     """dbt's artifacts could not be uploaded to S3 after the build."""
 

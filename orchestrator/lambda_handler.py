@@ -1,10 +1,12 @@
 """The AWS Lambda entrypoint: `orchestrator.lambda_handler.handler`.
 
-The event is the payload the state machine builds for a Lambda task (see `orchestrator.state_machine`);
-the return value is the task's `TaskSummary` as a dict. A failure propagates as the runner's typed
-exception: Lambda reports its class name as the error (`DbtModelFailed`, `DbtTransientError`...),
-which the definition's Retry and Catch match. Configuration comes from the function's environment
-(STORE_SALES_PROJECT_DIR, STORE_SALES_PARSED_DIR, STORE_SALES_TARGET, DBT_PROFILES_DIR).
+The event is the payload the state machine builds for a Lambda task (see `orchestrator.state_machine`):
+a task to build, whose return value is the task's `TaskSummary` as a dict, or `{"record_run": {...}}`, the
+execution's last state, which writes its row to the warehouse's pipeline_runs (`orchestrator.run_record`).
+A failure propagates as the runner's typed exception: Lambda reports its class name as the error
+(`DbtModelFailed`, `DbtTransientError`...), which the definition's Retry and Catch match. Configuration
+comes from the function's environment (STORE_SALES_PROJECT_DIR, STORE_SALES_PARSED_DIR, STORE_SALES_TARGET,
+DBT_PROFILES_DIR).
 """
 
 from __future__ import annotations
@@ -12,8 +14,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.run_record import RunRecord, now, record_run
 from orchestrator.runner import RunnerConfig, TaskRequest, run_task
+from orchestrator.state_machine import RECORD_RUN_KEY
+
+
+def handle(event: Mapping[str, Any], config: RunnerConfig) -> dict[str, Any]:
+    """Build a task, or record the execution's run."""
+    if RECORD_RUN_KEY in event:
+        return record_run(RunRecord.from_event(event[RECORD_RUN_KEY], now()), config)
+    return run_task(TaskRequest.from_event(event), config).to_dict()
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    return run_task(TaskRequest.from_event(event), RunnerConfig.from_env()).to_dict()
+    return handle(event, RunnerConfig.from_env())

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from orchestrator import moto_adapt, settings
+from orchestrator import lambda_handler, moto_adapt, settings
 from orchestrator.errors import LocalAwsError
 from orchestrator.graph import Compute, DbtGraph
 from orchestrator.manifest import load_manifest
@@ -53,9 +53,7 @@ from orchestrator.runner import (
     WAREHOUSE_LOCK_ENV,
     WORK_DIR_ENV,
     RunnerConfig,
-    TaskRequest,
     adopt_manifest,
-    run_task,
 )
 from orchestrator.state_machine import RenderOptions, plan_for, render
 from orchestrator.window import RefreshWindow
@@ -305,7 +303,7 @@ class LocalAws:
         with self._busy:
             self._in_flight += 1
         try:
-            return run_task(TaskRequest.from_event(event), self.runner_config()).to_dict()
+            return lambda_handler.handle(event, self.runner_config())
         finally:
             with self._busy:
                 self._in_flight -= 1

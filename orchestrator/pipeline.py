@@ -460,6 +460,10 @@ def report(args: argparse.Namespace) -> int:
     conn = reports.connect(
         source, config=config_module.load(args.config), secret_arn=args.secret_arn, timeout_seconds=args.timeout
     )
+    as_of = conn.data_as_of()
+    line = as_of.line() if as_of else "data as of: unknown (pipeline_runs records no complete successful execution)"
+    # a table reads better under its date; CSV and JSON stay pure data on stdout
+    print(line, file=sys.stdout if args.format == reports.OutputFormat.TABLE else sys.stderr)
     if args.kind == "daily":
         frame = conn.daily_store_sales(date=args.date, start=args.start, end=args.end, city=args.city, state=args.state)
     else:

@@ -301,6 +301,20 @@ def _day(value: date | str, name: str) -> date:
     return value if isinstance(value, date) else parse_date(value, name)
 
 
+@dataclass(frozen=True)
+class DataAsOf:
+    """What the reports hold: the last day of the newest complete load, and which execution wrote it."""
+
+    day: date
+    execution: str
+    finished: datetime  # UTC
+    anomalies: int
+
+    def line(self) -> str:
+        warned = f", published with {self.anomalies} volume warning(s)" if self.anomalies else ""
+        return f"data as of {self.day}: execution {self.execution} finished {self.finished:%Y-%m-%d %H:%M} UTC{warned}"
+
+
 class ReportConnection:
     """The reports and ad hoc questions on one warehouse; every method returns a typed DataFrame."""
 
@@ -333,6 +347,31 @@ class ReportConnection:
             )
         columns, rows = self._backend.fetch(sql, params)
         return typed_frame(columns, rows)
+
+    def data_as_of(self) -> DataAsOf | None:
+        """The newest complete load in the run log (`pipeline_runs`, written by every execution): the latest
+        window end of a SUCCEEDED execution that built everything; None when there is none yet."""
+        tables = self.query(
+            "select count(*) as found from information_schema.tables where table_schema = :schema "
+            "and table_name = 'pipeline_runs'",
+            schema=self.schema,
+        )
+        if not int(tables["found"].iloc[0]):
+            return None
+        frame = self.query(
+            f"select window_end, execution_name, finished_at, anomalies from {self.schema}.pipeline_runs "
+            "where status = 'SUCCEEDED' and selection is null order by window_end desc, finished_at desc limit 1"
+        )
+        if frame.empty:
+            return None
+        row = frame.iloc[0]
+        anomalies = json.loads(str(row["anomalies"])) if pd.notna(row["anomalies"]) else []
+        return DataAsOf(
+            day=row["window_end"],
+            execution=str(row["execution_name"]),
+            finished=pd.Timestamp(row["finished_at"]).to_pydatetime(),
+            anomalies=len(anomalies),
+        )
 
     def last_loaded_day(self) -> date | None:
         """The last sale day in the daily report, or None when it is empty."""

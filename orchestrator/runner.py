@@ -365,7 +365,7 @@ def warehouse_lock(path: Path | None) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _common_args(config: RunnerConfig, work: Path) -> list[str]:
+def common_args(config: RunnerConfig, work: Path) -> list[str]:
     """Project, profile and target as the image's `dbt parse` passes them (infra/image-build.sh): dbt counts
     an explicit --target in its partial-parse check, so a parse without it would make every task reparse."""
     return [
@@ -407,7 +407,7 @@ def parsed_manifest(config: RunnerConfig, work: Path) -> Any:
         (work / "target").mkdir(parents=True, exist_ok=True)
         if prebuilt.is_file():
             shutil.copyfile(prebuilt, work / "target" / PARTIAL_PARSE_FILE)
-        result = dbtRunner().invoke(["--quiet", "parse", *_common_args(config, work)])
+        result = dbtRunner().invoke(["--quiet", "parse", *common_args(config, work)])
         if not result.success or result.result is None:
             raise DbtCrashed(f"dbt could not parse the project {config.project_dir}: {_short(str(result.exception))}")
         _MANIFESTS[key] = result.result
@@ -442,7 +442,7 @@ def _invoke_build(
         # production runs leave them out, as dbt recommends (DBT_EXCLUDE_RESOURCE_TYPES=unit_test)
         "--exclude-resource-type",
         "unit_test",
-        *_common_args(config, work),
+        *common_args(config, work),
     ]
     if request.full_refresh:
         args.append("--full-refresh")

@@ -1,6 +1,7 @@
 """Generate the Step Functions definition (ASL, JSONPath) from the dbt graph.
 
-Shape: `Initialize` (a Pass that normalizes the input) -> one state per stage -> `Pipeline succeeded`.
+Shape: `Initialize` (a Pass that normalizes the input) -> one state per stage -> `Check warnings`
+(-> `Notify warning` when a task returned volume anomalies) -> `Record run` -> `Pipeline succeeded`.
 A stage with one task is that task; a stage with several is a Parallel state `Stage N` (one branch per
 task) followed by `Collect stage N` (a Pass merging the branch summaries into `$.results`). Every task
 is `Build <task>`: it runs `dbt build` for its models (and their tests, so a failing test stops the
@@ -37,8 +38,9 @@ Retry only on transient infrastructure errors (Lambda service/throttling/SDK err
 and the runner's `DbtTransientError`), with exponential backoff and full jitter. Never on
 `DbtModelFailed`, `DbtTestFailed`, `DbtCrashed`, timeouts or anything else: those are caught, named
 (`Failure in <task>`: "task <task> (models: ...) failed with <Error>: <Cause>"), published to the SNS
-topic (`Notify failure`) and end the execution in `Pipeline failed`, whose Error and Cause are the
-failing task's (a Fail state may not raise a reserved `States.*` name, so `States.Timeout` - a Lambda
+topic (`Notify failure`), written to the warehouse's pipeline_runs (`Record failure`; `Record run` on the
+success path, see `orchestrator.run_record`) and end the execution in `Pipeline failed`, whose Error and
+Cause are the failing task's (a Fail state may not raise a reserved `States.*` name, so `States.Timeout` - a Lambda
 timeout or a missed ECS heartbeat - ends as `Task.Timeout`, the original name kept in the Cause).
 
 Placeholders: the defaults of `RenderOptions` are CloudFormation DefinitionSubstitutions
@@ -93,7 +95,11 @@ RENAME_STATE = "Rename failure"
 SUCCEEDED_STATE = "Pipeline succeeded"
 CHECK_WARNINGS_STATE = "Check warnings"
 NOTIFY_WARNING_STATE = "Notify warning"
+RECORD_RUN_STATE = "Record run"
+RECORD_FAILURE_STATE = "Record failure"
+RECORD_RUN_KEY = "record_run"
 MACHINE_TIMEOUT_MARGIN_SECONDS = 600
+RECORD_TIMEOUT_SECONDS = 120
 
 # Environment variables of the ECS container (read by `python -m orchestrator.runner`).
 ENV_TASK_TOKEN = "STORE_SALES_TASK_TOKEN"
@@ -222,10 +228,12 @@ def build_definition(graph: DbtGraph, options: RenderOptions, comment: str = "")
         "States.Format('Store sales pipeline execution {} failed. {}: {}', $$.Execution.Name, $.error.Error, "
         "$.error.Cause)",
         "Store sales pipeline failed",
-        CHECK_STATE,
+        RECORD_FAILURE_STATE,
         options,
     )
+    states[RECORD_FAILURE_STATE] = _record_state("FAILED", CHECK_STATE, options)
     states.update(_warning_states([task.key for stage in plan.stages for task in stage], options))
+    states[RECORD_RUN_STATE] = _record_state("SUCCEEDED", SUCCEEDED_STATE, options)
     states.update(_rename_states_errors(CHECK_STATE, RENAME_STATE, FAILED_STATE))
     states[FAILED_STATE] = {"CausePath": "$.error.Cause", "ErrorPath": "$.error.Error", "Type": "Fail"}
     states[SUCCEEDED_STATE] = {"Type": "Succeed"}
@@ -248,14 +256,14 @@ def _warning_states(task_keys: Sequence[str], options: RenderOptions) -> dict[st
         CHECK_WARNINGS_STATE: {
             "Choices": [{"Next": NOTIFY_WARNING_STATE, **({"Or": warned} if len(warned) > 1 else warned[0])}],
             "Comment": "Did any task return a warning?",
-            "Default": SUCCEEDED_STATE,
+            "Default": RECORD_RUN_STATE,
             "Type": "Choice",
         },
         NOTIFY_WARNING_STATE: _alert_state(
             "States.Format('Store sales pipeline execution {} published with a warning: {}', $$.Execution.Name, "
             f"States.JsonToString(States.Array({lists})))",
             "Store sales published with a warning",
-            SUCCEEDED_STATE,
+            RECORD_RUN_STATE,
             options,
         ),
     }
@@ -271,6 +279,35 @@ def _alert_state(message: str, subject: str, following: str, options: RenderOpti
         "ResultPath": None,
         "Retry": [options.infrastructure_retry.to_asl(["States.ALL"])],
         "TimeoutSeconds": 60,
+        "Type": "Task",
+    }
+
+
+def _record_state(status: str, following: str, options: RenderOptions) -> dict[str, Any]:
+    """The execution's last step: the runner writes its row to the warehouse's pipeline_runs
+    (`orchestrator.run_record`). A failed record is caught: it never changes the execution's outcome."""
+    payload: dict[str, Any] = {
+        "execution.$": "$$.Execution.Name",
+        "nodes.$": "$.nodes",
+        "refresh_window.$": "$.refresh_window",
+        "results.$": "$.results",
+        "started.$": "$$.Execution.StartTime",
+        "status": status,
+    }
+    if status == "FAILED":
+        payload["error.$"] = "$.error"
+    return {
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": following, "ResultPath": "$.record_error"}],
+        "Comment": f"Write the execution's row ({status}) to the warehouse's pipeline_runs.",
+        "Next": following,
+        "Parameters": {"FunctionName": options.lambda_function_arn, "Payload": {RECORD_RUN_KEY: payload}},
+        "Resource": LAMBDA_RESOURCE,
+        "ResultPath": None,
+        "Retry": [
+            options.infrastructure_retry.to_asl(LAMBDA_TRANSIENT_ERRORS),
+            options.transient_retry.to_asl([RUNNER_TRANSIENT_ERROR]),
+        ],
+        "TimeoutSeconds": RECORD_TIMEOUT_SECONDS,
         "Type": "Task",
     }
 

@@ -71,6 +71,14 @@ def built_models(result: dict[str, Any]) -> set[str]:
     }
 
 
+def pipeline_runs(warehouse: Path) -> list[dict[str, Any]]:
+    """The run log, oldest first."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        cursor = connection.execute("select * from main.pipeline_runs order by started_at")
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def negative(path: Path, column: str) -> bytes:
     """Make `column` negative on one line of the extract (a dbt test rejects it); return the bytes to put back."""
     original = path.read_bytes()
@@ -108,6 +116,22 @@ def test_backfill_of_a_month_equals_the_daily_sequence(
         ("store-sales-1998-01-02-to-1998-01-31-r1", "SUCCEEDED")
     ]
 
+    # the execution's row in the run log: its window, and the rows each windowed model holds for it
+    [row] = pipeline_runs(data_dir / "warehouse.duckdb")
+    assert (row["execution_name"], row["status"], row["window_start"], row["window_end"]) == (
+        "store-sales-1998-01-02-to-1998-01-31-r1",
+        "SUCCEEDED",
+        month.start,
+        month.end,
+    )
+    assert row["started_at"] < row["finished_at"]
+    assert (row["selection"], row["database_user"], row["anomalies"], row["error"]) == (None, "duckdb", "[]", None)
+    assert json.loads(row["rows_written"])["fct_store_sales"] == len(backfilled["fct_store_sales"])
+    # ...which the report prints as its "data as of" line
+    assert cli.main(["report", "daily", "--date", month.end.isoformat()]) == ExitCode.OK
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert first_line.startswith(f"data as of {month.end}: execution store-sales-1998-01-02-to-1998-01-31-r1 finished ")
+
 
 def test_a_failed_day_resumes_only_the_failed_node_and_what_is_downstream(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -144,6 +168,13 @@ def test_a_failed_day_resumes_only_the_failed_node_and_what_is_downstream(
     code, shown = run_cli(capsys, "watch", failed["name"])
     assert code == ExitCode.PIPELINE_FAILED
     assert shown["name"] == failed["name"]
+
+    # both executions in the run log: the failure with its cause, the resume with its selection
+    first, second = pipeline_runs(data_dir / "warehouse.duckdb")
+    assert (first["execution_name"], first["status"]) == (failed["name"], "FAILED")
+    assert first["error"].startswith("DbtTestFailed: ") and "ss_quantity" in first["error"]
+    assert (second["execution_name"], second["status"], second["error"]) == (resumed["name"], "SUCCEEDED", None)
+    assert second["selection"] is not None and "fct_store_sales" in second["selection"]
 
 
 def test_a_backfill_rerun_after_a_failure_continues_instead_of_redoing(

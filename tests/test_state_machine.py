@@ -180,9 +180,20 @@ def test_real_project_definition_matches_golden_and_has_the_expected_shape() -> 
     assert states["Build reports"]["Resource"] == LAMBDA_RESOURCE
     assert states["Build reports"]["Next"] == "Check warnings"
     check = states["Check warnings"]
-    assert check["Default"] == "Pipeline succeeded"
+    assert check["Default"] == "Record run"
     assert check["Choices"][0]["Next"] == "Notify warning"
     assert [rule["Variable"] for rule in check["Choices"][0]["Or"]] == [
         f"$.results.{task}.warnings[0]" for task in ("customer_address", "item", "store_sales", "reports")
     ]
-    assert states["Notify warning"]["Next"] == states["Notify warning"]["Catch"][0]["Next"] == "Pipeline succeeded"
+    assert states["Notify warning"]["Next"] == states["Notify warning"]["Catch"][0]["Next"] == "Record run"
+    # both ends write the execution's row to pipeline_runs; a failed write never changes the outcome
+    for record, status, following in (
+        ("Record run", "SUCCEEDED", "Pipeline succeeded"),
+        ("Record failure", "FAILED", "Check failure"),
+    ):
+        payload = states[record]["Parameters"]["Payload"]["record_run"]
+        assert payload["status"] == status
+        assert ("error.$" in payload) == (status == "FAILED")
+        assert states[record]["Next"] == states[record]["Catch"][0]["Next"] == following
+        assert states[record]["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+    assert states["Notify failure"]["Next"] == "Record failure"

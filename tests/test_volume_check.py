@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 from engine_support import ROOT, entered_states, execution_input, history, project_parsed_dir, wait_for_execution
 from landing import STORES, Address, Day, Item, Landing, Sale, customer_id, natural_id
@@ -139,9 +140,12 @@ def test_a_warned_run_succeeds_says_published_with_a_warning_and_alerts_once(
         events = history(sfn, arn)
         [alert] = alerts(aws, queue)
     assert description["status"] == "SUCCEEDED", description.get("cause")
-    assert entered_states(events)[-3:] == ["Check warnings", "Notify warning", "Pipeline succeeded"]
+    assert entered_states(events)[-4:] == ["Check warnings", "Notify warning", "Record run", "Pipeline succeeded"]
     line = "2002-02-05 sales_lines 60 outside the expected 74..110"
     assert json.loads(description["output"])["results"]["store_sales"]["warnings"] == [line]
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as warehouse:
+        recorded = warehouse.execute("select execution_name, status, anomalies from main.pipeline_runs").fetchall()
+    assert recorded == [("warned", "SUCCEEDED", json.dumps([line]))]
     assert alert["Subject"] == "Store sales published with a warning"
     assert alert["Message"].startswith("Store sales pipeline execution warned published with a warning: ")
     assert line in alert["Message"]
