@@ -15,15 +15,15 @@
 {% endmacro %}
 
 {% macro _sql_text(value) %}
+  {#- A nullable string literal (landing.sql's _sql_string, plus null and Redshift's backslash escape). -#}
   {%- if value is none -%}
     {{- return("null") -}}
   {%- endif -%}
   {%- set text = value | string -%}
   {%- if target.type == "redshift" -%}
-    {#- Redshift reads a backslash in a string literal as an escape -#}
     {%- set text = text | replace("\\", "\\\\") -%}
   {%- endif -%}
-  {{- return("'" ~ text | replace("'", "''") ~ "'") -}}
+  {{- return(_sql_string(text) | trim) -}}
 {% endmacro %}
 
 {% macro _pipeline_run_rows_written(run) %}
@@ -41,9 +41,13 @@
   {{- return(tojson(counts, sort_keys=true)) -}}
 {% endmacro %}
 
-{% macro record_pipeline_run(run) %}
+{% macro pipeline_runs_relation() %}
+  {{- return(api.Relation.create(database=target.database, schema=target.schema, identifier="pipeline_runs")) -}}
+{% endmacro %}
+
+{% macro create_pipeline_runs() %}
   {%- set text = _pipeline_runs_text_type() -%}
-  {%- set relation = api.Relation.create(database=target.database, schema=target.schema, identifier="pipeline_runs") -%}
+  {%- set relation = pipeline_runs_relation() -%}
   {%- do adapter.create_schema(relation) -%}
   {%- call statement("create_pipeline_runs") -%}
     create table if not exists {{ relation }} (
@@ -60,8 +64,11 @@
         error {{ text }}
     )
   {%- endcall -%}
+{% endmacro %}
+
+{% macro _insert_pipeline_run(run) %}
   {%- call statement("insert_pipeline_run") -%}
-    insert into {{ relation }} (
+    insert into {{ pipeline_runs_relation() }} (
         execution_name,
         window_start,
         window_end,
@@ -83,10 +90,17 @@
         {{ _sql_text(run.status) }},
         {{ _sql_text(run.selection) }},
         coalesce({{ _sql_text(run.database_user) }}, current_user),
-        {{ _sql_text(_pipeline_run_rows_written(run)) }},
+        {{ _sql_text(run.rows_written) }},
         {{ _sql_text(run.anomalies) }},
         {{ _sql_text(run.error) }}
   {%- endcall -%}
   {%- do adapter.commit() -%}
+{% endmacro %}
+
+{% macro record_pipeline_run(run) %}
+  {#- run-operation of the runner (orchestrator.run_record): the execution's row, with its window's counts. -#}
+  {%- do create_pipeline_runs() -%}
+  {%- do run.update({"rows_written": _pipeline_run_rows_written(run)}) -%}
+  {%- do _insert_pipeline_run(run) -%}
   {{ log("pipeline_runs: recorded " ~ run.execution_name ~ " (" ~ run.status ~ ")", info=false) }}
 {% endmacro %}

@@ -5,8 +5,9 @@
   (YYYY-MM-DD), read at execution time (inside `if execute`): dbt never records them while parsing, so a
   new date keeps the partial parse valid. STORE_SALES_WINDOW_END defaults to the start (a one-day run).
 
-  `dbt run`, `dbt build` and `dbt retry` need the window: `validate_refresh_window()` (first on-run-start
-  hook) stops them before any model runs when it is missing. Every command stops on a malformed window.
+  `dbt run`, `dbt build` and `dbt retry` need the window: without one they catch up on DuckDB (every
+  landed day after the last loaded one, pinned by the first on-run-start hook: macros/catch_up.sql), and on
+  other targets `validate_refresh_window()` stops them before any model runs. Every command stops on a malformed window.
   Commands that load nothing (compile, docs generate, show, ls, test, seed, run-operation) accept a
   missing window and render the empty placeholder window 0001-01-01..0001-01-01.
 -#}
@@ -47,6 +48,12 @@
     {%- if end_text | trim != "" -%}
       {{ exceptions.raise_compiler_error("refresh window: STORE_SALES_WINDOW_END='" ~ end_text ~ "' is set but STORE_SALES_WINDOW_START is not: set both (YYYY-MM-DD), or only the start for a one-day run") }}
     {%- endif -%}
+    {%- if catch_up_enabled() -%}
+      {%- set pinned = pinned_catch_up_window() -%}
+      {%- if pinned is not none -%}
+        {{ return(pinned) }}
+      {%- endif -%}
+    {%- endif -%}
     {{ return({"start": placeholder, "end": placeholder, "given": false}) }}
   {%- endif -%}
   {%- set start = _parse_window_date("STORE_SALES_WINDOW_START", start_text) -%}
@@ -58,11 +65,16 @@
 {% endmacro %}
 
 {% macro validate_refresh_window() %}
-  {#- First on-run-start hook: fails fast, before any model SQL runs. Renders no SQL. -#}
+  {#- First on-run-start hook: fails fast, before any model SQL runs; without a window on DuckDB, pins the
+      catch-up window (macros/catch_up.sql). Renders no SQL. -#}
   {%- if execute -%}
+    {%- set given = env_var("STORE_SALES_WINDOW_START", "") | trim != "" or env_var("STORE_SALES_WINDOW_END", "") | trim != "" -%}
+    {%- if not given and catch_up_enabled() -%}
+      {%- do pin_catch_up_window() -%}
+    {%- endif -%}
     {%- set window = refresh_window() -%}
     {%- if not window.given and refresh_window_required() -%}
-      {{ exceptions.raise_compiler_error("refresh window missing: `dbt " ~ flags.WHICH ~ "` needs STORE_SALES_WINDOW_START (and optionally STORE_SALES_WINDOW_END), as YYYY-MM-DD, e.g. STORE_SALES_WINDOW_START=2002-12-31") }}
+      {{ exceptions.raise_compiler_error("refresh window missing: `dbt " ~ flags.WHICH ~ "` on target " ~ target.name ~ " needs STORE_SALES_WINDOW_START (and optionally STORE_SALES_WINDOW_END), as YYYY-MM-DD, e.g. STORE_SALES_WINDOW_START=2002-12-31; `python -m orchestrator run` without a date catches up on any target") }}
     {%- endif -%}
     {%- if window.given -%}
       {{ log("refresh window: " ~ window.start ~ " .. " ~ window.end, info=true) }}

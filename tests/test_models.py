@@ -11,6 +11,7 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -359,12 +360,52 @@ def test_a_weekly_report_built_with_the_old_columns_fails_until_a_full_refresh(t
     ]
 
 
-def test_a_missing_or_malformed_window_stops_before_any_model_runs(tmp_path: Path) -> None:
+def runs(warehouse: Warehouse) -> list[tuple[Any, ...]]:
+    """The run log: window, status and selection of each run, oldest first."""
+    return warehouse.query(
+        "select window_start, window_end, status, selection, error is null from pipeline_runs order by started_at"
+    )
+
+
+def test_a_plain_build_without_a_window_catches_up_every_landed_day_then_only_the_new_ones(tmp_path: Path) -> None:
+    sales = {
+        n: Day(items=[Item(ITEM_A)] if n == 1 else [], sales=[Sale(n, ITEM_A, s_store_id=STORE_1)])
+        for n in (1, 2, 3, 5)
+    }
+    warehouse = warehouse_with(tmp_path / "caught_up", {day(1): sales[1], day(2): sales[2]})
+    nothing = Warehouse(tmp_path / "empty").invoke("build")
+    assert not nothing.success and "nothing to catch up: no day has all its extracts landed" in str(nothing.exception)
+
+    warehouse.run("build")  # empty warehouse: every landed day
+    assert runs(warehouse) == [(day(1), day(2), "SUCCEEDED", None, True)]
+    landing = Landing(warehouse.data_dir)
+    landing.write_day(day(3), sales[3])
+    warehouse.run("build")  # only the new day
+    landing.write_day(day(5), sales[5])  # day 4 has not landed: day 5 waits for it
+    warehouse.run("build")  # nothing new: the last loaded day again (idempotent)
+    assert runs(warehouse)[1:] == [(day(3), day(3), "SUCCEEDED", None, True), (day(3), day(3), "SUCCEEDED", None, True)]
+    assert warehouse.query("select ss_sold_date, count(*) from fct_store_sales group by 1 order by 1") == [
+        (day(n), 1) for n in (1, 2, 3)
+    ]
+
+    # a failed catch-up is recorded, and the next one loads its days again
+    landing.write_day(day(4), Day(sales=[Sale(4, ITEM_A, s_store_id=STORE_1, ss_quantity=-1)]))
+    assert not warehouse.invoke("build").success
+    assert runs(warehouse)[-1] == (day(4), day(5), "FAILED", None, False)
+    landing.write_day(day(4), Day(sales=[Sale(4, ITEM_A, s_store_id=STORE_1)]))
+    warehouse.run("build")
+    assert runs(warehouse)[-1] == (day(4), day(5), "SUCCEEDED", None, True)
+
+    sequence = warehouse_with(tmp_path / "sequence", {day(1): sales[1], day(2): sales[2], day(3): sales[3]})
+    Landing(sequence.data_dir).write_day(day(4), Day(sales=[Sale(4, ITEM_A, s_store_id=STORE_1)]))
+    Landing(sequence.data_dir).write_day(day(5), sales[5])
+    for n in range(1, 6):
+        sequence.build(day(n))
+    assert warehouse.marts() == sequence.marts()
+
+
+def test_a_malformed_window_stops_before_any_model_runs(tmp_path: Path) -> None:
     warehouse = warehouse_with(tmp_path, {day(1): Day(items=[Item(ITEM_A)])})
-    missing = warehouse.invoke("build")
-    assert not missing.success
-    assert "refresh window missing" in str(missing.exception)
-    assert warehouse.query("select count(*) from information_schema.tables where table_name like 'dim_%'") == [(0,)]
     for start, end, message in (
         ("2002-1-7", "2002-01-07", "is not a date"),
         ("2002-02-30", "2002-02-30", "is not a valid date"),

@@ -1,0 +1,170 @@
+{#-
+  Catch-up by default: a plain `dbt run`, `dbt build` or `dbt retry` on DuckDB (target `local`) with no
+  window loads every landed day after the last loaded one, like `python -m orchestrator run` without a date.
+
+  - landed: a day whose three extracts have their `_SUCCESS` marker under STORE_SALES_DATA_DIR/landing
+    (the README's "Arrival markers"); the window runs from the day after the last loaded one up to the
+    last landed day before a gap;
+  - last loaded: the newest window end of a SUCCEEDED run without selection in pipeline_runs
+    (macros/pipeline_runs.sql), which orchestrated executions and these catch-ups both write;
+  - the first on-run-start hook (validate_refresh_window) computes the window ONCE, says it, and pins it
+    as this invocation's row `dbt-<invocation_id>` (status RUNNING) in pipeline_runs; every later
+    refresh_window() of the invocation reads the pin, so no model sees another window even if a marker
+    lands mid-run; the on-run-end hook turns the row into SUCCEEDED or FAILED with its counts;
+  - nothing new has landed: dbt has no way to end a build from a hook with success and no work, so the
+    catch-up says so and reloads the last loaded day (idempotent: a window's load replaces its rows);
+  - no day has landed at all: the run stops, saying where it looked.
+  On other targets the landing is not local files: give the window (or use the orchestrator's `run`).
+-#}
+
+{% macro catch_up_enabled() %}
+  {{- return(execute and target.type == "duckdb" and refresh_window_required()) -}}
+{% endmacro %}
+
+{% macro _catch_up_name() %}
+  {{- return("dbt-" ~ invocation_id) -}}
+{% endmacro %}
+
+{% macro _landed_days() %}
+  {#- Days whose every extract has its _SUCCESS marker, as YYYY-MM-DD strings in order. -#}
+  {%- set data_dir = env_var("STORE_SALES_DATA_DIR", "data") | replace("\\", "/") -%}
+  {%- set extracts = landing_tables("extract") | map(attribute="identifier") | list -%}
+  {%- set query -%}
+    with markers as (
+        select
+            regexp_extract(file, '/landing/([^/]+)/load_date=', 1) as extract_name,
+            regexp_extract(file, 'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) as load_day
+        from glob({{ _sql_string(data_dir ~ "/landing/*/load_date=*/_SUCCESS") }})
+    )
+    select load_day
+    from markers
+    where extract_name in ({% for name in extracts %}{{ _sql_string(name) }}{{ ", " if not loop.last }}{% endfor %})
+    group by load_day
+    having count(distinct extract_name) = {{ extracts | length }}
+    order by load_day
+  {%- endset -%}
+  {{- return(run_query(query).columns[0].values() | list) -}}
+{% endmacro %}
+
+{% macro _last_loaded_day() %}
+  {#- The newest window end of a complete successful run in pipeline_runs, or none. -#}
+  {%- set relation = pipeline_runs_relation() -%}
+  {%- set query -%}
+    select cast(max(window_end) as varchar)
+    from {{ relation }}
+    where status = 'SUCCEEDED' and selection is null
+  {%- endset -%}
+  {%- set last = run_query(query).columns[0].values()[0] -%}
+  {{- return(none if last is none else _parse_window_date("pipeline_runs.window_end", last)) -}}
+{% endmacro %}
+
+{% macro pin_catch_up_window() %}
+  {#- First on-run-start hook, no window given: choose, say and pin the invocation's window. -#}
+  {%- do create_pipeline_runs() -%}
+  {%- set days = _landed_days() -%}
+  {%- set data_dir = env_var("STORE_SALES_DATA_DIR", "data") -%}
+  {%- if days | length == 0 -%}
+    {{ exceptions.raise_compiler_error("refresh window missing and nothing to catch up: no day has all its extracts landed (a _SUCCESS marker each) under " ~ data_dir ~ "/landing; land the extracts (`python -m orchestrator sample-data`), or give STORE_SALES_WINDOW_START=YYYY-MM-DD") }}
+  {%- endif -%}
+  {%- set last = _last_loaded_day() -%}
+  {%- set landed = {} -%}
+  {%- for day in days -%}
+    {%- do landed.update({day: true}) -%}
+  {%- endfor -%}
+  {%- set one_day = modules.datetime.timedelta(days=1) -%}
+  {%- set start = _parse_window_date("first landed day", days[0]) if last is none else last + one_day -%}
+  {%- if start.isoformat() not in landed -%}
+    {%- if last is none -%}
+      {{ exceptions.raise_compiler_error("catch-up: no landed day to load under " ~ data_dir ~ "/landing") }}
+    {%- endif -%}
+    {{ log("catch-up: nothing new has landed after the last loaded day " ~ last ~ "; reloading it (a window's load is idempotent)", info=true) }}
+    {%- set window = {"start": last, "end": last} -%}
+  {%- else -%}
+    {%- set ns = namespace(end=start) -%}
+    {%- for _ in days if (ns.end + one_day).isoformat() in landed -%}
+      {%- set ns.end = ns.end + one_day -%}
+    {%- endfor -%}
+    {%- set since = "nothing loaded before" if last is none else "after the last loaded day " ~ last -%}
+    {{ log("catch-up: loading " ~ start ~ " .. " ~ ns.end ~ " (" ~ ((ns.end - start).days + 1) ~ " landed day(s), " ~ since ~ ")", info=true) }}
+    {%- set window = {"start": start, "end": ns.end} -%}
+  {%- endif -%}
+  {%- set selection = none if not flags.SELECT else flags.SELECT | join(" ") -%}
+  {%- set run = {
+      "execution_name": _catch_up_name(),
+      "window_start": window.start.isoformat(),
+      "window_end": window.end.isoformat(),
+      "started_at": run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+      "finished_at": none,
+      "status": "RUNNING",
+      "selection": selection,
+      "database_user": none,
+      "rows_written": none,
+      "anomalies": none,
+      "error": none,
+  } -%}
+  {%- do _insert_pipeline_run(run) -%}
+{% endmacro %}
+
+{% macro pinned_catch_up_window() %}
+  {#- The window pinned by this invocation's first hook, or none (no pin: the hook did not run). -#}
+  {%- set query -%}
+    select cast(window_start as varchar), cast(window_end as varchar)
+    from {{ pipeline_runs_relation() }}
+    where execution_name = {{ _sql_text(_catch_up_name()) }}
+  {%- endset -%}
+  {%- set rows = run_query(query).rows -%}
+  {%- if rows | length == 0 -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {{ return({
+      "start": _parse_window_date("pipeline_runs.window_start", rows[0][0]),
+      "end": _parse_window_date("pipeline_runs.window_end", rows[0][1]),
+      "given": true,
+  }) }}
+{% endmacro %}
+
+{% macro record_catch_up_run(results) %}
+  {#- on-run-end hook: the catch-up's row becomes SUCCEEDED or FAILED, with what it wrote. -#}
+  {%- if catch_up_enabled() and env_var("STORE_SALES_WINDOW_START", "") | trim == "" -%}
+    {%- set window = pinned_catch_up_window() -%}
+    {%- if window is not none -%}
+      {%- set failed = [] -%}
+      {%- for result in results if result.status in ["error", "fail", "runtime error"] -%}
+        {%- do failed.append(result.node.name ~ " " ~ result.status ~ ": " ~ (result.message or "") | string) -%}
+      {%- endfor -%}
+      {%- set run = {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()} -%}
+      {%- set query -%}
+        update {{ pipeline_runs_relation() }}
+        set
+            status = {{ _sql_text("FAILED" if failed else "SUCCEEDED") }},
+            finished_at = cast({{ _sql_text(modules.datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")) }} as timestamp),
+            database_user = current_user,
+            rows_written = {{ _sql_text(_pipeline_run_rows_written(run)) }},
+            anomalies = {{ _sql_text(tojson(_volume_anomaly_lines(window))) }},
+            error = {{ _sql_text((failed | join("; "))[:4000] if failed else none) }}
+        where execution_name = {{ _sql_text(_catch_up_name()) }}
+      {%- endset -%}
+      {%- do run_query(query) -%}
+    {%- endif -%}
+  {%- endif -%}
+{% endmacro %}
+
+{% macro _volume_anomaly_lines(window) %}
+  {#- The anomaly lines of the window from every model whose meta declares `volume_monitor`. -#}
+  {%- set lines = [] -%}
+  {%- for node in graph.nodes.values() if node.resource_type == "model" and node.config.meta.get("volume_monitor") -%}
+    {%- set monitor = node.config.meta["volume_monitor"] -%}
+    {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+    {%- if relation is not none -%}
+      {%- set query -%}
+        select {{ monitor["message_column"] }}
+        from {{ relation }}
+        where {{ monitor["date_column"] }} between cast('{{ window.start }}' as date) and cast('{{ window.end }}' as date)
+            and {{ monitor["message_column"] }} is not null
+        order by 1
+      {%- endset -%}
+      {%- do lines.extend(run_query(query).columns[0].values() | list) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{- return(lines) -}}
+{% endmacro %}
