@@ -18,7 +18,7 @@ from collections import Counter
 from orchestrator import config as config_module
 from orchestrator import launcher
 from orchestrator.errors import StoreSalesError
-from orchestrator.launcher import ExecutionRequest
+from orchestrator.protocol import ExecutionRequest
 from orchestrator.session import Mode, local_run_lock, open_session
 from orchestrator.window import RefreshWindow
 

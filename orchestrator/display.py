@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.launcher import ExecutionRef, ExecutionResult, StateRun, StateStatus
+from orchestrator.protocol import TASK_SUMMARY_MARKERS
 
 _MARK = {StateStatus.RUNNING: "▶", StateStatus.SUCCEEDED: "✔", StateStatus.FAILED: "✘"}
 
@@ -67,11 +68,8 @@ class Progress:
         self.console.print(line, style=style, markup=False)
 
 
-TASK_SUMMARY_MARKERS = frozenset({"task", "status", "models", "invocation_id"})
-
-
 def task_summaries(result: ExecutionResult) -> list[dict[str, Any]]:
-    """The dbt task summaries (orchestrator.runner.TaskSummary as dicts) in an execution's outputs.
+    """The dbt task summaries (orchestrator.protocol.TaskSummary as dicts) in an execution's outputs.
 
     The state machine collects them in its output; a failed execution has none there, so the
     outputs of the states that finished are searched too. Each task appears once.

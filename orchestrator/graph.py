@@ -44,9 +44,8 @@ from typing import Any
 
 from orchestrator.errors import OrchestrationConfigError, SelectionError
 from orchestrator.manifest import Manifest, ManifestNode
+from orchestrator.protocol import ORCHESTRATED_TYPES, TEST_TYPES
 
-ORCHESTRATED_TYPES = frozenset({"model", "seed", "snapshot"})
-TEST_TYPES = frozenset({"test", "unit_test"})
 META_KEY = "orchestrator"
 LAMBDA_MAX_TIMEOUT_SECONDS = 840
 ECS_MAX_TIMEOUT_SECONDS = 86_400

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.protocol import RECORD_RUN_KEY, TaskRequest
 from orchestrator.run_record import RunRecord, now, record_run
-from orchestrator.runner import RunnerConfig, TaskRequest, run_task
-from orchestrator.state_machine import RECORD_RUN_KEY
+from orchestrator.runner import RunnerConfig, run_task
 
 
 def handle(event: Mapping[str, Any], config: RunnerConfig) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from orchestrator.errors import ExitCode, StoreSalesError, UsageError
+from orchestrator.protocol import ExecutionRequest
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -65,47 +66,6 @@ class StateStatus(StrEnum):
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
-
-
-@dataclass(frozen=True)
-class ExecutionRequest:
-    """What one execution should do: the state machine's input (see orchestrator.state_machine)."""
-
-    window: RefreshWindow
-    full_refresh: bool = False
-    nodes: tuple[str, ...] | None = None
-    full_tests: bool = False
-    allow_missing: tuple[str, ...] = ()
-
-    def to_input(self) -> str:
-        return json.dumps(
-            {
-                "refresh_window": {"start": self.window.start.isoformat(), "end": self.window.end.isoformat()},
-                "window_days": self.window.days,
-                "full_refresh": self.full_refresh,
-                "full_tests": self.full_tests,
-                "nodes": list(self.nodes) if self.nodes is not None else None,
-                "allow_missing": list(self.allow_missing),
-            },
-            sort_keys=True,
-        )
-
-    @classmethod
-    def from_input(cls, text: str | None) -> ExecutionRequest | None:
-        """The request behind an execution's input, or None when the input is not ours."""
-        try:
-            document = json.loads(text or "")
-            window = document["refresh_window"]
-            nodes = document.get("nodes")
-            return cls(
-                window=RefreshWindow(date.fromisoformat(window["start"]), date.fromisoformat(window["end"])),
-                full_refresh=bool(document.get("full_refresh", False)),
-                nodes=tuple(nodes) if nodes is not None else None,
-                full_tests=bool(document.get("full_tests", False)),
-                allow_missing=tuple(str(e) for e in document.get("allow_missing") or ()),
-            )
-        except (ValueError, KeyError, TypeError, UsageError):
-            return None
 
 
 def execution_name(window: RefreshWindow, attempt: int) -> str:

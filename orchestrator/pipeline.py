@@ -20,7 +20,8 @@ from orchestrator import config as config_module
 from orchestrator import display, landing_gate, launcher, settings
 from orchestrator.contract import EXTRACTS
 from orchestrator.errors import ConfigurationError, EnvironmentProblem, ExitCode, UsageError
-from orchestrator.launcher import ExecutionRequest, ExecutionResult, ExecutionStatus
+from orchestrator.launcher import ExecutionResult, ExecutionStatus
+from orchestrator.protocol import ExecutionRequest
 from orchestrator.session import Mode, Session, local_run_lock, open_session, resolve_mode
 from orchestrator.window import RefreshWindow, parse_date
 

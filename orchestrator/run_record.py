@@ -73,7 +73,7 @@ class RunRecord:
         except (KeyError, TypeError, ValueError) as error:
             raise RunnerPayloadError(
                 f"record_run payload is missing or has a malformed {error}: expected execution, started, status, "
-                "refresh_window{start,end}, nodes, results (see orchestrator.state_machine)"
+                "refresh_window{start,end}, nodes, results (see orchestrator.state_machine._record_state)"
             ) from None
 
     def macro_args(self) -> dict[str, Any]:

@@ -41,7 +41,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,24 +54,16 @@ from orchestrator.errors import (
     DbtTransientError,
     LandingIncomplete,
     RunnerError,
-    RunnerPayloadError,
     StoreSalesError,
 )
-from orchestrator.graph import ORCHESTRATED_TYPES, TEST_TYPES
-from orchestrator.state_machine import (
-    ENV_ALLOW_MISSING,
-    ENV_ARTIFACTS_BUCKET,
-    ENV_ARTIFACTS_PREFIX,
-    ENV_EXECUTION,
-    ENV_EXTRA_TESTS,
-    ENV_FULL_REFRESH,
+from orchestrator.protocol import (
     ENV_HEARTBEAT_SECONDS,
-    ENV_MODELS,
-    ENV_NODES,
-    ENV_TASK,
     ENV_TASK_TOKEN,
+    ORCHESTRATED_TYPES,
+    TEST_TYPES,
+    TaskRequest,
+    TaskSummary,
 )
-from orchestrator.window import FULL_TESTS_ENV, WINDOW_END_ENV, WINDOW_START_ENV, RefreshWindow
 
 thread_locks.install()
 
@@ -99,88 +91,6 @@ TRANSIENT_MARKERS = (
     "too many connections",
     "serializable isolation violation",
 )
-
-
-@dataclass(frozen=True)
-class TaskRequest:
-    """What one task must build (the state machine's payload)."""
-
-    task: str
-    models: tuple[str, ...]
-    window: RefreshWindow
-    execution: str
-    full_refresh: bool = False
-    nodes: tuple[str, ...] | None = None
-    extra_tests: tuple[str, ...] = ()
-    artifacts_bucket: str = ""
-    artifacts_prefix: str = ""
-    full_tests: bool = False
-    allow_missing: tuple[str, ...] = ()
-
-    def dbt_environment(self) -> dict[str, str]:
-        """The variables dbt reads at execution time: the window and whether tests check whole tables."""
-        return {**self.window.as_env(), FULL_TESTS_ENV: "true" if self.full_tests else "false"}
-
-    @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> TaskRequest:
-        """From the Lambda payload."""
-        try:
-            window = event["refresh_window"]
-            nodes = event.get("nodes")
-            artifacts = event.get("artifacts") or {}
-            return cls(
-                task=str(event["task"]),
-                models=tuple(str(m) for m in event["models"]),
-                window=RefreshWindow.parse(str(window["start"]), str(window["end"])),
-                execution=str(event["execution"]),
-                full_refresh=bool(event.get("full_refresh") or False),
-                nodes=None if nodes is None else tuple(str(n) for n in nodes),
-                extra_tests=tuple(str(t) for t in event.get("extra_tests") or ()),
-                artifacts_bucket=str(artifacts.get("bucket") or ""),
-                artifacts_prefix=str(artifacts.get("prefix") or ""),
-                full_tests=bool(event.get("full_tests") or False),
-                allow_missing=tuple(str(e) for e in event.get("allow_missing") or ()),
-            )
-        except (KeyError, TypeError) as error:
-            raise RunnerPayloadError(
-                f"task payload is missing or has a malformed {error}: expected task, models, "
-                "refresh_window{start,end}, execution (see orchestrator.state_machine)"
-            ) from None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> TaskRequest:
-        """From the ECS container's environment."""
-        try:
-            nodes = json.loads(env.get(ENV_NODES) or "null")
-            full_refresh = json.loads(env.get(ENV_FULL_REFRESH) or "false")
-            full_tests = json.loads(env.get(FULL_TESTS_ENV) or "false")
-            allow_missing = json.loads(env.get(ENV_ALLOW_MISSING) or "[]")
-            return cls(
-                task=env[ENV_TASK],
-                models=tuple(env[ENV_MODELS].split()),
-                window=RefreshWindow.parse(env[WINDOW_START_ENV], env[WINDOW_END_ENV]),
-                execution=env.get(ENV_EXECUTION) or "manual",
-                full_refresh=bool(full_refresh),
-                nodes=None if nodes is None else tuple(str(n) for n in nodes),
-                extra_tests=tuple((env.get(ENV_EXTRA_TESTS) or "").split()),
-                artifacts_bucket=env.get(ENV_ARTIFACTS_BUCKET, ""),
-                artifacts_prefix=env.get(ENV_ARTIFACTS_PREFIX, ""),
-                full_tests=bool(full_tests),
-                allow_missing=tuple(str(e) for e in allow_missing),
-            )
-        except KeyError as error:
-            raise RunnerPayloadError(f"environment variable {error} is not set: the task cannot start") from None
-        except json.JSONDecodeError as error:
-            raise RunnerPayloadError(
-                f"{ENV_NODES}/{ENV_FULL_REFRESH}/{FULL_TESTS_ENV}/{ENV_ALLOW_MISSING} is not JSON: {error}"
-            ) from None
-
-    def selected_models(self) -> tuple[str, ...]:
-        """The task's models that `nodes` asks for (names or unique ids), all when `nodes` is null."""
-        if self.nodes is None:
-            return self.models
-        wanted = {n.rsplit(".", 1)[-1] for n in self.nodes} | set(self.nodes)
-        return tuple(m for m in self.models if m in wanted)
 
 
 @dataclass(frozen=True)
@@ -225,54 +135,6 @@ class NodeResult:
             "seconds": self.seconds,
             "status": self.status,
         }
-
-
-@dataclass(frozen=True)
-class TaskSummary:
-    """The compact result a task returns to the state machine (well under 256 KiB)."""
-
-    task: str
-    status: str
-    refresh_window: dict[str, str]
-    models: list[dict[str, Any]] = field(default_factory=list)
-    tests: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    database_user: str | None = None
-    invocation_id: str | None = None
-    artifacts: str | None = None
-    landing_missing: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "artifacts": self.artifacts,
-            "database_user": self.database_user,
-            "invocation_id": self.invocation_id,
-            "landing_missing": self.landing_missing,
-            "models": self.models,
-            "refresh_window": self.refresh_window,
-            "seconds": self.seconds,
-            "status": self.status,
-            "task": self.task,
-            "tests": self.tests,
-            "warnings": self.warnings,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TaskSummary:
-        return cls(
-            task=str(data["task"]),
-            status=str(data["status"]),
-            refresh_window=dict(data["refresh_window"]),
-            models=list(data.get("models") or []),
-            tests=dict(data.get("tests") or {}),
-            seconds=float(data.get("seconds") or 0.0),
-            database_user=data.get("database_user"),
-            invocation_id=data.get("invocation_id"),
-            artifacts=data.get("artifacts"),
-            landing_missing=list(data.get("landing_missing") or []),
-            warnings=list(data.get("warnings") or []),
-        )
 
 
 _PARSE_LOCK = threading.Lock()

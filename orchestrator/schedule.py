@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from orchestrator import landing_gate, launcher
 from orchestrator.contract import EXTRACTS
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
+from orchestrator.protocol import ExecutionRequest
 from orchestrator.window import RefreshWindow
 
 STATE_MACHINE_ENV = "STORE_SALES_STATE_MACHINE_ARN"
@@ -95,7 +96,7 @@ def start_once(sfn: Any, state_machine_arn: str, day: date) -> Start:
     for ref in launcher.list_executions(sfn, state_machine_arn):
         if ref.window == window or (ref.window is not None and ref.window.overlaps(window) and ref.status in live):
             return Start(ref, started=False)
-    return Start(launcher.start(sfn, state_machine_arn, launcher.ExecutionRequest(window=window)), started=True)
+    return Start(launcher.start(sfn, state_machine_arn, ExecutionRequest(window=window)), started=True)
 
 
 def start_on_arrival(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, s3: Any) -> str:

@@ -19,7 +19,7 @@ window wrote. `nodes` is null for everything, or a list of model names / unique 
 builds only the intersection of its models with the list and returns a `skipped` summary when it is
 empty (this serves `run --select` and `resume`). `allow_missing` lists extracts whose days in the window
 may have no delivery at all (`run --allow-missing item`; see `orchestrator.landing_gate`). Execution
-output: the same keys plus `results`, one compact summary per task (`orchestrator.runner.TaskSummary.to_dict`).
+output: the same keys plus `results`, one compact summary per task (`orchestrator.protocol.TaskSummary.to_dict`).
 
 Compute per task (model `meta.orchestrator.compute`, see `orchestrator.graph`):
 - lambda: `arn:aws:states:::lambda:invoke` (synchronous), TimeoutSeconds at most 840 (Lambda's hard
@@ -61,6 +61,23 @@ from orchestrator.errors import OrchestrationConfigError
 from orchestrator.graph import Compute, DbtGraph
 from orchestrator.manifest import load_manifest
 from orchestrator.plan import Plan, Task, build_plan
+from orchestrator.protocol import (
+    ENV_ALLOW_MISSING,
+    ENV_ARTIFACTS_BUCKET,
+    ENV_ARTIFACTS_PREFIX,
+    ENV_EXECUTION,
+    ENV_EXTRA_TESTS,
+    ENV_FULL_REFRESH,
+    ENV_HEARTBEAT_SECONDS,
+    ENV_MODELS,
+    ENV_NODES,
+    ENV_TASK,
+    ENV_TASK_TOKEN,
+    INPUT_KEYS,
+    RECORD_RUN_KEY,
+    RUNNER_TRANSIENT_ERROR,
+    SUMMARY_KEYS,
+)
 from orchestrator.window import FULL_TESTS_ENV, WINDOW_END_ENV, WINDOW_START_ENV
 
 LAMBDA_RESOURCE = "arn:aws:states:::lambda:invoke"
@@ -73,21 +90,6 @@ LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.TooManyRequestsException",
 )
 ECS_TRANSIENT_ERRORS = ("ECS.AmazonECSException", "ECS.ServerException")
-RUNNER_TRANSIENT_ERROR = "DbtTransientError"
-INPUT_KEYS = ("refresh_window", "window_days", "full_refresh", "full_tests", "nodes", "allow_missing")
-SUMMARY_KEYS = (
-    "task",
-    "status",
-    "models",
-    "tests",
-    "seconds",
-    "database_user",
-    "invocation_id",
-    "refresh_window",
-    "artifacts",
-    "landing_missing",
-    "warnings",
-)
 NOTIFY_STATE = "Notify failure"
 FAILED_STATE = "Pipeline failed"
 CHECK_STATE = "Check failure"
@@ -97,22 +99,8 @@ CHECK_WARNINGS_STATE = "Check warnings"
 NOTIFY_WARNING_STATE = "Notify warning"
 RECORD_RUN_STATE = "Record run"
 RECORD_FAILURE_STATE = "Record failure"
-RECORD_RUN_KEY = "record_run"
 MACHINE_TIMEOUT_MARGIN_SECONDS = 600
 RECORD_TIMEOUT_SECONDS = 120
-
-# Environment variables of the ECS container (read by `python -m orchestrator.runner`).
-ENV_TASK_TOKEN = "STORE_SALES_TASK_TOKEN"
-ENV_TASK = "STORE_SALES_TASK"
-ENV_MODELS = "STORE_SALES_MODELS"
-ENV_EXTRA_TESTS = "STORE_SALES_EXTRA_TESTS"
-ENV_FULL_REFRESH = "STORE_SALES_FULL_REFRESH"
-ENV_NODES = "STORE_SALES_NODES"
-ENV_ALLOW_MISSING = "STORE_SALES_ALLOW_MISSING"
-ENV_EXECUTION = "STORE_SALES_EXECUTION"
-ENV_ARTIFACTS_BUCKET = "STORE_SALES_ARTIFACTS_BUCKET"
-ENV_ARTIFACTS_PREFIX = "STORE_SALES_ARTIFACTS_PREFIX"
-ENV_HEARTBEAT_SECONDS = "STORE_SALES_HEARTBEAT_SECONDS"
 
 
 @dataclass(frozen=True)

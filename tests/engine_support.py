@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestrator.launcher import ExecutionRequest
+from orchestrator.protocol import ExecutionRequest
 from orchestrator.window import RefreshWindow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def entered_states(events: list[dict[str, Any]]) -> list[str]:
 
 
 def execution_input(start: str, end: str | None = None, nodes: list[str] | None = None) -> str:
-    """The execution input the launcher sends (orchestrator.launcher.ExecutionRequest)."""
+    """The execution input the launcher sends (orchestrator.protocol.ExecutionRequest)."""
     window = RefreshWindow.parse(start, end or start)
     return ExecutionRequest(window, nodes=tuple(nodes) if nodes is not None else None).to_input()
 

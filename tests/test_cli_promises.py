@@ -33,9 +33,9 @@ from test_pipeline_e2e import (
 from orchestrator import cli, launcher
 from orchestrator.errors import ExitCode
 from orchestrator.graph import DbtGraph
-from orchestrator.launcher import ExecutionRef, ExecutionRequest, ExecutionResult, ExecutionStatus
+from orchestrator.launcher import ExecutionRef, ExecutionResult, ExecutionStatus
 from orchestrator.manifest import load_manifest
-from orchestrator.runner import TaskSummary
+from orchestrator.protocol import ExecutionRequest, TaskSummary
 from orchestrator.session import ensure_parsed, journal, local_run_lock
 from orchestrator.window import RefreshWindow
 

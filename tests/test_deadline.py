@@ -20,7 +20,8 @@ from moto import mock_aws
 from orchestrator import deadline, launcher, schedule
 from orchestrator.errors import RunnerPayloadError
 from orchestrator.landing_gate import MARKER_FILE
-from orchestrator.launcher import ExecutionRequest, ExecutionStatus
+from orchestrator.launcher import ExecutionStatus
+from orchestrator.protocol import ExecutionRequest
 from orchestrator.window import RefreshWindow
 
 REGION = "us-east-1"

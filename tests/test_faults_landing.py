@@ -33,7 +33,8 @@ from orchestrator.graph import DbtGraph
 from orchestrator.landing_gate import MARKER_FILE, marker_document
 from orchestrator.manifest import load_manifest
 from orchestrator.plan import build_plan
-from orchestrator.runner import RunnerConfig, TaskRequest, TaskSummary, run_task
+from orchestrator.protocol import TaskRequest, TaskSummary
+from orchestrator.runner import RunnerConfig, run_task
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ from botocore.config import Config
 from moto import mock_aws
 
 from orchestrator import launcher
-from orchestrator.launcher import ExecutionRequest, ExecutionStatus, StateStatus
-from orchestrator.state_machine import INPUT_KEYS
+from orchestrator.launcher import ExecutionStatus, StateStatus
+from orchestrator.protocol import INPUT_KEYS, ExecutionRequest
 from orchestrator.window import RefreshWindow
 
 ROLE = "arn:aws:iam::123456789012:role/states"

@@ -20,14 +20,8 @@ from orchestrator.errors import (
     DbtTransientError,
     RunnerPayloadError,
 )
-from orchestrator.runner import (
-    NodeResult,
-    RunnerConfig,
-    TaskRequest,
-    TaskSummary,
-    _raise_for_failures,
-    run_task,
-)
+from orchestrator.protocol import TaskRequest, TaskSummary
+from orchestrator.runner import NodeResult, RunnerConfig, _raise_for_failures, run_task
 from orchestrator.window import RefreshWindow
 
 EVENT = {

@@ -9,7 +9,8 @@ import pytest
 
 from orchestrator import status
 from orchestrator.errors import ConfigurationError, ExitCode, UsageError
-from orchestrator.launcher import ExecutionRef, ExecutionRequest, ExecutionResult, ExecutionStatus
+from orchestrator.launcher import ExecutionRef, ExecutionResult, ExecutionStatus
+from orchestrator.protocol import ExecutionRequest
 from orchestrator.window import RefreshWindow
 
 DAY = date(2002, 12, 31)

@@ -1,0 +1,233 @@
+"""The one contract between the generated definition, the launcher and the runner.
+
+Everything that crosses a process or service boundary is defined here, once:
+- the execution input (`ExecutionRequest`, `INPUT_KEYS`): what the launcher starts an execution with and
+  what the definition's `Initialize` state passes on;
+- the task request (`TaskRequest`): the payload a Lambda task receives (`from_event`), or the environment
+  an ECS container gets (`from_env`, the `ENV_*` names);
+- the task summary (`TaskSummary`, `SUMMARY_KEYS`, `TASK_SUMMARY_MARKERS`): what a task returns, which
+  the definition selects and the CLI displays;
+- the run record key (`RECORD_RUN_KEY`): the payload of the execution's last state (orchestrator.run_record);
+- the error names Retry and Catch match: the class names of `orchestrator.errors.RunnerError` leaves
+  (`RUNNER_TRANSIENT_ERROR` is the one retried).
+
+It imports only the window and the errors, so the runtime (runner, Lambda handler) loads nothing of the
+definition generator, the local emulator or the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from orchestrator.errors import DbtTransientError, RunnerPayloadError, UsageError
+from orchestrator.window import FULL_TESTS_ENV, WINDOW_END_ENV, WINDOW_START_ENV, RefreshWindow
+
+# dbt resource types: the nodes a task builds (its summary's `models`) and the tests it runs (`tests`)
+ORCHESTRATED_TYPES = frozenset({"model", "seed", "snapshot"})
+TEST_TYPES = frozenset({"test", "unit_test"})
+
+RUNNER_TRANSIENT_ERROR = DbtTransientError.__name__
+RECORD_RUN_KEY = "record_run"
+INPUT_KEYS = ("refresh_window", "window_days", "full_refresh", "full_tests", "nodes", "allow_missing")
+SUMMARY_KEYS = (
+    "task",
+    "status",
+    "models",
+    "tests",
+    "seconds",
+    "database_user",
+    "invocation_id",
+    "refresh_window",
+    "artifacts",
+    "landing_missing",
+    "warnings",
+)
+TASK_SUMMARY_MARKERS = frozenset({"task", "status", "models", "invocation_id"})
+
+# Environment variables of the ECS container (read by `python -m orchestrator.runner`).
+ENV_TASK_TOKEN = "STORE_SALES_TASK_TOKEN"
+ENV_TASK = "STORE_SALES_TASK"
+ENV_MODELS = "STORE_SALES_MODELS"
+ENV_EXTRA_TESTS = "STORE_SALES_EXTRA_TESTS"
+ENV_FULL_REFRESH = "STORE_SALES_FULL_REFRESH"
+ENV_NODES = "STORE_SALES_NODES"
+ENV_ALLOW_MISSING = "STORE_SALES_ALLOW_MISSING"
+ENV_EXECUTION = "STORE_SALES_EXECUTION"
+ENV_ARTIFACTS_BUCKET = "STORE_SALES_ARTIFACTS_BUCKET"
+ENV_ARTIFACTS_PREFIX = "STORE_SALES_ARTIFACTS_PREFIX"
+ENV_HEARTBEAT_SECONDS = "STORE_SALES_HEARTBEAT_SECONDS"
+
+
+@dataclass(frozen=True)
+class ExecutionRequest:
+    """What one execution should do: the state machine's input, keys `INPUT_KEYS`."""
+
+    window: RefreshWindow
+    full_refresh: bool = False
+    nodes: tuple[str, ...] | None = None
+    full_tests: bool = False
+    allow_missing: tuple[str, ...] = ()
+
+    def to_input(self) -> str:
+        return json.dumps(
+            {
+                "refresh_window": {"start": self.window.start.isoformat(), "end": self.window.end.isoformat()},
+                "window_days": self.window.days,
+                "full_refresh": self.full_refresh,
+                "full_tests": self.full_tests,
+                "nodes": list(self.nodes) if self.nodes is not None else None,
+                "allow_missing": list(self.allow_missing),
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_input(cls, text: str | None) -> ExecutionRequest | None:
+        """The request behind an execution's input, or None when the input is not ours."""
+        try:
+            document = json.loads(text or "")
+            window = document["refresh_window"]
+            nodes = document.get("nodes")
+            return cls(
+                window=RefreshWindow(date.fromisoformat(window["start"]), date.fromisoformat(window["end"])),
+                full_refresh=bool(document.get("full_refresh", False)),
+                nodes=tuple(nodes) if nodes is not None else None,
+                full_tests=bool(document.get("full_tests", False)),
+                allow_missing=tuple(str(e) for e in document.get("allow_missing") or ()),
+            )
+        except (ValueError, KeyError, TypeError, UsageError):
+            return None
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """What one task must build (the state machine's payload)."""
+
+    task: str
+    models: tuple[str, ...]
+    window: RefreshWindow
+    execution: str
+    full_refresh: bool = False
+    nodes: tuple[str, ...] | None = None
+    extra_tests: tuple[str, ...] = ()
+    artifacts_bucket: str = ""
+    artifacts_prefix: str = ""
+    full_tests: bool = False
+    allow_missing: tuple[str, ...] = ()
+
+    def dbt_environment(self) -> dict[str, str]:
+        """The variables dbt reads at execution time: the window and whether tests check whole tables."""
+        return {**self.window.as_env(), FULL_TESTS_ENV: "true" if self.full_tests else "false"}
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> TaskRequest:
+        """From the Lambda payload."""
+        try:
+            window = event["refresh_window"]
+            nodes = event.get("nodes")
+            artifacts = event.get("artifacts") or {}
+            return cls(
+                task=str(event["task"]),
+                models=tuple(str(m) for m in event["models"]),
+                window=RefreshWindow.parse(str(window["start"]), str(window["end"])),
+                execution=str(event["execution"]),
+                full_refresh=bool(event.get("full_refresh") or False),
+                nodes=None if nodes is None else tuple(str(n) for n in nodes),
+                extra_tests=tuple(str(t) for t in event.get("extra_tests") or ()),
+                artifacts_bucket=str(artifacts.get("bucket") or ""),
+                artifacts_prefix=str(artifacts.get("prefix") or ""),
+                full_tests=bool(event.get("full_tests") or False),
+                allow_missing=tuple(str(e) for e in event.get("allow_missing") or ()),
+            )
+        except (KeyError, TypeError) as error:
+            raise RunnerPayloadError(
+                f"task payload is missing or has a malformed {error}: expected task, models, "
+                "refresh_window{start,end}, execution (see orchestrator.protocol)"
+            ) from None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TaskRequest:
+        """From the ECS container's environment."""
+        try:
+            nodes = json.loads(env.get(ENV_NODES) or "null")
+            full_refresh = json.loads(env.get(ENV_FULL_REFRESH) or "false")
+            full_tests = json.loads(env.get(FULL_TESTS_ENV) or "false")
+            allow_missing = json.loads(env.get(ENV_ALLOW_MISSING) or "[]")
+            return cls(
+                task=env[ENV_TASK],
+                models=tuple(env[ENV_MODELS].split()),
+                window=RefreshWindow.parse(env[WINDOW_START_ENV], env[WINDOW_END_ENV]),
+                execution=env.get(ENV_EXECUTION) or "manual",
+                full_refresh=bool(full_refresh),
+                nodes=None if nodes is None else tuple(str(n) for n in nodes),
+                extra_tests=tuple((env.get(ENV_EXTRA_TESTS) or "").split()),
+                artifacts_bucket=env.get(ENV_ARTIFACTS_BUCKET, ""),
+                artifacts_prefix=env.get(ENV_ARTIFACTS_PREFIX, ""),
+                full_tests=bool(full_tests),
+                allow_missing=tuple(str(e) for e in allow_missing),
+            )
+        except KeyError as error:
+            raise RunnerPayloadError(f"environment variable {error} is not set: the task cannot start") from None
+        except json.JSONDecodeError as error:
+            raise RunnerPayloadError(
+                f"{ENV_NODES}/{ENV_FULL_REFRESH}/{FULL_TESTS_ENV}/{ENV_ALLOW_MISSING} is not JSON: {error}"
+            ) from None
+
+    def selected_models(self) -> tuple[str, ...]:
+        """The task's models that `nodes` asks for (names or unique ids), all when `nodes` is null."""
+        if self.nodes is None:
+            return self.models
+        wanted = {n.rsplit(".", 1)[-1] for n in self.nodes} | set(self.nodes)
+        return tuple(m for m in self.models if m in wanted)
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """The compact result a task returns to the state machine (well under 256 KiB)."""
+
+    task: str
+    status: str
+    refresh_window: dict[str, str]
+    models: list[dict[str, Any]] = field(default_factory=list)
+    tests: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    database_user: str | None = None
+    invocation_id: str | None = None
+    artifacts: str | None = None
+    landing_missing: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "artifacts": self.artifacts,
+            "database_user": self.database_user,
+            "invocation_id": self.invocation_id,
+            "landing_missing": self.landing_missing,
+            "models": self.models,
+            "refresh_window": self.refresh_window,
+            "seconds": self.seconds,
+            "status": self.status,
+            "task": self.task,
+            "tests": self.tests,
+            "warnings": self.warnings,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskSummary:
+        return cls(
+            task=str(data["task"]),
+            status=str(data["status"]),
+            refresh_window=dict(data["refresh_window"]),
+            models=list(data.get("models") or []),
+            tests=dict(data.get("tests") or {}),
+            seconds=float(data.get("seconds") or 0.0),
+            database_user=data.get("database_user"),
+            invocation_id=data.get("invocation_id"),
+            artifacts=data.get("artifacts"),
+            landing_missing=list(data.get("landing_missing") or []),
+            warnings=list(data.get("warnings") or []),
+        )
