@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from orchestrator.errors import BenchmarkError
+from bench.errors import BenchmarkError
 
 
 @dataclass(frozen=True)

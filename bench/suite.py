@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.errors import BenchmarkError
 from bench.measure import Measured, run_measured
 from bench.warehouse import (
     Comparison,
@@ -27,7 +28,6 @@ from bench.warehouse import (
     trim_history,
     warehouse_rows,
 )
-from orchestrator.errors import BenchmarkError
 from orchestrator.window import RefreshWindow
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

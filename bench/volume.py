@@ -28,9 +28,10 @@ from typing import Any
 
 import duckdb
 
+from bench.errors import BenchmarkError
 from bench.warehouse import fresh_run_dir
 from orchestrator import sample_data
-from orchestrator.errors import BenchmarkError, StoreSalesError
+from orchestrator.errors import StoreSalesError
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent

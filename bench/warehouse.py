@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestrator.errors import BenchmarkError
+from bench.errors import BenchmarkError
 
 MART_TABLES = (
     "dim_customer_address",

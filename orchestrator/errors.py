@@ -116,6 +116,30 @@ class LandingTimedOut(StoreSalesError):
     exit_code = ExitCode.TIMED_OUT
 
 
+class ExecutionConflict(UsageError):
+    """Another execution is RUNNING for an overlapping refresh window."""
+
+
+class ExecutionNotFound(UsageError):
+    """The execution named on the command line does not exist."""
+
+
+class WatchDeadlineExceeded(StoreSalesError):
+    """The execution was still running when the watch deadline passed (it keeps running)."""
+
+    exit_code = ExitCode.TIMED_OUT
+
+
+class QueryFailed(StoreSalesError):
+    """Redshift rejected or aborted the statement, or the Data API call itself failed."""
+
+
+class QueryTimedOut(StoreSalesError):
+    """The statement did not finish before the deadline (it was cancelled)."""
+
+    exit_code = ExitCode.TIMED_OUT
+
+
 class LocalAwsError(EnvironmentProblem):
     """The local AWS stand-in (moto server, emulated Lambda/ECS) could not start or deploy."""
 
@@ -126,9 +150,3 @@ class DocsError(EnvironmentProblem):
 
 class DeployError(EnvironmentProblem):
     """A deployment step (render, docker, aws cloudformation) failed or the stack has no expected output."""
-
-
-class BenchmarkError(StoreSalesError):
-    """A command measured by the benchmarks (`python -m bench`) failed, or its output could not be read."""
-
-    exit_code = ExitCode.PIPELINE_FAILED

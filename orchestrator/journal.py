@@ -13,8 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.errors import DataDirError
-from orchestrator.launcher import ExecutionNotFound, ExecutionRef, ExecutionResult
+from orchestrator.errors import DataDirError, ExecutionNotFound
+from orchestrator.launcher import ExecutionRef, ExecutionResult
 
 
 @dataclass(frozen=True)

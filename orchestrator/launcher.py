@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from orchestrator.errors import ExitCode, StoreSalesError, UsageError
+from orchestrator.errors import (
+    ExecutionConflict,
+    ExecutionNotFound,
+    UsageError,
+    WatchDeadlineExceeded,
+)
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.window import RefreshWindow
 
@@ -37,20 +42,6 @@ _NAME_PATTERN = re.compile(
     rf"^{NAME_PREFIX}-(?P<start>\d{{4}}-\d{{2}}-\d{{2}})(?:-to-(?P<end>\d{{4}}-\d{{2}}-\d{{2}}))?-r(?P<attempt>\d+)$"
 )
 _THROTTLING_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
-
-
-class ExecutionConflict(UsageError):
-    """Another execution is RUNNING for an overlapping refresh window."""
-
-
-class ExecutionNotFound(UsageError):
-    """The execution named on the command line does not exist."""
-
-
-class WatchDeadlineExceeded(StoreSalesError):
-    """The execution was still running when the watch deadline passed (it keeps running)."""
-
-    exit_code = ExitCode.TIMED_OUT
 
 
 class ExecutionStatus(StrEnum):

@@ -15,15 +15,26 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator import config as config_module
 from orchestrator import display, landing_gate, launcher, settings
 from orchestrator.contract import EXTRACTS
-from orchestrator.errors import ConfigurationError, EnvironmentProblem, ExitCode, UsageError
+from orchestrator.errors import (
+    ConfigurationError,
+    EnvironmentProblem,
+    ExitCode,
+    StoreSalesError,
+    UsageError,
+    WatchDeadlineExceeded,
+)
 from orchestrator.launcher import ExecutionResult, ExecutionStatus
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.session import Mode, Session, local_run_lock, open_session, resolve_mode
 from orchestrator.window import RefreshWindow, parse_date
+
+if TYPE_CHECKING:
+    from orchestrator.reports import ReportConnection
 
 _EXIT_BY_STATUS = {
     ExecutionStatus.SUCCEEDED: ExitCode.OK,
@@ -103,7 +114,7 @@ def _launch_and_watch(session: Session, request: ExecutionRequest, args: argpars
             on_progress=progress,
             max_poll_seconds=session.max_poll_seconds,
         )
-    except (KeyboardInterrupt, launcher.WatchDeadlineExceeded) as stopped:
+    except (KeyboardInterrupt, WatchDeadlineExceeded) as stopped:
         if session.journal is None:
             print(
                 f"\nstopped watching; {ref.name} goes on. Watch it again with `python -m orchestrator watch "
@@ -113,7 +124,7 @@ def _launch_and_watch(session: Session, request: ExecutionRequest, args: argpars
             raise
         session.sfn.stop_execution(executionArn=ref.arn, error="Local.Stopped", cause=f"stopped: {stopped!r}")
         session.journal.save(launcher.watch(session.sfn, ref.arn, deadline_seconds=60))
-        raise launcher.WatchDeadlineExceeded(
+        raise WatchDeadlineExceeded(
             f"the local execution {ref.name} ran inside this command and was stopped with it (recorded as "
             f"ABORTED); the task that was running finishes first. Resume it with `python -m orchestrator "
             f"resume {ref.name}` (reruns are idempotent)"
@@ -461,14 +472,12 @@ def report(args: argparse.Namespace) -> int:
     conn = reports.connect(
         source, config=config_module.load(args.config), secret_arn=args.secret_arn, timeout_seconds=args.timeout
     )
-    as_of = conn.data_as_of()
-    line = as_of.line() if as_of else "data as of: unknown (pipeline_runs records no complete successful execution)"
-    # a table reads better under its date; CSV and JSON stay pure data on stdout
-    print(line, file=sys.stdout if args.format == reports.OutputFormat.TABLE else sys.stderr)
     if args.kind == "daily":
         frame = conn.daily_store_sales(date=args.date, start=args.start, end=args.end, city=args.city, state=args.state)
     else:
         frame = conn.weekly_region_sales(region=args.region, weeks=args.weeks, date=args.date)
+    # a table reads better under its date; CSV and JSON stay pure data on stdout
+    print(_data_as_of_line(conn), file=sys.stdout if args.format == reports.OutputFormat.TABLE else sys.stderr)
     print(reports.render(frame, reports.OutputFormat(args.format)))
     if args.plot is not None:
         from orchestrator import charts
@@ -476,6 +485,15 @@ def report(args: argparse.Namespace) -> int:
         figure = charts.daily(frame) if args.kind == "daily" else charts.weekly(frame)
         print(f"chart: {charts.save(figure, args.plot)}", file=sys.stderr)
     return ExitCode.OK
+
+
+def _data_as_of_line(conn: ReportConnection) -> str:
+    """The run log's "data as of" line; informational, so a run log that cannot be read is said, not raised."""
+    try:
+        as_of = conn.data_as_of()
+    except StoreSalesError as error:
+        return f"data as of: unknown (the run log pipeline_runs could not be read: {error})"
+    return as_of.line() if as_of else "data as of: unknown (pipeline_runs records no complete successful execution)"
 
 
 def _check_plot_path(path: Path) -> None:

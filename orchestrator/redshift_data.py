@@ -23,22 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator.errors import ConfigurationError, ExitCode, SecretUnreadable, StoreSalesError
+from orchestrator.errors import (
+    ConfigurationError,
+    QueryFailed,
+    QueryTimedOut,
+    SecretUnreadable,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
     from mypy_boto3_redshift_data.type_defs import SqlParameterTypeDef
     from mypy_boto3_secretsmanager import SecretsManagerClient
-
-
-class QueryFailed(StoreSalesError):
-    """Redshift rejected or aborted the statement, or the Data API call itself failed."""
-
-
-class QueryTimedOut(StoreSalesError):
-    """The statement did not finish before the deadline (it was cancelled)."""
-
-    exit_code = ExitCode.TIMED_OUT
 
 
 @dataclass(frozen=True)

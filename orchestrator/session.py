@@ -23,9 +23,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from orchestrator import settings
 from orchestrator.config import Config
-from orchestrator.errors import DataDirError, ManifestError
+from orchestrator.errors import DataDirError, ExecutionConflict, ManifestError
 from orchestrator.journal import Journal
-from orchestrator.launcher import ExecutionConflict
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ from botocore.config import Config
 from moto import mock_aws
 
 from orchestrator import launcher
+from orchestrator.errors import ExecutionConflict, ExecutionNotFound, WatchDeadlineExceeded
 from orchestrator.launcher import ExecutionStatus, StateStatus
 from orchestrator.protocol import INPUT_KEYS, ExecutionRequest
 from orchestrator.window import RefreshWindow
@@ -112,7 +113,7 @@ def test_overlapping_running_window_is_refused_with_its_name(sfn: Any) -> None:
     month = RefreshWindow(date(2002, 12, 1), date(2002, 12, 31))
     running = launcher.start(sfn, arn, ExecutionRequest(month))
 
-    with pytest.raises(launcher.ExecutionConflict, match=running.name):
+    with pytest.raises(ExecutionConflict, match=running.name):
         launcher.start(sfn, arn, ExecutionRequest(DAY))
     elsewhere = launcher.start(sfn, arn, ExecutionRequest(RefreshWindow.day(date(2003, 1, 2))))
     assert elsewhere.name == "store-sales-2003-01-02-r1"
@@ -128,7 +129,7 @@ def test_two_launches_of_the_same_window_at_once_run_one_execution(sfn: Any) -> 
         barrier.wait()
         try:
             started.append(launcher.start(sfn, arn, ExecutionRequest(DAY)))
-        except launcher.ExecutionConflict as error:
+        except ExecutionConflict as error:
             refused.append(error)
 
     threads = [threading.Thread(target=launch) for _ in range(2)]
@@ -209,16 +210,16 @@ def test_a_retried_task_that_keeps_failing_is_caught_and_reported(sfn: Any) -> N
 def test_watch_deadline_leaves_the_execution_running(sfn: Any) -> None:
     arn = _machine(sfn, {"Hold": _wait(3), "Done": {"Type": "Succeed"}}, "Hold")
     ref = launcher.start(sfn, arn, ExecutionRequest(DAY))
-    with pytest.raises(launcher.WatchDeadlineExceeded, match=ref.name):
+    with pytest.raises(WatchDeadlineExceeded, match=ref.name):
         launcher.watch(sfn, ref.arn, deadline_seconds=0.3)
     assert launcher.describe(sfn, ref.arn)["status"] == "RUNNING"
 
 
 def test_unknown_execution_is_a_usage_error(sfn: Any) -> None:
     arn = _machine(sfn, {"Done": {"Type": "Succeed"}}, "Done")
-    with pytest.raises(launcher.ExecutionNotFound, match="history"):
+    with pytest.raises(ExecutionNotFound, match="history"):
         launcher.resolve_execution(sfn, arn, "store-sales-1999-01-01-r1")
-    with pytest.raises(launcher.ExecutionNotFound):
+    with pytest.raises(ExecutionNotFound):
         launcher.describe(sfn, arn.replace(":stateMachine:", ":execution:") + ":nope")
 
 

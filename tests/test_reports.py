@@ -21,8 +21,16 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata.models import redshiftdata_backends
 
 from orchestrator import cli, reports
-from orchestrator.errors import ConfigurationError, DataDirError, ExitCode, SecretUnreadable, UsageError
-from orchestrator.redshift_data import QueryFailed, QueryTimedOut, RedshiftTarget, check_secret, query
+from orchestrator.errors import (
+    ConfigurationError,
+    DataDirError,
+    ExitCode,
+    QueryFailed,
+    QueryTimedOut,
+    SecretUnreadable,
+    UsageError,
+)
+from orchestrator.redshift_data import RedshiftTarget, check_secret, query
 from orchestrator.reports import DataApiBackend, DuckDBBackend, OutputFormat, ReportConnection
 from orchestrator.window import RefreshWindow
 
