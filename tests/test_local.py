@@ -82,7 +82,12 @@ def test_success_lambda_and_ecs_same_tables_as_dbt_build(tmp_path: Path, warehou
     assert "dbt-artifacts/ok-1/dia_join/manifest.json" in keys  # written by the in-process Lambda
     assert [p.name.split("-")[0] for p in ecs_logs] == ["chain_c"]
     scheduled = [e["taskScheduledEventDetails"]["resourceType"] for e in events if e["type"] == "TaskScheduled"]
-    assert sorted(scheduled) == ["ecs"] + ["lambda"] * 6
+    assert sorted(scheduled) == ["ecs"] + ["lambda"] * 7  # six tasks, and the run log's Record run
+    # this engine project has no record_pipeline_run macro: the row cannot be written, and that changes nothing
+    [record_failure] = [e["taskFailedEventDetails"] for e in events if e["type"] == "TaskFailed"]
+    assert record_failure["error"] == "RunRecordFailed"
+    assert "record_pipeline_run" in record_failure["cause"]
+    assert entered_states(events)[-2:] == ["Record run", "Pipeline succeeded"]
     assert entered_states(events).index("Build dia_join") > entered_states(events).index("Build dia_left")
 
     reference = tmp_path / "reference.duckdb"
@@ -155,7 +160,8 @@ def test_model_failure_in_one_branch_stops_downstream_and_names_the_model(
     invoked = [
         e for e in events if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "lambda"
     ]
-    assert len(invoked) == 3  # dia_root, dia_left, dia_right: a model failure is never retried
+    # dia_root, dia_left, dia_right (a model failure is never retried), then Record failure
+    assert len(invoked) == 4
 
 
 def test_test_failure_fails_the_task_with_the_test_named(
@@ -189,7 +195,8 @@ def test_transient_error_is_retried_then_succeeds(
         events = history(sfn, arn)
     assert description["status"] == "SUCCEEDED", description.get("cause")
     failures = [e["taskFailedEventDetails"]["error"] for e in events if e["type"] == "TaskFailed"]
-    assert failures == ["DbtTransientError"]
+    # the engine project has no record_pipeline_run macro: Record run fails, caught (see the first test)
+    assert failures == ["DbtTransientError", "RunRecordFailed"]
     assert rows(warehouse, "select attempt_count from flaky") == [(2,)]
 
 
@@ -304,7 +311,7 @@ def test_compute_auto_is_chosen_per_execution_from_the_window(
     assert ran == list(expected)
     assert entered.index("Route fan_root") < entered.index(ran[0])
     scheduled = [e["taskScheduledEventDetails"]["resourceType"] for e in events if e["type"] == "TaskScheduled"]
-    assert scheduled == list(expected.values())
+    assert scheduled == [*expected.values(), "lambda"]  # the builds, then Record run
     results = json.loads(description["output"])["results"]
     assert {key: r["status"] for key, r in results.items()} == {"fan_root": "success", "fan_4": "success"}
     assert rows(warehouse, "select count(*) from fan_4") == [(3,)]
