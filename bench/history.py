@@ -16,10 +16,10 @@ import sys
 from collections import Counter
 
 from orchestrator import config as config_module
-from orchestrator import launcher
+from orchestrator.cli.session import Mode, local_run_lock, open_session
 from orchestrator.errors import StoreSalesError
+from orchestrator.executions import launcher
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.session import Mode, local_run_lock, open_session
 from orchestrator.window import RefreshWindow
 
 DEADLINE_SECONDS = 3600.0

@@ -80,7 +80,7 @@ def render(results: Results, command: str) -> str:
     add("connection and one transaction (run by `python -m bench.handwritten`, a new Python process);")
     add("**(b)** plain `dbt build` with the window variables (partial parse warm, as on a developer machine);")
     add("**(c)** `python -m orchestrator run --date D --json`: the generated state machine in the local")
-    add("emulator, Lambda tasks in-process, ECS tasks as a `python -m orchestrator.runner` subprocess (the")
+    add("emulator, Lambda tasks in-process, ECS tasks as a `python -m orchestrator.runtime.runner` subprocess (the")
     add("fact is `compute: auto`: a daily window runs it on Lambda, the backfill on ECS).")
     add("Seconds are wall-clock seconds of the whole command (process start to exit) unless named otherwise.")
     add("")
@@ -438,7 +438,7 @@ def _footprint(results: Results, add: Callable[[str], None]) -> None:
     add("")
     add(
         "**Daily refresh, per runner process** (exact: GNU time's maximum resident set size): "
-        "`python -m orchestrator.runner` run the way the ECS container runs it (task and window in "
+        "`python -m orchestrator.runtime.runner` run the way the ECS container runs it (task and window in "
         "environment variables, no task token: it prints its summary), one process per task in the state "
         "machine's order, on a copy of the five-year warehouse. The Lambda handler runs the same `run_task`."
     )

@@ -302,7 +302,7 @@ class Bench:
                     "STORE_SALES_PARSED_DIR": str(parsed),
                 }
                 label = f"runner-daily-{key}-{round_number}"
-                measured = self._measure(label, [PYTHON, "-m", "orchestrator.runner"], env)
+                measured = self._measure(label, [PYTHON, "-m", "orchestrator.runtime.runner"], env)
                 summary = _json(measured.stdout, label)
                 self.results.footprint.append(
                     {
@@ -401,7 +401,7 @@ def _dbt_breakdown(target: Path, logs: Path) -> dict[str, Any]:
 def _process(measured: Measured) -> dict[str, Any]:
     """Seconds and memory of a `run`/`backfill` command: the tree's exact peak (wait4), the CLI process's
     peak (emulator + in-process Lambda runners) and the ECS runner subprocess's peak (sampled VmHWM)."""
-    runner = [peak for name, peak in measured.process_peaks_mb.items() if "orchestrator.runner" in name]
+    runner = [peak for name, peak in measured.process_peaks_mb.items() if "orchestrator.runtime.runner" in name]
     cli = [peak for name, peak in measured.process_peaks_mb.items() if " orchestrator " in f"{name} "]
     return {
         "seconds": measured.seconds,
@@ -444,9 +444,9 @@ def _sales_dates(data_dir: Path) -> list[date]:
 
 def _plan_tasks() -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
     """The state machine's tasks (key, models, extra tests), as rendered from the parsed project."""
-    from orchestrator.graph import DbtGraph
-    from orchestrator.manifest import load_manifest
-    from orchestrator.state_machine import RenderOptions, plan_for
+    from orchestrator.definition.graph import DbtGraph
+    from orchestrator.definition.manifest import load_manifest
+    from orchestrator.definition.state_machine import RenderOptions, plan_for
 
     plan = plan_for(DbtGraph.from_manifest(load_manifest(PROJECT_DIR)), RenderOptions())
     return [(task.key, task.models, task.extra_tests) for task in plan.tasks]

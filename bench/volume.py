@@ -30,8 +30,8 @@ import duckdb
 
 from bench.errors import BenchmarkError
 from bench.warehouse import fresh_run_dir
-from orchestrator import sample_data
 from orchestrator.errors import StoreSalesError
+from orchestrator.local import sample_data
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent

@@ -3,7 +3,7 @@
   ask "as of when?" in SQL (`orchestrator report` prints it as its "data as of" line).
 
   The state machine's last step on both its success and its failure path ("Record run", "Record failure")
-  invokes the runner with a `record_run` payload; the runner (orchestrator.run_record) calls
+  invokes the runner with a `record_run` payload; the runner (orchestrator.runtime.run_record) calls
   `dbt run-operation record_pipeline_run --args '{"run": {...}}'`, which creates the table when it is
   missing and inserts the row. Every value is a literal (strings quoted here), so the same macro serves
   DuckDB, PostgreSQL and Redshift. Columns: see the `orchestrator.pipeline_runs` source.
@@ -98,7 +98,7 @@
 {% endmacro %}
 
 {% macro record_pipeline_run(run) %}
-  {#- run-operation of the runner (orchestrator.run_record): the execution's row, with its window's counts. -#}
+  {#- run-operation of the runner (orchestrator.runtime.run_record): the execution's row, with its window's counts. -#}
   {%- do create_pipeline_runs() -%}
   {%- do run.update({"rows_written": _pipeline_run_rows_written(run)}) -%}
   {%- do _insert_pipeline_run(run) -%}

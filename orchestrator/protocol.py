@@ -7,7 +7,7 @@ Everything that crosses a process or service boundary is defined here, once:
   an ECS container gets (`from_env`, the `ENV_*` names);
 - the task summary (`TaskSummary`, `SUMMARY_KEYS`, `TASK_SUMMARY_MARKERS`): what a task returns, which
   the definition selects and the CLI displays;
-- the run record key (`RECORD_RUN_KEY`): the payload of the execution's last state (orchestrator.run_record);
+- the run record key (`RECORD_RUN_KEY`): the payload of the execution's last state (orchestrator.runtime.run_record);
 - the error names Retry and Catch match: the class names of `orchestrator.errors.RunnerError` leaves
   (`RUNNER_TRANSIENT_ERROR` is the one retried).
 
@@ -48,7 +48,7 @@ SUMMARY_KEYS = (
 )
 TASK_SUMMARY_MARKERS = frozenset({"task", "status", "models", "invocation_id"})
 
-# Environment variables of the ECS container (read by `python -m orchestrator.runner`).
+# Environment variables of the ECS container (read by `python -m orchestrator.runtime.runner`).
 ENV_TASK_TOKEN = "STORE_SALES_TASK_TOKEN"
 ENV_TASK = "STORE_SALES_TASK"
 ENV_MODELS = "STORE_SALES_MODELS"

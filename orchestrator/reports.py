@@ -439,7 +439,7 @@ def connect(
         chosen = ReportSource.REDSHIFT if redshift_configured(cfg) else ReportSource.LOCAL
     if chosen is ReportSource.LOCAL:
         return ReportConnection(DuckDBBackend(settings.duckdb_path()))
-    from orchestrator.session import aws_client
+    from orchestrator.aws import aws_client
 
     target = RedshiftTarget(
         database=cfg.require("redshift_database"),

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from test_pipeline_e2e import negative
 
-from orchestrator import cli, sample_data, settings
+from orchestrator import cli, settings
+from orchestrator.cli.session import ensure_parsed
 from orchestrator.errors import ExitCode
-from orchestrator.local import LocalAws, LocalOptions
-from orchestrator.session import ensure_parsed
+from orchestrator.local import sample_data
+from orchestrator.local.emulator import LocalAws, LocalOptions
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import pipeline
+from orchestrator.cli import commands
 from orchestrator.errors import UsageError
 from orchestrator.window import RefreshWindow
 
@@ -106,10 +106,10 @@ def test_every_command_has_help() -> None:
 
 def test_chunks_cover_the_window_in_order_without_gaps() -> None:
     window = RefreshWindow(date(2002, 12, 1), date(2002, 12, 31))
-    parts = pipeline.chunks(window, 7)
+    parts = commands.chunks(window, 7)
     assert [part.days for part in parts] == [7, 7, 7, 7, 3]
     assert parts[0].start == window.start and parts[-1].end == window.end
     assert all((after.start - before.end).days == 1 for before, after in itertools.pairwise(parts))
-    assert pipeline.chunks(window, 0) == [window]
+    assert commands.chunks(window, 0) == [window]
     with pytest.raises(UsageError):
-        pipeline.chunks(window, -3)
+        commands.chunks(window, -3)

@@ -1,6 +1,6 @@
 """The deadline check against moto's Step Functions (executing), SNS and S3: one alert for a running, a
 failed and a never-started day, read back through an SQS queue subscribed to the alert topic, and none
-for a published day. Invoked the way the deadline schedule invokes it: `orchestrator.schedule.handler`'s
+for a published day. Invoked the way the deadline schedule invokes it: `orchestrator.executions.schedule.handler`'s
 input `{"deadline_check": "<scheduled time>"}`.
 """
 
@@ -17,11 +17,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from orchestrator import deadline, launcher, schedule
 from orchestrator.errors import RunnerPayloadError
-from orchestrator.landing_gate import MARKER_FILE
-from orchestrator.launcher import ExecutionStatus
+from orchestrator.executions import deadline, launcher, schedule
+from orchestrator.executions.launcher import ExecutionStatus
 from orchestrator.protocol import ExecutionRequest
+from orchestrator.runtime.landing_gate import MARKER_FILE
 from orchestrator.window import RefreshWindow
 
 REGION = "us-east-1"

@@ -26,7 +26,7 @@ from engine_support import ROOT
 from faults_support import FIRST, SECOND, snapshot, write_good_landing
 from models_harness import BUILD_WITHOUT_TESTS, Warehouse
 
-from orchestrator.runner import release_embedded_database
+from orchestrator.runtime.runner import release_embedded_database
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,7 @@ def held(self):
         time.sleep(3600)
     return commit(self)
 SQLConnectionManager.add_commit_query = held
-from orchestrator.cli import main
+from orchestrator.cli.parser import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -2,7 +2,7 @@
 the file, the column and the rule, or is handled as the model docs say; nothing already loaded is lost.
 
 The pipeline's tasks run as the state machine runs them (the plan generated from the dbt graph, each task
-through `orchestrator.runner.run_task`, the code inside Lambda and the ECS container), in stage order, on a
+through `orchestrator.runtime.runner.run_task`, the code inside Lambda and the ECS container), in stage order, on a
 warehouse that already holds a good day (FIRST). The fault is on the next day (SECOND).
 """
 
@@ -28,13 +28,13 @@ from faults_support import (
 )
 from landing import Landing, natural_id
 
+from orchestrator.definition.graph import DbtGraph
+from orchestrator.definition.manifest import load_manifest
+from orchestrator.definition.plan import build_plan
 from orchestrator.errors import DbtCrashed, LandingIncomplete, RunnerError
-from orchestrator.graph import DbtGraph
-from orchestrator.landing_gate import MARKER_FILE, marker_document
-from orchestrator.manifest import load_manifest
-from orchestrator.plan import build_plan
 from orchestrator.protocol import TaskRequest, TaskSummary
-from orchestrator.runner import RunnerConfig, run_task
+from orchestrator.runtime.landing_gate import MARKER_FILE, marker_document
+from orchestrator.runtime.runner import RunnerConfig, run_task
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from engine_support import ENGINE_PROJECT, copy_project, engine_parsed_dir
 
+from orchestrator.definition.graph import Compute, DbtGraph, Node, Orchestration
+from orchestrator.definition.manifest import load_manifest
+from orchestrator.definition.plan import build_plan
 from orchestrator.errors import ManifestError, OrchestrationConfigError, SelectionError
-from orchestrator.graph import Compute, DbtGraph, Node, Orchestration
-from orchestrator.manifest import load_manifest
-from orchestrator.plan import build_plan
 
 
 @pytest.fixture(scope="module")

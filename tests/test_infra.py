@@ -26,12 +26,11 @@ from landing import Address, Day, Item, Landing, Sale, customer_id, natural_id
 from moto import mock_aws
 from statelint.linter import Linter
 
-from orchestrator import deploy, schedule
+from orchestrator.cli import deploy
 from orchestrator.config import Config, load
-from orchestrator.errors import ConfigurationError, UsageError
-from orchestrator.graph import DbtGraph
-from orchestrator.manifest import load_manifest
-from orchestrator.state_machine import (
+from orchestrator.definition.graph import DbtGraph
+from orchestrator.definition.manifest import load_manifest
+from orchestrator.definition.state_machine import (
     CHECK_STATE,
     NOTIFY_STATE,
     NOTIFY_WARNING_STATE,
@@ -40,6 +39,8 @@ from orchestrator.state_machine import (
     SNS_RESOURCE,
     render,
 )
+from orchestrator.errors import ConfigurationError, UsageError
+from orchestrator.executions import schedule
 
 BIN = Path(sys.executable).parent
 ACCOUNT = "123456789012"
@@ -236,9 +237,9 @@ def test_lambda_and_ecs_run_the_same_image_with_their_entrypoints(template: dict
     assert images == {json.dumps(container["Image"])}
     assert "@${ImageDigest}" in container["Image"]["Fn::Sub"]
     assert functions["RunnerFunction"]["Properties"]["ImageConfig"]["Command"] == [
-        "orchestrator.lambda_handler.handler"
+        "orchestrator.runtime.lambda_handler.handler"
     ]
-    assert container["EntryPoint"] == ["python", "-m", "orchestrator.runner"]
+    assert container["EntryPoint"] == ["python", "-m", "orchestrator.runtime.runner"]
 
 
 # ---------------------------------------------------------------- the definition, its validity, its alerts
@@ -346,7 +347,7 @@ def test_schedule_starts_the_execution_for_yesterday(
     target = schedule_resource["Target"]
     assert target["Arn"] == {"Fn::GetAtt": ["TriggerFunction", "Arn"]}
     trigger = template["Resources"]["TriggerFunction"]["Properties"]
-    assert trigger["ImageConfig"]["Command"] == ["orchestrator.schedule.handler"]
+    assert trigger["ImageConfig"]["Command"] == ["orchestrator.executions.schedule.handler"]
     variables = trigger["Environment"]["Variables"]
     assert variables[schedule.TIME_ZONE_ENV] == {"Ref": "ScheduleTimeZone"}
     # What Scheduler sends: the Input with its context attribute replaced.

@@ -20,7 +20,7 @@ from test_pipeline_e2e import FIRST, data_dir, extracts, tables
 
 from orchestrator import cli
 from orchestrator.errors import ExitCode
-from orchestrator.landing_gate import MARKER_FILE
+from orchestrator.runtime.landing_gate import MARKER_FILE
 
 pytestmark = pytest.mark.slow
 __all__ = ["data_dir", "extracts"]  # fixtures shared with tests/test_pipeline_e2e.py

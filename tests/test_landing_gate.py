@@ -20,7 +20,7 @@ import pytest
 from moto import mock_aws
 
 from orchestrator.errors import LandingIncomplete, UsageError
-from orchestrator.landing_gate import (
+from orchestrator.runtime.landing_gate import (
     MARKER_FILE,
     LandingStore,
     LocalLanding,

@@ -14,9 +14,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from moto import mock_aws
 
-from orchestrator import launcher
 from orchestrator.errors import ExecutionConflict, ExecutionNotFound, WatchDeadlineExceeded
-from orchestrator.launcher import ExecutionStatus, StateStatus
+from orchestrator.executions import launcher
+from orchestrator.executions.launcher import ExecutionStatus, StateStatus
 from orchestrator.protocol import INPUT_KEYS, ExecutionRequest
 from orchestrator.window import RefreshWindow
 

@@ -19,9 +19,9 @@ from engine_support import (
     wait_for_execution,
 )
 
-from orchestrator import moto_adapt
-from orchestrator.local import BUCKET_NAME, LocalAws, LocalOptions
-from orchestrator.state_machine import RenderOptions
+from orchestrator.definition.state_machine import RenderOptions
+from orchestrator.local import moto_adapt
+from orchestrator.local.emulator import BUCKET_NAME, LocalAws, LocalOptions
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow
@@ -246,7 +246,7 @@ def test_ecs_worker_that_dies_is_caught_by_the_heartbeat(dead_worker: LocalAws, 
 
 SLOW_RUNNER = """
 import time
-from orchestrator import runner
+from orchestrator.runtime import runner
 real_run_task = runner.run_task
 def slow_run_task(*args, **kwargs):
     time.sleep(5)  # 2.5 heartbeat periods: only the runner's beats keep the task alive

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from orchestrator import moto_adapt
+from orchestrator.local import moto_adapt
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 

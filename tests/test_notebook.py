@@ -21,8 +21,9 @@ from models_harness import BUILD_WITHOUT_TESTS, Warehouse
 from moto.server import ThreadedMotoServer
 from nbclient import NotebookClient
 
-from orchestrator import cli, reports, sample_data
+from orchestrator import cli, reports
 from orchestrator.errors import ExitCode
+from orchestrator.local import sample_data
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """The user's commands end to end: the real project, real TPC-DS extracts (SF 0.01), the deployed
 definition run by the local emulator. Each command runs as `python -m orchestrator ...` would, through
-`orchestrator.cli.main`, with its own emulator; what persists between commands is the warehouse and the
+`orchestrator.cli.parser.main`, with its own emulator; what persists between commands is the warehouse and the
 local journal, as for a user.
 """
 
@@ -17,8 +17,9 @@ import duckdb
 import pytest
 from models_harness import BUILD_WITHOUT_TESTS, Warehouse
 
-from orchestrator import cli, sample_data
+from orchestrator import cli
 from orchestrator.errors import ExitCode
+from orchestrator.local import sample_data
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ from orchestrator.errors import (
     RunnerPayloadError,
 )
 from orchestrator.protocol import TaskRequest, TaskSummary
-from orchestrator.runner import NodeResult, RunnerConfig, _raise_for_failures, run_task
+from orchestrator.runtime.runner import NodeResult, RunnerConfig, _raise_for_failures, run_task
 from orchestrator.window import RefreshWindow
 
 EVENT = {

@@ -45,7 +45,7 @@ print(repr(result.exception))
 
 HANDLER = """
 import json, sys
-from orchestrator.lambda_handler import handler
+from orchestrator.runtime.lambda_handler import handler
 event = json.loads(sys.argv[1])
 print("SUMMARY " + json.dumps(handler(event, None)))
 """

@@ -2,7 +2,7 @@
 
 One SF 0.1 generation is shared by the module; the expectations are computed independently from a
 separate dsdgen run (`tpcds` fixture), in SQL or plain Python, following the rules of the
-`orchestrator.sample_data` docstring.
+`orchestrator.local.sample_data` docstring.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestrator import sample_data
 from orchestrator.contract import (
     ADDRESS_COLUMNS,
     EXTRACTS,
@@ -33,7 +32,8 @@ from orchestrator.contract import (
     SALES_MEASURES,
 )
 from orchestrator.errors import DataDirError, ExitCode
-from orchestrator.sample_data import SampleSummary
+from orchestrator.local import sample_data
+from orchestrator.local.sample_data import SampleSummary
 
 SCALE = 0.1
 SOURCE_SALES_LINES = 288_464  # dsdgen SF 0.1 store_sales, as measured by hand

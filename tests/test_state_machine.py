@@ -13,10 +13,9 @@ from engine_support import ENGINE_PROJECT, GOLDEN_DIR, ROOT, UPDATE_GOLDEN_ENV, 
 from moto import mock_aws
 from statelint.linter import Linter
 
-from orchestrator.errors import OrchestrationConfigError
-from orchestrator.graph import DbtGraph
-from orchestrator.manifest import load_manifest
-from orchestrator.state_machine import (
+from orchestrator.definition.graph import DbtGraph
+from orchestrator.definition.manifest import load_manifest
+from orchestrator.definition.state_machine import (
     ECS_RESOURCE,
     LAMBDA_RESOURCE,
     RenderOptions,
@@ -24,6 +23,7 @@ from orchestrator.state_machine import (
     render,
     render_file,
 )
+from orchestrator.errors import OrchestrationConfigError
 
 CASES = {
     "chain": ("+chain_c",),

@@ -1,4 +1,4 @@
-"""The status verdicts and their exit codes (`orchestrator.status.judge`), for every case the clock decides;
+"""The status verdicts and their exit codes (`orchestrator.cli.status.judge`), for every case the clock decides;
 the command itself runs in tests/test_landing_arrival.py."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from orchestrator import status
+from orchestrator.cli import status
 from orchestrator.errors import ConfigurationError, ExitCode, UsageError
-from orchestrator.launcher import ExecutionRef, ExecutionResult, ExecutionStatus
+from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, ExecutionStatus
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.window import RefreshWindow
 

@@ -19,7 +19,7 @@ from landing import STORES, Address, Day, Item, Landing, Sale, customer_id, natu
 from models_harness import BUILD_WITHOUT_TESTS, Warehouse, node_results, warnings
 from test_local import alerts, subscribe_queue
 
-from orchestrator.local import LocalAws, LocalOptions
+from orchestrator.local.emulator import LocalAws, LocalOptions
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow

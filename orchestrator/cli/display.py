@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator.launcher import ExecutionRef, ExecutionResult, StateRun, StateStatus
+from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, StateRun, StateStatus
 from orchestrator.protocol import TASK_SUMMARY_MARKERS
 
 _MARK = {StateStatus.RUNNING: "▶", StateStatus.SUCCEEDED: "✔", StateStatus.FAILED: "✘"}

@@ -2,7 +2,7 @@
 
 `open_session` gives every command the same things (a Step Functions client and the state
 machine's ARN) so that launching, watching and resuming are one code path. Local mode also has:
-- the journal of finished local executions (`orchestrator.journal`);
+- the journal of finished local executions (`orchestrator.executions.journal`);
 - a lock on the data directory held while a local execution runs, so two local runs never load the
   same warehouse at once (the second is refused and names the first);
 - a parsed dbt project: `dbt parse` runs first when target/manifest.json is missing or stale, as the
@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from orchestrator import settings
+from orchestrator.aws import aws_client
 from orchestrator.config import Config
 from orchestrator.errors import DataDirError, ExecutionConflict, ManifestError
-from orchestrator.journal import Journal
+from orchestrator.executions.journal import Journal
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -62,18 +63,6 @@ def resolve_mode(requested: Mode | None, config: Config) -> Mode:
     if requested is not None:
         return requested
     return Mode.AWS if config.has_aws else Mode.LOCAL
-
-
-def aws_client(service: str, config: Config) -> Any:
-    """Every boto3 client of the CLI: the configured region and the SDK's standard retry mode."""
-    import boto3
-    from botocore.config import Config as BotoConfig
-
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        region_name=config.require("region"),
-        config=BotoConfig(retries={"mode": "standard", "max_attempts": 8}),
-    )
 
 
 def ensure_parsed(project_dir: Path) -> Any:
@@ -177,7 +166,7 @@ def open_session(mode: Mode, config: Config, windows: Sequence[RefreshWindow] = 
     if mode is Mode.AWS:
         yield Session(mode, aws_client("stepfunctions", config), config.require("state_machine_arn"), config)
         return
-    from orchestrator.local import LocalAws, LocalOptions
+    from orchestrator.local.emulator import LocalAws, LocalOptions
 
     project_dir = settings.project_dir()
     manifest = ensure_parsed(project_dir)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import DataDirError, ExecutionNotFound
-from orchestrator.launcher import ExecutionRef, ExecutionResult
+from orchestrator.executions.launcher import ExecutionRef, ExecutionResult
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The code inside the Lambda function and the ECS container: one `dbt build` per task.
 
-Lambda calls `orchestrator.lambda_handler.handler(event, context)` with the payload the state machine
-builds (see `orchestrator.state_machine`). The ECS container runs `python -m orchestrator.runner`: it
+Lambda calls `orchestrator.runtime.lambda_handler.handler(event, context)` with the payload the state machine
+builds (see `orchestrator.definition.state_machine`). The ECS container runs `python -m orchestrator.runtime.runner`: it
 reads the same request from environment variables (STORE_SALES_TASK, STORE_SALES_MODELS, the window
 variables...), heartbeats while dbt runs, and reports to Step Functions itself with SendTaskSuccess /
 SendTaskFailure (STORE_SALES_TASK_TOKEN). Without a token it prints the summary JSON.
@@ -9,7 +9,7 @@ SendTaskFailure (STORE_SALES_TASK_TOKEN). Without a token it prints the summary 
 What a run does:
 - builds only `models` ∩ `nodes` (all `models` when `nodes` is null) and their data tests, not the dbt
   unit tests (those run in CI); an empty intersection returns a `skipped` summary without starting dbt;
-- runs dbt through `dbtRunner` with thread locks (`orchestrator.thread_locks`) and writes ONLY under a
+- runs dbt through `dbtRunner` with thread locks (`orchestrator.runtime.thread_locks`) and writes ONLY under a
   fresh temp dir (target path, log path, the copy of the pre-built `partial_parse.msgpack`): the
   project directory may be read-only (Lambda's /var/task);
 - parses once per process: the first task copies `<parsed dir>/partial_parse.msgpack` (made by
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator import landing_gate, settings, thread_locks
+from orchestrator import settings
 from orchestrator.errors import (
     ArtifactUploadError,
     DbtCrashed,
@@ -64,6 +64,7 @@ from orchestrator.protocol import (
     TaskRequest,
     TaskSummary,
 )
+from orchestrator.runtime import landing_gate, thread_locks
 
 thread_locks.install()
 
@@ -185,7 +186,7 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
 
 
 def _check_landing(request: TaskRequest, manifest: Any, selected: Sequence[str], s3_client: Any) -> list[str]:
-    """The landing gate (orchestrator.landing_gate) for a task whose models read an extract: on DuckDB the
+    """The landing gate (orchestrator.runtime.landing_gate) for a task whose models read an extract: on DuckDB the
     local data directory, on Redshift the landing S3 folder; other warehouses load their landing tables
     with a loader, which has no markers. Returns the deliveries accepted as missing."""
     extracts = {uid for uid, source in manifest.sources.items() if source.meta.get("landing") == "extract"}

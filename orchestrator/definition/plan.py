@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from orchestrator.definition.graph import Compute, DbtGraph, Orchestration
 from orchestrator.errors import OrchestrationConfigError
-from orchestrator.graph import Compute, DbtGraph, Orchestration
 
 KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 DEFAULT_LAMBDA_TIMEOUT_SECONDS = 840

@@ -1,10 +1,10 @@
 """`python -m orchestrator status [--date D] [--json]`: is the day published, and if not, why?
 
 For one day (default: the newest day any extract has landed for): which extracts have landed and when (the
-`_SUCCESS` markers, `orchestrator.landing_gate`), the newest execution whose window holds the day (name,
+`_SUCCESS` markers, `orchestrator.runtime.landing_gate`), the newest execution whose window holds the day (name,
 status, start, end, each state's duration), the volume check's warnings, and whether it was published by
 the deadline: `--deadline HH:MM` (default 09:00) of the day after, in STORE_SALES_SCHEDULE_TIME_ZONE
-(default UTC), as the deadline check on AWS (`orchestrator.deadline`).
+(default UTC), as the deadline check on AWS (`orchestrator.executions.deadline`).
 
 Exit codes: 0 published by the deadline; 1 failed, published late, or not started once the deadline has
 passed; 3 running, or not started yet before the deadline.
@@ -19,10 +19,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from orchestrator import display, landing_gate
+from orchestrator.cli import display
 from orchestrator.errors import ExitCode, UsageError
-from orchestrator.launcher import ExecutionResult, ExecutionStatus
-from orchestrator.schedule import TIME_ZONE_ENV, schedule_zone
+from orchestrator.executions.launcher import ExecutionResult, ExecutionStatus
+from orchestrator.executions.schedule import TIME_ZONE_ENV, schedule_zone
+from orchestrator.runtime import landing_gate
 
 
 class Verdict(StrEnum):

@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from orchestrator.definition.manifest import Manifest, ManifestNode
 from orchestrator.errors import OrchestrationConfigError, SelectionError
-from orchestrator.manifest import Manifest, ManifestNode
 from orchestrator.protocol import ORCHESTRATED_TYPES, TEST_TYPES
 
 META_KEY = "orchestrator"

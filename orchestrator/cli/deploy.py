@@ -303,7 +303,7 @@ def run_command(argv: Sequence[str], stdin: str | None) -> str:
 
 def execute(config: DeploySettings, config_file: Path, runner: Runner = run_command) -> dict[str, str]:
     """Render, run every step, write `config_file`; returns the [aws] settings."""
-    from orchestrator.state_machine import render_file
+    from orchestrator.definition.state_machine import render_file
 
     runner(["dbt", "parse", "--quiet"], None)
     render_file(settings.project_dir(), settings.project_dir() / DEFINITION)

@@ -71,7 +71,6 @@ import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from orchestrator import landing_gate
 from orchestrator.contract import (
     ADDRESS_COLUMNS,
     EXTRACTS,
@@ -82,6 +81,7 @@ from orchestrator.contract import (
     REFERENCE_TABLES,
 )
 from orchestrator.errors import DataDirError, EnvironmentProblem, UsageError
+from orchestrator.runtime import landing_gate
 from orchestrator.settings import DATA_DIR_ENV
 from orchestrator.window import RefreshWindow
 
@@ -559,7 +559,7 @@ def _build(scale: float, build_dir: Path, display: _StepDisplay, started: float)
 
 def _write_arrival_markers(connection: duckdb.DuckDBPyConnection, extract_dir: Path, window: RefreshWindow) -> None:
     """A `_SUCCESS` marker naming the files and their rows in every day's folder of the extract, the
-    producer's signal that the day has landed (orchestrator.landing_gate); a day without rows gets a
+    producer's signal that the day has landed (orchestrator.runtime.landing_gate); a day without rows gets a
     folder with only its marker: delivered, nothing changed."""
     rows = connection.execute(
         "select file_name, num_rows from parquet_file_metadata($files)", {"files": str(extract_dir / "*" / "*.parquet")}

@@ -1,10 +1,10 @@
 """The local stand-in for AWS: the definition that would be deployed, run by moto's interpreter.
 
 `LocalAws` starts moto's server on 127.0.0.1 (a free port) inside this process, applies
-`orchestrator.moto_adapt`, and deploys what the CloudFormation stack would: the artifacts bucket, the
+`orchestrator.local.moto_adapt`, and deploys what the CloudFormation stack would: the artifacts bucket, the
 alert topic, the runner Lambda function, an ECS cluster and task definition (only when the command's
 windows can reach an ECS task: see `LocalOptions.windows`), and the state machine rendered by
-`orchestrator.state_machine.render` with their real (local) ARNs. While it is open every
+`orchestrator.definition.state_machine.render` with their real (local) ARNs. While it is open every
 boto3 client of the process talks to it (AWS_ENDPOINT_URL), so the launcher needs no special case;
 the warehouse and data paths (orchestrator.settings) are pinned as absolute environment variables, so
 in-process and subprocess runners load the same warehouse whatever their working directory:
@@ -15,7 +15,7 @@ in-process and subprocess runners load the same warehouse whatever their working
         # then describe_execution / get_execution_history until it ends
 
 Lambda tasks run the runner IN this process (the moto Lambda backend calls it); ECS tasks run the
-SAME runner the way the container does, as a subprocess `python -m orchestrator.runner` with the
+SAME runner the way the container does, as a subprocess `python -m orchestrator.runtime.runner` with the
 container overrides as environment, started by a local "Fargate" thread that picks up RUNNING tasks
 and stops them when the process exits (its log: `<work dir>/ecs-logs/<task>-<id>.log`).
 
@@ -42,12 +42,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from orchestrator import lambda_handler, moto_adapt, settings
+from orchestrator import settings
+from orchestrator.definition.graph import Compute, DbtGraph
+from orchestrator.definition.manifest import load_manifest
+from orchestrator.definition.plan import Plan
+from orchestrator.definition.state_machine import RenderOptions, plan_for, render
 from orchestrator.errors import LocalAwsError
-from orchestrator.graph import Compute, DbtGraph
-from orchestrator.manifest import load_manifest
-from orchestrator.plan import Plan
-from orchestrator.runner import (
+from orchestrator.local import moto_adapt
+from orchestrator.runtime import lambda_handler
+from orchestrator.runtime.runner import (
     PARSED_DIR_ENV,
     PROFILES_DIR_ENV,
     WAREHOUSE_LOCK_ENV,
@@ -55,12 +58,11 @@ from orchestrator.runner import (
     RunnerConfig,
     adopt_manifest,
 )
-from orchestrator.state_machine import RenderOptions, plan_for, render
 from orchestrator.window import RefreshWindow
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/store-sales-local"
 FUNCTION_NAME = "store-sales-dbt-runner"
 CLUSTER_NAME = "store-sales"
@@ -95,7 +97,7 @@ class LocalOptions:
     warehouse_lock: Path | None = None
     render: RenderOptions = field(default_factory=RenderOptions)
     runner_env: Mapping[str, str] = field(default_factory=dict)
-    ecs_command: tuple[str, ...] = (sys.executable, "-m", "orchestrator.runner")
+    ecs_command: tuple[str, ...] = (sys.executable, "-m", "orchestrator.runtime.runner")
     work_dir: Path | None = None
     parsed_manifest: Any = None  # dbt's Manifest, already parsed by this process with the runners' profile
     # The windows the command will run; empty = any. When no task can run on ECS for them (no `ecs` task,
@@ -259,7 +261,7 @@ class LocalAws:
             FunctionName=FUNCTION_NAME,
             Runtime="python3.11",
             Role=role_arn,
-            Handler="orchestrator.lambda_handler.handler",
+            Handler="orchestrator.runtime.lambda_handler.handler",
             Code={"ZipFile": archive.getvalue()},
             Timeout=900,
         )["FunctionArn"]

@@ -2,7 +2,7 @@
 reports are not published.
 
 An EventBridge Scheduler schedule at the deadline invokes the trigger function with
-`{"deadline_check": "<aws.scheduler.scheduled-time>"}` (`orchestrator.schedule.handler` dispatches here).
+`{"deadline_check": "<aws.scheduler.scheduled-time>"}` (`orchestrator.executions.schedule.handler` dispatches here).
 The day is the one the morning's run loads (yesterday in the schedule's zone, as for the 07:00 start). The
 newest execution whose window holds that day decides:
 
@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
-from orchestrator import landing_gate, launcher, schedule
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
-from orchestrator.launcher import ExecutionRef, ExecutionStatus
+from orchestrator.executions import launcher, schedule
+from orchestrator.executions.launcher import ExecutionRef, ExecutionStatus
+from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow
 
 ALERT_TOPIC_ENV = "STORE_SALES_ALERT_TOPIC_ARN"

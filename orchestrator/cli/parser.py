@@ -15,7 +15,8 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator import deploy, settings
+from orchestrator import settings
+from orchestrator.cli import deploy
 from orchestrator.contract import EXTRACTS
 from orchestrator.errors import ExitCode, StoreSalesError
 
@@ -26,8 +27,8 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _sample_data(args: argparse.Namespace) -> int:
-    from orchestrator import sample_data
-    from orchestrator.session import local_run_lock
+    from orchestrator.cli.session import local_run_lock
+    from orchestrator.local import sample_data
 
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir()
     sample_data.check_scale(args.scale)
@@ -38,7 +39,7 @@ def _sample_data(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from orchestrator.state_machine import RenderOptions, render_file
+    from orchestrator.definition.state_machine import RenderOptions, render_file
 
     options = RenderOptions(select=tuple(args.select), exclude=tuple(args.exclude), group_stages=args.group_stages)
     out = render_file(settings.project_dir(), Path(args.out), options)
@@ -55,7 +56,7 @@ def _add_window(parser: argparse.ArgumentParser, single: bool = True, catch_up: 
 
 
 def _add_mode(parser: argparse.ArgumentParser) -> None:
-    from orchestrator.session import Mode
+    from orchestrator.cli.session import Mode
 
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
@@ -107,15 +108,15 @@ def _add_allow_missing(parser: argparse.ArgumentParser) -> None:
 
 def _pipeline(args: argparse.Namespace) -> int:
     """run / backfill / resume / watch / history: everything that talks to a state machine."""
-    from orchestrator import pipeline
+    from orchestrator.cli import commands
 
-    return pipeline.dispatch(args)
+    return commands.dispatch(args)
 
 
 def _report(args: argparse.Namespace) -> int:
-    from orchestrator import pipeline
+    from orchestrator.cli import commands
 
-    return pipeline.report(args)
+    return commands.report(args)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,8 @@
-"""The AWS Lambda entrypoint: `orchestrator.lambda_handler.handler`.
+"""The AWS Lambda entrypoint: `orchestrator.runtime.lambda_handler.handler`.
 
-The event is the payload the state machine builds for a Lambda task (see `orchestrator.state_machine`):
+The event is the payload the state machine builds for a Lambda task (see `orchestrator.definition.state_machine`):
 a task to build, whose return value is the task's `TaskSummary` as a dict, or `{"record_run": {...}}`, the
-execution's last state, which writes its row to the warehouse's pipeline_runs (`orchestrator.run_record`).
+execution's last state, which writes its row to the warehouse's pipeline_runs (`orchestrator.runtime.run_record`).
 A failure propagates as the runner's typed exception: Lambda reports its class name as the error
 (`DbtModelFailed`, `DbtTransientError`...), which the definition's Retry and Catch match. Configuration
 comes from the function's environment (STORE_SALES_PROJECT_DIR, STORE_SALES_PARSED_DIR, STORE_SALES_TARGET,
@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.protocol import RECORD_RUN_KEY, TaskRequest
-from orchestrator.run_record import RunRecord, now, record_run
-from orchestrator.runner import RunnerConfig, run_task
+from orchestrator.runtime.run_record import RunRecord, now, record_run
+from orchestrator.runtime.runner import RunnerConfig, run_task
 
 
 def handle(event: Mapping[str, Any], config: RunnerConfig) -> dict[str, Any]:

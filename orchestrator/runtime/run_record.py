@@ -1,7 +1,7 @@
 """The run log: the row each execution writes to `pipeline_runs` in the warehouse (macros/pipeline_runs.sql).
 
 The state machine ends both of its paths with a Lambda invoke of the runner whose payload is
-`{"record_run": {...}}` (`orchestrator.state_machine`): the execution's name and start, its status
+`{"record_run": {...}}` (`orchestrator.definition.state_machine`): the execution's name and start, its status
 (SUCCEEDED, or FAILED with the failing task's error), the window and selection from its input, and the
 task summaries. The runner turns them into one row (the anomalies the reports published with, the
 database user) and inserts it with `dbt run-operation record_pipeline_run`, through the same profile, lock
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import RunnerPayloadError, RunRecordFailed
-from orchestrator.runner import (
+from orchestrator.runtime.runner import (
     MESSAGE_LIMIT,
     RunnerConfig,
     common_args,
@@ -73,7 +73,7 @@ class RunRecord:
         except (KeyError, TypeError, ValueError) as error:
             raise RunnerPayloadError(
                 f"record_run payload is missing or has a malformed {error}: expected execution, started, status, "
-                "refresh_window{start,end}, nodes, results (see orchestrator.state_machine._record_state)"
+                "refresh_window{start,end}, nodes, results (see orchestrator.definition.state_machine._record_state)"
             ) from None
 
     def macro_args(self) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The data engineer's and analyst's commands: run, watch, history, backfill, resume, report.
 
-They share one path for AWS and the local emulator (`orchestrator.session`); only where the record
+They share one path for AWS and the local emulator (`orchestrator.cli.session`); only where the record
 of past executions lives differs (Step Functions itself, or the local journal).
 """
 
@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator import config as config_module
-from orchestrator import display, landing_gate, launcher, settings
+from orchestrator import settings
+from orchestrator.cli import display
+from orchestrator.cli.session import Mode, Session, local_run_lock, open_session, resolve_mode
 from orchestrator.contract import EXTRACTS
 from orchestrator.errors import (
     ConfigurationError,
@@ -28,9 +30,10 @@ from orchestrator.errors import (
     UsageError,
     WatchDeadlineExceeded,
 )
-from orchestrator.launcher import ExecutionResult, ExecutionStatus
+from orchestrator.executions import launcher
+from orchestrator.executions.launcher import ExecutionResult, ExecutionStatus
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.session import Mode, Session, local_run_lock, open_session, resolve_mode
+from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow, parse_date
 
 if TYPE_CHECKING:
@@ -59,7 +62,7 @@ def _window(args: argparse.Namespace) -> RefreshWindow:
 
 def _check_local_data(window: RefreshWindow) -> None:
     """Locally the landing data is at hand: refuse a window outside it before anything starts."""
-    from orchestrator.sample_data import landing_date_range
+    from orchestrator.local.sample_data import landing_date_range
 
     available = landing_date_range(settings.data_dir())
     if window.start < available.start or window.end > available.end:
@@ -71,8 +74,8 @@ def _check_local_data(window: RefreshWindow) -> None:
 
 def _model_names(select: Sequence[str] = (), exclude: Sequence[str] = ()) -> tuple[str, ...]:
     """The models a selection means (everything when both are empty), from the parsed project."""
-    from orchestrator.graph import DbtGraph
-    from orchestrator.manifest import load_manifest
+    from orchestrator.definition.graph import DbtGraph
+    from orchestrator.definition.manifest import load_manifest
 
     graph = DbtGraph.from_manifest(load_manifest(settings.project_dir()))
     chosen = graph.select(select, exclude)
@@ -91,7 +94,7 @@ def _selection(args: argparse.Namespace) -> tuple[str, ...] | None:
 
 def _check_full_refresh(window: RefreshWindow) -> None:
     """A full refresh rebuilds the marts from the window alone: locally, insist it starts at the first load."""
-    from orchestrator.sample_data import landing_date_range
+    from orchestrator.local.sample_data import landing_date_range
 
     first = landing_date_range(settings.data_dir()).start
     if window.start != first:
@@ -195,7 +198,7 @@ def _landing_store(mode: Mode, cfg: config_module.Config) -> landing_gate.Landin
             f"{landing_gate.LANDING_S3_URI_ENV} is not set: the catch-up and --wait-for-landing read the landing "
             "S3 folder (e.g. s3://my-bucket/store-sales); set it, or give --date without --wait-for-landing"
         )
-    from orchestrator.session import aws_client
+    from orchestrator.aws import aws_client
 
     return landing_gate.S3Landing(uri, aws_client("s3", cfg))
 
@@ -218,11 +221,11 @@ def _last_loaded_day(mode: Mode, cfg: config_module.Config) -> date | None:
     selected models does not count, so the catch-up may reload a day: harmless, a window's load is
     idempotent and range == sequence."""
     if mode is Mode.LOCAL:
-        from orchestrator.session import journal
+        from orchestrator.cli.session import journal
 
         runs = _by_window([journal().load(name) for name in journal().names()])
         return max((window.end for window, attempts in runs.items() if chunk_is_loaded(attempts)), default=None)
-    from orchestrator.session import aws_client
+    from orchestrator.aws import aws_client
 
     sfn = aws_client("stepfunctions", cfg)
     arn = cfg.require("state_machine_arn")
@@ -237,7 +240,7 @@ def _last_loaded_day(mode: Mode, cfg: config_module.Config) -> date | None:
 
 
 def _status(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
-    from orchestrator import status
+    from orchestrator.cli import status
 
     store = _landing_store(mode, cfg)
     day = parse_date(args.date, "--date") if args.date else _newest_landed_day(store)
@@ -245,13 +248,13 @@ def _status(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> 
     arrivals = landing_gate.arrivals(store, day)
     running = None
     if mode is Mode.LOCAL:
-        from orchestrator.session import journal, local_run_holder
+        from orchestrator.cli.session import journal, local_run_holder
 
         ref = launcher.newest_covering(journal().executions(), day)
         execution = journal().load(ref.name) if ref else None
         running = local_run_holder()
     else:
-        from orchestrator.session import aws_client
+        from orchestrator.aws import aws_client
 
         sfn = aws_client("stepfunctions", cfg)
         ref = launcher.newest_covering(launcher.list_executions(sfn, cfg.require("state_machine_arn")), day)
@@ -270,7 +273,7 @@ def _newest_landed_day(store: landing_gate.LandingStore) -> date:
 
 def _watch(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
     if mode is Mode.LOCAL:
-        from orchestrator.session import journal
+        from orchestrator.cli.session import journal
 
         return _finish(journal().load(args.execution), args.json)
     with open_session(mode, cfg) as session:
@@ -284,7 +287,7 @@ def _history(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) ->
     if args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
     if mode is Mode.LOCAL:
-        from orchestrator.session import journal
+        from orchestrator.cli.session import journal
 
         refs = journal().executions()[: args.limit]
     else:
@@ -348,7 +351,7 @@ def _resume_request(result: ExecutionResult) -> ExecutionRequest:
 
 def _resume(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
     if mode is Mode.LOCAL:
-        from orchestrator.session import journal
+        from orchestrator.cli.session import journal
 
         failed = journal().load(args.execution)
         windows = () if failed.request is None else (failed.request.window,)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator import settings, thread_locks
+from orchestrator import settings
 from orchestrator.errors import ConfigurationError, DocsError
+from orchestrator.runtime import thread_locks
 
 thread_locks.install()
 

@@ -1,9 +1,9 @@
-"""The trigger function, `orchestrator.schedule.handler`: starts the day's execution when its extracts have
+"""The trigger function, `orchestrator.executions.schedule.handler`: starts the day's execution when its extracts have
 landed (S3 events), at 07:00 as a fallback (EventBridge Scheduler), and checks the deadline.
 
 On arrival: S3 sends "Object Created" events for the landing bucket to EventBridge; the stack's rule passes
 those whose key ends in `/_SUCCESS` to this function. For the marker's day it checks that the markers of
-all three extracts are there (`orchestrator.landing_gate`), and if so starts the day's execution.
+all three extracts are there (`orchestrator.runtime.landing_gate`), and if so starts the day's execution.
 
 Once per day: the arrival start, duplicate or late events and the 07:00 fallback go through `start_once`,
 which starts nothing when an execution of that day's window already exists (whatever its status), or when
@@ -15,7 +15,7 @@ The 07:00 schedule fires in its time zone and passes `{"scheduled_time": "<aws.s
 (UTC, e.g. `2024-03-10T11:00:00Z`). Scheduler cannot compute a date, and "yesterday" depends on the time
 zone (07:00 in Auckland is 18:00 UTC the day before), so this function converts the scheduled time to
 the schedule's zone (STORE_SALES_SCHEDULE_TIME_ZONE, an IANA name) and starts the execution for the
-window [yesterday, yesterday] through `orchestrator.launcher.start`: the same execution names, input and
+window [yesterday, yesterday] through `orchestrator.executions.launcher.start`: the same execution names, input and
 overlap guard as `python -m orchestrator run`. The state machine comes from STORE_SALES_STATE_MACHINE_ARN.
 """
 
@@ -28,16 +28,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from orchestrator import landing_gate, launcher
 from orchestrator.contract import EXTRACTS
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
+from orchestrator.executions import launcher
 from orchestrator.protocol import ExecutionRequest
+from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow
 
 STATE_MACHINE_ENV = "STORE_SALES_STATE_MACHINE_ARN"
 TIME_ZONE_ENV = "STORE_SALES_SCHEDULE_TIME_ZONE"
 SCHEDULED_TIME_KEY = "scheduled_time"
-DEADLINE_KEY = "deadline_check"  # the deadline schedule's input key (orchestrator.deadline)
+DEADLINE_KEY = "deadline_check"  # the deadline schedule's input key (orchestrator.executions.deadline)
 
 
 def schedule_zone(time_zone: str) -> ZoneInfo:
@@ -128,7 +129,7 @@ def start_on_arrival(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any,
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, str]:
     """Lambda entrypoint of the arrival events, the 07:00 fallback and the deadline check
-    (`orchestrator.deadline`); a failure goes to the function's dead-letter topic (the alert topic)."""
+    (`orchestrator.executions.deadline`); a failure goes to the function's dead-letter topic (the alert topic)."""
     import boto3
 
     if event.get("source") == "aws.s3":
@@ -136,7 +137,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, str]:
         print(line)
         return {"result": line}
     if DEADLINE_KEY in event:
-        from orchestrator import deadline
+        from orchestrator.executions import deadline
 
         verdict = deadline.alert(
             event, os.environ, boto3.client("stepfunctions"), boto3.client("sns"), boto3.client("s3")

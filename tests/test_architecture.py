@@ -1,0 +1,111 @@
+"""The architecture, held true: layered subpackages, one protocol module, a runtime that stands alone.
+
+Layers (each may import the ones listed for it, and itself):
+- foundation: errors, window, settings, config, contract, protocol, aws: nothing but the foundation;
+- runtime/ (what ships in the image and runs a task) and definition/ (manifest -> ASL): the foundation;
+- executions/ (start, watch, history, journal, triggers): the foundation and the runtime;
+- the analyst's library (reports, redshift_data, charts): the foundation;
+- local/ (emulator, moto adaptations, sample data): the foundation, the runtime and the definition;
+- cli/: anything.
+The Lambda image ships the runner: importing its handler or the ECS entry module must load nothing of the
+definition generator, the local emulator or the CLI (each would drag dbt's graph code, moto or argparse
+into every cold start, and couple the runtime to code it never runs).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from orchestrator.protocol import INPUT_KEYS, SUMMARY_KEYS, TASK_SUMMARY_MARKERS, ExecutionRequest, TaskSummary
+from orchestrator.window import RefreshWindow
+
+PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
+FOUNDATION = {"errors", "window", "settings", "config", "contract", "protocol", "aws"}
+ANALYST = {"reports", "redshift_data", "charts"}
+ALLOWED = {
+    "foundation": {"foundation"},
+    "runtime": {"foundation", "runtime"},
+    "definition": {"foundation", "definition"},
+    "executions": {"foundation", "runtime", "executions"},
+    "analyst": {"foundation", "analyst"},
+    "local": {"foundation", "runtime", "definition", "local"},
+    "cli": {"foundation", "runtime", "definition", "executions", "analyst", "local", "cli"},
+}
+RUNTIME_MODULES = {
+    "orchestrator",
+    "orchestrator.contract",
+    "orchestrator.errors",
+    "orchestrator.protocol",
+    "orchestrator.runtime",
+    "orchestrator.runtime.lambda_handler",
+    "orchestrator.runtime.landing_gate",
+    "orchestrator.runtime.run_record",
+    "orchestrator.runtime.runner",
+    "orchestrator.runtime.thread_locks",
+    "orchestrator.settings",
+    "orchestrator.window",
+}
+
+
+def layer(module: str) -> str:
+    """The layer of `orchestrator.<module path>`."""
+    parts = module.split(".")[1:]
+    if not parts or parts[0] in {"__init__", "__main__"}:
+        return "cli"
+    if parts[0] in FOUNDATION:
+        return "foundation"
+    if parts[0] in ANALYST:
+        return "analyst"
+    return parts[0]
+
+
+def imported(path: Path) -> set[str]:
+    """The orchestrator modules a file imports (at any depth: lazy imports count too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "orchestrator":
+            found.update(
+                f"{node.module}.{alias.name}" if node.module == "orchestrator" else node.module for alias in node.names
+            )
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "orchestrator")
+    return found
+
+
+def test_every_module_imports_only_the_layers_below_it() -> None:
+    modules = {
+        ".".join(("orchestrator", *path.relative_to(PACKAGE).with_suffix("").parts)): path
+        for path in PACKAGE.rglob("*.py")
+    }
+    assert {layer(name) for name in modules} == set(ALLOWED)
+    breaches = [
+        f"{name} ({layer(name)}) imports {target} ({layer(target)})"
+        for name, path in sorted(modules.items())
+        for target in sorted(imported(path))
+        if layer(target) not in ALLOWED[layer(name)]
+    ]
+    assert breaches == []
+
+
+def test_the_lambda_handler_and_the_ecs_entry_load_only_the_runtime() -> None:
+    code = (
+        "import json, sys\n"
+        "import orchestrator.runtime.lambda_handler, orchestrator.runtime.runner\n"
+        "print(json.dumps(sorted(name for name in sys.modules if name.split('.')[0] == 'orchestrator')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert set(json.loads(loaded)) == RUNTIME_MODULES
+
+
+def test_the_definition_selects_every_summary_field_and_starts_from_every_input_key() -> None:
+    assert set(SUMMARY_KEYS) == {f.name for f in dataclasses.fields(TaskSummary)}
+    assert set(SUMMARY_KEYS) >= TASK_SUMMARY_MARKERS
+    request = ExecutionRequest(RefreshWindow(date(2002, 12, 30), date(2002, 12, 31)), nodes=("fct_store_sales",))
+    assert set(json.loads(request.to_input())) == set(INPUT_KEYS)
+    assert ExecutionRequest.from_input(request.to_input()) == request
