@@ -1,6 +1,6 @@
 {#-
-  Catch-up by default: a plain `dbt run`, `dbt build` or `dbt retry` on DuckDB (target `local`) with no
-  window loads every landed day after the last loaded one, like `python -m orchestrator run` without a date.
+  Catch-up by default: a plain `dbt run` or `dbt build` on DuckDB (target `local`) with no window loads
+  every landed day after the last loaded one, like `python -m orchestrator run` without a date.
 
   - landed: a day whose three extracts have their `_SUCCESS` marker under STORE_SALES_DATA_DIR/landing
     (the README's "Arrival markers"); the window runs from the day after the last loaded one up to the
@@ -18,7 +18,8 @@
 -#}
 
 {% macro catch_up_enabled() %}
-  {{- return(execute and target.type == "duckdb" and refresh_window_required()) -}}
+  {#- Not `dbt retry`: it reruns the failed nodes of an earlier invocation, whose window it must be given. -#}
+  {{- return(execute and target.type == "duckdb" and flags.WHICH in ["run", "build"]) -}}
 {% endmacro %}
 
 {% macro _catch_up_name() %}

@@ -5,9 +5,9 @@
   (YYYY-MM-DD), read at execution time (inside `if execute`): dbt never records them while parsing, so a
   new date keeps the partial parse valid. STORE_SALES_WINDOW_END defaults to the start (a one-day run).
 
-  `dbt run`, `dbt build` and `dbt retry` need the window: without one they catch up on DuckDB (every
-  landed day after the last loaded one, pinned by the first on-run-start hook: macros/catch_up.sql), and on
-  other targets `validate_refresh_window()` stops them before any model runs. Every command stops on a malformed window.
+  `dbt run`, `dbt build` and `dbt retry` need the window: without one, run and build catch up on DuckDB
+  (every landed day after the last loaded one, pinned by the first on-run-start hook: macros/catch_up.sql);
+  otherwise `validate_refresh_window()` stops them before any model runs. Every command stops on a malformed window.
   Commands that load nothing (compile, docs generate, show, ls, test, seed, run-operation) accept a
   missing window and render the empty placeholder window 0001-01-01..0001-01-01.
 -#}

@@ -9,6 +9,39 @@ import window_history
 from models_harness import Warehouse
 from postgres_server import PostgresServer
 
+# The suite runs on two workers (pytest-xdist, `-n 2 --dist loadgroup` in pyproject.toml). A module listed
+# here keeps all its state under temporary paths (its own dbt target and warehouse, its own moto server):
+# it runs whole on one worker, so its module fixtures are built once, beside anything else. Every other
+# module shares the repository itself (the CLI parses the project into ./target and writes ./logs, the
+# benchmark and the notebook run the CLI): all of those run one after another on the same worker.
+# test_window_tests and test_generic_tests share the session warehouse `loaded`, so they share a worker.
+ISOLATED_MODULES = {
+    "test_architecture": "test_architecture",
+    "test_contract": "test_contract",
+    "test_faults_landing": "test_faults_landing",
+    "test_generic_tests": "window_history",
+    "test_graph": "test_graph",
+    "test_landing_gate": "test_landing_gate",
+    "test_launcher": "test_launcher",
+    "test_local": "test_local",
+    "test_models": "test_models",
+    "test_models_postgres": "test_models_postgres",
+    "test_moto_adapt": "test_moto_adapt",
+    "test_redshift_sql": "test_redshift_sql",
+    "test_runner": "test_runner",
+    "test_state_machine": "test_state_machine",
+    "test_volume_check": "test_volume_check",
+    "test_warehouse_resources": "test_warehouse_resources",
+    "test_window_tests": "window_history",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__ if isinstance(item, pytest.Function) else ""
+        item.add_marker(pytest.mark.xdist_group(ISOLATED_MODULES.get(module, "repository")))
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
