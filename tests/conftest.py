@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import window_history
 from models_harness import Warehouse
 from postgres_server import PostgresServer
+from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
-# The suite runs on two workers (pytest-xdist, `-n 2 --dist loadgroup` in pyproject.toml). A module listed
+# The suite runs on two workers (pytest-xdist, `-n 2` in pyproject.toml). A module listed
 # here keeps all its state under temporary paths (its own dbt target and warehouse, its own moto server):
 # it runs whole on one worker, so its module fixtures are built once, beside anything else. Every other
 # module shares the repository itself (the CLI parses the project into ./target and writes ./logs, the
@@ -36,11 +39,16 @@ ISOLATED_MODULES = {
 }
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        module = item.module.__name__ if isinstance(item, pytest.Function) else ""
-        item.add_marker(pytest.mark.xdist_group(ISOLATED_MODULES.get(module, "repository")))
+class ModuleGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+    """xdist's scope scheduling with the scopes above: a listed module, or the one unit `repository`.
+    (xdist's own `--dist loadgroup` marks cannot work with pytest 9, whose node ids xdist 3.8 cannot rename.)"""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return ISOLATED_MODULES.get(Path(nodeid.split("::", 1)[0]).stem, "repository")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> ModuleGroupScheduling:
+    return ModuleGroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
