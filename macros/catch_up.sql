@@ -126,7 +126,7 @@
 
 {% macro record_catch_up_run(results) %}
   {#- on-run-end hook: the catch-up's row becomes SUCCEEDED or FAILED, with what it wrote. -#}
-  {%- if catch_up_enabled() and env_var("STORE_SALES_WINDOW_START", "") | trim == "" -%}
+  {%- if catch_up_enabled() and not refresh_window_in_environment() -%}
     {%- set window = pinned_catch_up_window() -%}
     {%- if window is not none -%}
       {%- set failed = [] -%}

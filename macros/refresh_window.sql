@@ -36,6 +36,11 @@
   {{ return(flags.WHICH in ["run", "build", "retry"]) }}
 {% endmacro %}
 
+{% macro refresh_window_in_environment() %}
+  {#- Did the caller give a window (either variable set)? Without one, run and build catch up on DuckDB. -#}
+  {{- return(env_var("STORE_SALES_WINDOW_START", "") | trim != "" or env_var("STORE_SALES_WINDOW_END", "") | trim != "") -}}
+{% endmacro %}
+
 {% macro refresh_window() %}
   {#- Returns {"start": date, "end": date, "given": bool}; raises on a malformed or reversed window. -#}
   {%- set placeholder = modules.datetime.date(1, 1, 1) -%}
@@ -68,8 +73,7 @@
   {#- First on-run-start hook: fails fast, before any model SQL runs; without a window on DuckDB, pins the
       catch-up window (macros/catch_up.sql). Renders no SQL. -#}
   {%- if execute -%}
-    {%- set given = env_var("STORE_SALES_WINDOW_START", "") | trim != "" or env_var("STORE_SALES_WINDOW_END", "") | trim != "" -%}
-    {%- if not given and catch_up_enabled() -%}
+    {%- if not refresh_window_in_environment() and catch_up_enabled() -%}
       {%- do pin_catch_up_window() -%}
     {%- endif -%}
     {%- set window = refresh_window() -%}

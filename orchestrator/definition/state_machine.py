@@ -291,13 +291,18 @@ def _record_state(status: str, following: str, options: RenderOptions) -> dict[s
         "Parameters": {"FunctionName": options.lambda_function_arn, "Payload": {RECORD_RUN_KEY: payload}},
         "Resource": LAMBDA_RESOURCE,
         "ResultPath": None,
-        "Retry": [
-            options.infrastructure_retry.to_asl(LAMBDA_TRANSIENT_ERRORS),
-            options.transient_retry.to_asl([RUNNER_TRANSIENT_ERROR]),
-        ],
+        "Retry": _runner_retries(LAMBDA_TRANSIENT_ERRORS, options),
         "TimeoutSeconds": RECORD_TIMEOUT_SECONDS,
         "Type": "Task",
     }
+
+
+def _runner_retries(service_errors: Sequence[str], options: RenderOptions) -> list[dict[str, Any]]:
+    """A runner invocation's Retry: the service's transient errors, then the runner's own transient error."""
+    return [
+        options.infrastructure_retry.to_asl(service_errors),
+        options.transient_retry.to_asl([RUNNER_TRANSIENT_ERROR]),
+    ]
 
 
 def _machine_timeout(plan: Plan) -> int:
@@ -425,10 +430,7 @@ def _lambda_task(task: Task, options: RenderOptions) -> dict[str, Any]:
         "Parameters": {"FunctionName": options.lambda_function_arn, "Payload": payload},
         "Resource": LAMBDA_RESOURCE,
         "ResultSelector": {f"{key}.$": f"$.Payload.{key}" for key in SUMMARY_KEYS},
-        "Retry": [
-            options.infrastructure_retry.to_asl(LAMBDA_TRANSIENT_ERRORS),
-            options.transient_retry.to_asl([RUNNER_TRANSIENT_ERROR]),
-        ],
+        "Retry": _runner_retries(LAMBDA_TRANSIENT_ERRORS, options),
     }
 
 
@@ -467,8 +469,5 @@ def _ecs_task(task: Task, options: RenderOptions) -> dict[str, Any]:
         },
         "Resource": ECS_RESOURCE,
         "ResultSelector": {f"{key}.$": f"$.{key}" for key in SUMMARY_KEYS},
-        "Retry": [
-            options.infrastructure_retry.to_asl(ECS_TRANSIENT_ERRORS),
-            options.transient_retry.to_asl([RUNNER_TRANSIENT_ERROR]),
-        ],
+        "Retry": _runner_retries(ECS_TRANSIENT_ERRORS, options),
     }

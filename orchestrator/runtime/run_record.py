@@ -13,12 +13,9 @@ tasks made it.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import RunnerPayloadError, RunRecordFailed
@@ -27,8 +24,8 @@ from orchestrator.runtime.runner import (
     RunnerConfig,
     common_args,
     parsed_manifest,
-    release_embedded_database,
-    warehouse_lock,
+    scratch_dir,
+    warehouse_session,
 )
 from orchestrator.window import RefreshWindow
 
@@ -99,19 +96,11 @@ def record_run(record: RunRecord, config: RunnerConfig) -> dict[str, Any]:
     """Insert `record` into the warehouse's pipeline_runs; raise `RunRecordFailed` when dbt could not."""
     from dbt.cli.main import dbtRunner
 
-    config.work_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="dbt-record-", dir=config.work_root))
-    try:
-        with warehouse_lock(config.warehouse_lock):
-            try:
-                manifest = parsed_manifest(config, work)
-                arguments = json.dumps({"run": record.macro_args()})
-                args = ["--log-level", "none", "--no-write-json", "run-operation", RECORD_MACRO, "--args", arguments]
-                outcome = dbtRunner(manifest=manifest).invoke([*args, *common_args(config, work)])
-            finally:
-                release_embedded_database()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with scratch_dir(config, "record") as work, warehouse_session(config):
+        manifest = parsed_manifest(config, work)
+        arguments = json.dumps({"run": record.macro_args()})
+        args = ["--log-level", "none", "--no-write-json", "run-operation", RECORD_MACRO, "--args", arguments]
+        outcome = dbtRunner(manifest=manifest).invoke([*args, *common_args(config, work)])
     if not outcome.success:
         cause = " ".join(str(outcome.exception or "the macro failed (see dbt's log)").split())[:MESSAGE_LIMIT]
         raise RunRecordFailed(

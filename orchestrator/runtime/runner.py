@@ -149,17 +149,12 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
     selected = request.selected_models()
     if not selected:
         return TaskSummary(task=request.task, status="skipped", refresh_window=window)
-    config.work_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"dbt-{request.task}-", dir=config.work_root))
-    try:
-        with warehouse_lock(config.warehouse_lock), settings.scoped_environment(request.dbt_environment()):
-            try:
-                manifest = parsed_manifest(config, work)
-                landing_missing = _check_landing(request, manifest, selected, s3_client)
-                results, invocation_id, crash, user = _invoke_build(request, config, selected, work)
-                anomalies = _volume_anomalies(request, manifest, results) if crash is None else []
-            finally:
-                release_embedded_database()
+    with scratch_dir(config, request.task) as work:
+        with warehouse_session(config), settings.scoped_environment(request.dbt_environment()):
+            manifest = parsed_manifest(config, work)
+            landing_missing = _check_landing(request, manifest, selected, s3_client)
+            results, invocation_id, crash, user = _invoke_build(request, config, selected, work)
+            anomalies = _volume_anomalies(request, manifest, results) if crash is None else []
         try:
             artifacts = _upload_artifacts(
                 request, (work / "target" / RUN_RESULTS_FILE, config.parsed_dir / MANIFEST_FILE), s3_client
@@ -167,8 +162,6 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
         except ArtifactUploadError:
             _raise_for_failures(request, results, crash, anomalies)  # a dbt failure matters more than its artifacts
             raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     _raise_for_failures(request, results, crash, anomalies)
     return TaskSummary(
         task=request.task,
@@ -211,6 +204,27 @@ def _check_landing(request: TaskRequest, manifest: Any, selected: Sequence[str],
         return landing_gate.check_window(store, request.window, request.allow_missing)
     except LandingIncomplete as error:
         raise LandingIncomplete(f"task {request.task} ({request.window}): {error}") from None
+
+
+@contextlib.contextmanager
+def scratch_dir(config: RunnerConfig, name: str) -> Iterator[Path]:
+    """A fresh directory under the work root for one dbt invocation's target and logs, removed after."""
+    config.work_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"dbt-{name}-", dir=config.work_root))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def warehouse_session(config: RunnerConfig) -> Iterator[None]:
+    """The warehouse lock for one dbt invocation; the embedded database is released before the lock is."""
+    with warehouse_lock(config.warehouse_lock):
+        try:
+            yield
+        finally:
+            release_embedded_database()
 
 
 @contextlib.contextmanager
