@@ -47,13 +47,15 @@ PROBLEMS_SHOWN = 5
 @dataclass(frozen=True)
 class Delivery:
     """What one extract's folder for one day holds: its marker's bytes (None: no marker) and data files,
-    and when the marker was written."""
+    when the marker was written, and the entries named like data files that are no file (a folder, a broken
+    link): DuckDB's glob would skip those without a word, losing their rows even under an empty marker."""
 
     extract: str
     day: date
     marker: bytes | None
     files: tuple[str, ...]
     landed_at: datetime | None = None
+    not_files: tuple[str, ...] = ()
 
 
 class LandingStore(Protocol):
@@ -87,17 +89,20 @@ class LocalLanding:
         for day in window.dates():
             folder = self.root / extract / folder_name(day)
             try:
-                names = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
+                with os.scandir(folder) as listing:
+                    entries = {entry.name: entry.is_file() for entry in listing}
             except FileNotFoundError:
-                names = []
+                entries = {}
             except OSError as error:
                 raise LandingIncomplete(f"{extract} {day}: cannot list {folder}: {error.strerror}") from None
+            names = sorted(name for name, is_file in entries.items() if is_file)
+            not_files = tuple(sorted(n for n, is_file in entries.items() if not is_file and n.endswith(DATA_SUFFIX)))
             marker, landed_at = None, None
             if MARKER_FILE in names:
                 marker = (folder / MARKER_FILE).read_bytes()
                 landed_at = datetime.fromtimestamp((folder / MARKER_FILE).stat().st_mtime, tz=UTC)
             data_files = tuple(n for n in names if n.endswith(DATA_SUFFIX))
-            found.append(Delivery(extract, day, marker, data_files, landed_at))
+            found.append(Delivery(extract, day, marker, data_files, landed_at, not_files))
         return found
 
     def marker_days(self, extract: str) -> set[date]:
@@ -310,6 +315,8 @@ def landed_window(store: LandingStore, after: date | None) -> RefreshWindow | No
 
 def _problem(store: LandingStore, delivery: Delivery) -> str | None:
     """What is wrong with one delivery, or None when it has fully landed."""
+    if delivery.not_files:
+        return f"{', '.join(delivery.not_files)} is not a readable file (a folder or a broken link)"
     if delivery.marker is None:
         if delivery.files:
             return f"{len(delivery.files)} file(s) but no {MARKER_FILE} marker (the delivery may be in progress)"

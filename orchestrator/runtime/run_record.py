@@ -20,9 +20,9 @@ from typing import Any
 
 from orchestrator.errors import RunnerPayloadError, RunRecordFailed
 from orchestrator.runtime.runner import (
-    MESSAGE_LIMIT,
     RunnerConfig,
     common_args,
+    dbt_error_text,
     parsed_manifest,
     scratch_dir,
     warehouse_session,
@@ -102,7 +102,7 @@ def record_run(record: RunRecord, config: RunnerConfig) -> dict[str, Any]:
         args = ["--log-level", "none", "--no-write-json", "run-operation", RECORD_MACRO, "--args", arguments]
         outcome = dbtRunner(manifest=manifest).invoke([*args, *common_args(config, work)])
     if not outcome.success:
-        cause = " ".join(str(outcome.exception or "the macro failed (see dbt's log)").split())[:MESSAGE_LIMIT]
+        cause = dbt_error_text(outcome.exception) if outcome.exception else "the macro failed (see dbt's log)"
         raise RunRecordFailed(
             f"execution {record.execution}: its row could not be written to pipeline_runs: {cause}; "
             "check the runner's database user may create and insert into a table in the target schema"

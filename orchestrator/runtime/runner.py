@@ -35,6 +35,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -80,6 +81,8 @@ MESSAGE_LIMIT = 1500
 # ones and count the rest, so the task's result stays far below Step Functions' 256 KiB payload limit
 ANOMALIES_SHOWN = 20
 CAUSE_LIMIT = 32_000
+# colour codes dbt and DuckDB may leave in a message: a failure is one plain line wherever it is shown
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TRANSIENT_MARKERS = (
     "could not set lock on file",
     "conflicting lock",
@@ -326,8 +329,8 @@ def _invoke_build(
     try:
         outcome = dbtRunner(manifest=manifest).invoke(args)
     except Exception as error:  # dbtRunner reports most failures in its result; this is the rest
-        return [], None, f"{type(error).__name__}: {error}", None
-    crash = None if outcome.exception is None else f"{type(outcome.exception).__name__}: {outcome.exception}"
+        return [], None, dbt_error_text(error), None
+    crash = None if outcome.exception is None else dbt_error_text(outcome.exception)
     execution = outcome.result
     if isinstance(execution, RunExecutionResult):
         (work / "target").mkdir(parents=True, exist_ok=True)
@@ -425,8 +428,21 @@ def _volume_anomalies(request: TaskRequest, manifest: Any, results: Sequence[Nod
     return lines
 
 
+def dbt_error_text(error: BaseException) -> str:
+    """What stopped dbt, on one line: the error's own message, where it happened when that is a node (a model,
+    a test), without dbt's framing ("Compilation Error in operation store_sales-on-run-start-2", the macro
+    call chain "> in macro ... > called by ...") or colour codes."""
+    from dbt_common.exceptions import DbtRuntimeError
+
+    if not isinstance(error, DbtRuntimeError):
+        return _short(f"{type(error).__name__}: {error}")
+    node = error.node
+    where = f" in {error.node_to_string(node)}" if getattr(node, "resource_type", "operation") != "operation" else ""
+    return _short(f"{error.type} error{where}: {error.msg}")
+
+
 def _short(text: str) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(ANSI_ESCAPE.sub("", text).split())
     return flat if len(flat) <= MESSAGE_LIMIT else flat[: MESSAGE_LIMIT - 3] + "..."
 
 
