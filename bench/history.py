@@ -27,7 +27,13 @@ DEADLINE_SECONDS = 3600.0
 
 def execution_history(window: RefreshWindow) -> dict[str, object]:
     with local_run_lock(), open_session(Mode.LOCAL, config_module.load()) as session:
-        ref = launcher.start(session.sfn, session.state_machine_arn, ExecutionRequest(window), known_names=[])
+        ref = launcher.start(
+            session.sfn,
+            session.state_machine_arn,
+            ExecutionRequest(window),
+            known_names=[],
+            settle_seconds=session.start_settle_seconds,
+        )
         result = launcher.watch(session.sfn, ref.arn, deadline_seconds=DEADLINE_SECONDS)
         events = launcher.history_events(session.sfn, ref.arn)
     return {

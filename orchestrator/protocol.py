@@ -7,6 +7,8 @@ Everything that crosses a process or service boundary is defined here, once:
   an ECS container gets (`from_env`, the `ENV_*` names);
 - the task summary (`TaskSummary`, `SUMMARY_KEYS`, `TASK_SUMMARY_MARKERS`): what a task returns, which
   the definition selects and the CLI displays;
+- the overlap guard's timing (`START_SETTLE_SECONDS`, `ADMISSION_SECONDS`): what the launcher's check after
+  a start and the definition's `Admission` state must agree on;
 - the run record key (`RECORD_RUN_KEY`): the payload of the execution's last state (orchestrator.runtime.run_record);
 - the error names Retry and Catch match: the class names of `orchestrator.errors.RunnerError` leaves
   (`RUNNER_TRANSIENT_ERROR` is the one retried).
@@ -31,6 +33,14 @@ ORCHESTRATED_TYPES = frozenset({"model", "seed", "snapshot"})
 TEST_TYPES = frozenset({"test", "unit_test"})
 
 RUNNER_TRANSIENT_ERROR = DbtTransientError.__name__
+# The overlap guard (orchestrator.executions.launcher.start): after starting its execution a launcher waits
+# START_SETTLE_SECONDS, so that every start made at the same instant is listed (ListExecutions is eventually
+# consistent), then stops its own execution when an overlapping RUNNING one goes first. The deployed definition
+# holds each execution in its first state, `Admission`, for ADMISSION_SECONDS, well beyond that check, so an
+# execution stopped by the guard has run no task.
+START_SETTLE_SECONDS = 2.0
+ADMISSION_SECONDS = 10
+OVERLAP_STOP_ERROR = "OverlappingExecution"
 RECORD_RUN_KEY = "record_run"
 INPUT_KEYS = ("refresh_window", "window_days", "full_refresh", "full_tests", "nodes", "allow_missing")
 SUMMARY_KEYS = (

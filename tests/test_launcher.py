@@ -34,6 +34,11 @@ def sfn() -> Iterator[Any]:
         yield boto3.client("stepfunctions", region_name="us-east-1")
 
 
+def start(sfn: Any, arn: str, request: ExecutionRequest) -> launcher.ExecutionRef:
+    """A launch where no other launcher can start at the same instant (the guard's pause is not needed)."""
+    return launcher.start(sfn, arn, request, settle_seconds=0)
+
+
 def _machine(sfn: Any, states: dict[str, Any], start_at: str) -> str:
     definition = {"StartAt": start_at, "States": states}
     arn: str = sfn.create_state_machine(name="pipeline", definition=json.dumps(definition), roleArn=ROLE)[
@@ -66,8 +71,8 @@ def test_request_round_trips_through_the_execution_input() -> None:
 def test_the_started_input_carries_window_days_and_full_tests(sfn: Any) -> None:
     arn = _machine(sfn, {"Build": {"Type": "Pass", "End": True}}, "Build")
     month = RefreshWindow(date(2002, 12, 1), date(2002, 12, 31))
-    monthly = launcher.start(sfn, arn, ExecutionRequest(month, full_tests=True))
-    daily = launcher.start(sfn, arn, ExecutionRequest(RefreshWindow.day(date(2003, 1, 1))))
+    monthly = start(sfn, arn, ExecutionRequest(month, full_tests=True))
+    daily = start(sfn, arn, ExecutionRequest(RefreshWindow.day(date(2003, 1, 1))))
     inputs = [json.loads(sfn.describe_execution(executionArn=ref.arn)["input"]) for ref in (monthly, daily)]
     assert inputs == [
         {
@@ -92,10 +97,10 @@ def test_the_started_input_carries_window_days_and_full_tests(sfn: Any) -> None:
 
 def test_attempt_numbers_grow_per_window_and_results_are_watched(sfn: Any) -> None:
     arn = _machine(sfn, {"Build": {"Type": "Pass", "Result": {"rows": 3}, "End": True}}, "Build")
-    first = launcher.start(sfn, arn, ExecutionRequest(DAY))
+    first = start(sfn, arn, ExecutionRequest(DAY))
     result = launcher.watch(sfn, first.arn, deadline_seconds=30)
-    second = launcher.start(sfn, arn, ExecutionRequest(DAY))
-    other_day = launcher.start(sfn, arn, ExecutionRequest(RefreshWindow.day(date(2003, 1, 1))))
+    second = start(sfn, arn, ExecutionRequest(DAY))
+    other_day = start(sfn, arn, ExecutionRequest(RefreshWindow.day(date(2003, 1, 1))))
 
     assert (first.name, second.name, other_day.name) == (
         "store-sales-2002-12-31-r1",
@@ -111,11 +116,11 @@ def test_attempt_numbers_grow_per_window_and_results_are_watched(sfn: Any) -> No
 def test_overlapping_running_window_is_refused_with_its_name(sfn: Any) -> None:
     arn = _machine(sfn, {"Hold": _wait(5), "Done": {"Type": "Succeed"}}, "Hold")
     month = RefreshWindow(date(2002, 12, 1), date(2002, 12, 31))
-    running = launcher.start(sfn, arn, ExecutionRequest(month))
+    running = start(sfn, arn, ExecutionRequest(month))
 
     with pytest.raises(ExecutionConflict, match=running.name):
-        launcher.start(sfn, arn, ExecutionRequest(DAY))
-    elsewhere = launcher.start(sfn, arn, ExecutionRequest(RefreshWindow.day(date(2003, 1, 2))))
+        start(sfn, arn, ExecutionRequest(DAY))
+    elsewhere = start(sfn, arn, ExecutionRequest(RefreshWindow.day(date(2003, 1, 2))))
     assert elsewhere.name == "store-sales-2003-01-02-r1"
 
 
@@ -128,7 +133,7 @@ def test_two_launches_of_the_same_window_at_once_run_one_execution(sfn: Any) -> 
     def launch() -> None:
         barrier.wait()
         try:
-            started.append(launcher.start(sfn, arn, ExecutionRequest(DAY)))
+            started.append(start(sfn, arn, ExecutionRequest(DAY)))
         except ExecutionConflict as error:
             refused.append(error)
 
@@ -166,7 +171,7 @@ def test_failure_names_the_failed_state_and_cause(sfn: Any) -> None:
         "Done": {"Type": "Succeed"},
     }
     arn = _machine(sfn, states, "Dims")
-    result = launcher.watch(sfn, launcher.start(sfn, arn, ExecutionRequest(DAY)).arn, deadline_seconds=30)
+    result = launcher.watch(sfn, start(sfn, arn, ExecutionRequest(DAY)).arn, deadline_seconds=30)
 
     assert result.ref.status is ExecutionStatus.FAILED
     assert result.error == "Dbt.ModelFailed"
@@ -194,7 +199,7 @@ def test_a_retried_task_that_keeps_failing_is_caught_and_reported(sfn: Any) -> N
     seen: list[str] = []
     result = launcher.watch(
         sfn,
-        launcher.start(sfn, arn, ExecutionRequest(DAY)).arn,
+        start(sfn, arn, ExecutionRequest(DAY)).arn,
         deadline_seconds=30,
         on_progress=lambda state: seen.append(f"{state.name}:{state.status}"),
     )
@@ -209,7 +214,7 @@ def test_a_retried_task_that_keeps_failing_is_caught_and_reported(sfn: Any) -> N
 
 def test_watch_deadline_leaves_the_execution_running(sfn: Any) -> None:
     arn = _machine(sfn, {"Hold": _wait(3), "Done": {"Type": "Succeed"}}, "Hold")
-    ref = launcher.start(sfn, arn, ExecutionRequest(DAY))
+    ref = start(sfn, arn, ExecutionRequest(DAY))
     with pytest.raises(WatchDeadlineExceeded, match=ref.name):
         launcher.watch(sfn, ref.arn, deadline_seconds=0.3)
     assert launcher.describe(sfn, ref.arn)["status"] == "RUNNING"

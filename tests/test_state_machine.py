@@ -24,6 +24,7 @@ from orchestrator.definition.state_machine import (
     render_file,
 )
 from orchestrator.errors import OrchestrationConfigError
+from orchestrator.protocol import ADMISSION_SECONDS, START_SETTLE_SECONDS
 
 CASES = {
     "chain": ("+chain_c",),
@@ -86,6 +87,16 @@ def test_render_is_deterministic_and_uses_cloudformation_placeholders(graph: Dbt
         "${ArtifactsBucket}",
     ):
         assert placeholder in first
+
+
+def test_executions_wait_in_admission_longer_than_the_launchers_overlap_check(graph: DbtGraph) -> None:
+    deployed = build_definition(graph, RenderOptions(select=("+dia_join",)))
+    assert deployed["StartAt"] == "Admission"
+    admission = deployed["States"]["Admission"]
+    assert (admission["Type"], admission["Next"], admission["Seconds"]) == ("Wait", "Initialize", ADMISSION_SECONDS)
+    assert ADMISSION_SECONDS >= 3 * START_SETTLE_SECONDS  # the pause, then a listing and the stop, before any task
+    local = build_definition(graph, RenderOptions(select=("+dia_join",), admission_seconds=0))
+    assert local["StartAt"] == "Initialize" and "Admission" not in local["States"]
 
 
 def test_diamond_sides_share_a_parallel_state_and_the_join_follows(graph: DbtGraph) -> None:

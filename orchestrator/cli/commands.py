@@ -105,7 +105,7 @@ def _check_full_refresh(window: RefreshWindow) -> None:
 
 
 def _launch_and_watch(session: Session, request: ExecutionRequest, args: argparse.Namespace) -> ExecutionResult:
-    ref = launcher.start(session.sfn, session.state_machine_arn, request, known_names=session.known_names())
+    ref = session.start(request)
     if not args.json:
         print(f"started {ref.name} ({request.window}{', selected models' if request.nodes else ''})", flush=True)
     progress = None if args.json else display.Progress()
@@ -182,7 +182,7 @@ def _run(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int
     request = _run_request(window, args)
     with open_session(mode, cfg) as session:
         if args.no_wait:
-            ref = launcher.start(session.sfn, session.state_machine_arn, request)
+            ref = session.start(request)
             print(ref.arn)
             return ExitCode.OK
         return _finish(_launch_and_watch(session, request, args), args.json)

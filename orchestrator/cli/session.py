@@ -25,7 +25,10 @@ from orchestrator import settings
 from orchestrator.aws import aws_client
 from orchestrator.config import Config
 from orchestrator.errors import DataDirError, ExecutionConflict, ManifestError
+from orchestrator.executions import launcher
 from orchestrator.executions.journal import Journal
+from orchestrator.executions.launcher import ExecutionRef
+from orchestrator.protocol import START_SETTLE_SECONDS, ExecutionRequest
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -53,9 +56,18 @@ class Session:
     config: Config
     journal: Journal | None = None
     max_poll_seconds: float = AWS_MAX_POLL_SECONDS
+    # on AWS other launchers may start overlapping windows at the same instant; a local run holds the data
+    # directory's lock, so no other local launch can (see orchestrator.executions.launcher)
+    start_settle_seconds: float = START_SETTLE_SECONDS
 
     def known_names(self) -> list[str]:
         return self.journal.names() if self.journal is not None else []
+
+    def start(self, request: ExecutionRequest) -> ExecutionRef:
+        """Start an execution of the request, guarded against overlapping windows."""
+        return launcher.start(
+            self.sfn, self.state_machine_arn, request, self.known_names(), settle_seconds=self.start_settle_seconds
+        )
 
 
 def resolve_mode(requested: Mode | None, config: Config) -> Mode:
@@ -173,5 +185,11 @@ def open_session(mode: Mode, config: Config, windows: Sequence[RefreshWindow] = 
     options = LocalOptions(project_dir=project_dir, parsed_manifest=manifest, windows=tuple(windows))
     with LocalAws(options) as aws:
         yield Session(
-            mode, aws.client("stepfunctions"), aws.state_machine_arn, config, journal(), LOCAL_MAX_POLL_SECONDS
+            mode,
+            aws.client("stepfunctions"),
+            aws.state_machine_arn,
+            config,
+            journal(),
+            LOCAL_MAX_POLL_SECONDS,
+            start_settle_seconds=0.0,
         )

@@ -1,6 +1,8 @@
 """Generate the Step Functions definition (ASL, JSONPath) from the dbt graph.
 
-Shape: `Initialize` (a Pass that normalizes the input) -> one state per stage -> `Check warnings`
+Shape: `Admission` (a Wait of `admission_seconds`, during which the launcher's overlap guard may stop the
+execution before any task; left out when 0, as in the local emulator) -> `Initialize` (a Pass that
+normalizes the input) -> one state per stage -> `Check warnings`
 (-> `Notify warning` when a task returned volume anomalies) -> `Record run` -> `Pipeline succeeded`.
 A stage with one task is that task; a stage with several is a Parallel state `Stage N` (one branch per
 task) followed by `Collect stage N` (a Pass merging the branch summaries into `$.results`). Every task
@@ -62,6 +64,7 @@ from orchestrator.definition.manifest import load_manifest
 from orchestrator.definition.plan import Plan, Task, build_plan
 from orchestrator.errors import OrchestrationConfigError
 from orchestrator.protocol import (
+    ADMISSION_SECONDS,
     ENV_ALLOW_MISSING,
     ENV_ARTIFACTS_BUCKET,
     ENV_ARTIFACTS_PREFIX,
@@ -99,6 +102,7 @@ CHECK_WARNINGS_STATE = "Check warnings"
 NOTIFY_WARNING_STATE = "Notify warning"
 RECORD_RUN_STATE = "Record run"
 RECORD_FAILURE_STATE = "Record failure"
+ADMISSION_STATE = "Admission"
 MACHINE_TIMEOUT_MARGIN_SECONDS = 600
 RECORD_TIMEOUT_SECONDS = 120
 
@@ -142,10 +146,13 @@ class RenderOptions:
     ecs_timeout_seconds: int = 3600
     ecs_heartbeat_seconds: int = 300
     machine_timeout_seconds: int | None = None
+    admission_seconds: int = ADMISSION_SECONDS
     infrastructure_retry: RetryPolicy = RetryPolicy(interval_seconds=2, max_attempts=6, max_delay_seconds=60)
     transient_retry: RetryPolicy = RetryPolicy(interval_seconds=30, max_attempts=3)
 
     def __post_init__(self) -> None:
+        if self.admission_seconds < 0:
+            raise OrchestrationConfigError(f"admission_seconds {self.admission_seconds} must be 0 or more")
         if not 1 <= self.lambda_timeout_seconds <= 840:
             raise OrchestrationConfigError(
                 f"lambda_timeout_seconds {self.lambda_timeout_seconds} must be 1..840 (Lambda stops at 900)"
@@ -225,8 +232,18 @@ def build_definition(graph: DbtGraph, options: RenderOptions, comment: str = "")
     states.update(_rename_states_errors(CHECK_STATE, RENAME_STATE, FAILED_STATE))
     states[FAILED_STATE] = {"CausePath": "$.error.Cause", "ErrorPath": "$.error.Error", "Type": "Fail"}
     states[SUCCEEDED_STATE] = {"Type": "Succeed"}
+    start_at = "Initialize"
+    if options.admission_seconds:
+        start_at = ADMISSION_STATE
+        states[ADMISSION_STATE] = {
+            "Comment": "Hold the execution before any task while its launcher checks for an overlapping one "
+            "started at the same instant (orchestrator.executions.launcher).",
+            "Next": "Initialize",
+            "Seconds": options.admission_seconds,
+            "Type": "Wait",
+        }
     definition: dict[str, Any] = {
-        "StartAt": "Initialize",
+        "StartAt": start_at,
         "States": states,
         "TimeoutSeconds": options.machine_timeout_seconds or _machine_timeout(plan),
     }

@@ -8,6 +8,17 @@ where N is one more than the highest attempt already recorded for that window. T
 same window at the same moment therefore ask for the same name with the same input, and Step
 Functions starts it once (the second call gets the running execution back): exactly one runs.
 A launch whose window overlaps a RUNNING execution is refused, naming that execution.
+
+That check and the start are two calls, so launches of different overlapping windows made at the same
+instant could all pass it. Each launcher therefore checks again after its start (and after
+`START_SETTLE_SECONDS`, so that every concurrent start is listed): of the overlapping RUNNING executions the
+one that started first goes on (ties: the smaller name, so every launcher picks the same one); any other
+stops itself (error `OverlappingExecution`, while the definition holds it in `Admission`, before any task)
+and its launcher is refused naming the one that runs. A launch that finds overlapping RUNNING executions
+before its start looks again after the same pause, so that it too names the one that runs, not one that is
+about to give way. Overlap is checked pairwise, so with windows A, B, C
+where only A-B and B-C overlap, C may be stopped because of B although B itself gives way to A: the guard
+never lets two overlapping windows run, at the price of such a rare spare refusal.
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ from orchestrator.errors import (
     UsageError,
     WatchDeadlineExceeded,
 )
-from orchestrator.protocol import ExecutionRequest
+from orchestrator.protocol import OVERLAP_STOP_ERROR, START_SETTLE_SECONDS, ExecutionRequest
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -172,11 +183,17 @@ def running_overlaps(sfn: SFNClient, state_machine_arn: str, window: RefreshWind
 
 
 def start(
-    sfn: SFNClient, state_machine_arn: str, request: ExecutionRequest, known_names: Iterable[str] = ()
+    sfn: SFNClient,
+    state_machine_arn: str,
+    request: ExecutionRequest,
+    known_names: Iterable[str] = (),
+    settle_seconds: float = START_SETTLE_SECONDS,
 ) -> ExecutionRef:
-    """Start an execution for the request, refusing overlaps with a RUNNING one.
+    """Start an execution for the request, refusing overlaps with a RUNNING one (see the module's docstring).
 
     `known_names` adds executions the service does not list (the local journal's earlier runs).
+    `settle_seconds`: the pause between the start and the check after it; 0 where no other launcher can
+    start at the same time (local runs hold the data directory's lock).
     """
     attempts = [0]
     for known in itertools.chain(known_names, (ref.name for ref in list_executions(sfn, state_machine_arn))):
@@ -184,12 +201,16 @@ def start(
         if parsed and parsed[0] == request.window:
             attempts.append(parsed[1])
     name = execution_name(request.window, max(attempts) + 1)
-    for ref in running_overlaps(sfn, state_machine_arn, request.window):
-        if ref.name != name:
-            raise ExecutionConflict(
-                f"execution {ref.name} is already RUNNING for an overlapping window: "
-                f"watch it with `python -m orchestrator watch {ref.name}` or wait until it ends"
-            )
+    rivals = [ref for ref in running_overlaps(sfn, state_machine_arn, request.window) if ref.name != name]
+    if rivals and settle_seconds:
+        time.sleep(settle_seconds)  # rivals started at this instant may yet give way to one that went first
+        rivals = [ref for ref in running_overlaps(sfn, state_machine_arn, request.window) if ref.name != name]
+    if rivals:
+        first = min(rivals, key=_start_order)
+        raise ExecutionConflict(
+            f"execution {first.name} is already RUNNING for an overlapping window: "
+            f"watch it with `python -m orchestrator watch {first.name}` or wait until it ends"
+        )
     try:
         started = _call(sfn.start_execution, stateMachineArn=state_machine_arn, name=name, input=request.to_input())
     except ClientError as error:
@@ -199,9 +220,41 @@ def start(
                 f"watch it with `python -m orchestrator watch {name}`"
             ) from None
         raise
-    return ExecutionRef(
+    ref = ExecutionRef(
         arn=started["executionArn"], name=name, status=ExecutionStatus.RUNNING, started=started["startDate"]
     )
+    time.sleep(settle_seconds)
+    went_first = _first_overlapping(sfn, state_machine_arn, ref, request.window)
+    if went_first is not None:
+        _call(
+            sfn.stop_execution,
+            executionArn=ref.arn,
+            error=OVERLAP_STOP_ERROR,
+            cause=f"{went_first.name} started first for an overlapping window; {name} stopped before any task",
+        )
+        raise ExecutionConflict(
+            f"execution {went_first.name} is already RUNNING for an overlapping window (started at the same time "
+            f"as {name}, which was stopped before any task): watch it with `python -m orchestrator watch "
+            f"{went_first.name}` or wait until it ends"
+        )
+    return ref
+
+
+def _first_overlapping(
+    sfn: SFNClient, state_machine_arn: str, ref: ExecutionRef, window: RefreshWindow
+) -> ExecutionRef | None:
+    """The overlapping RUNNING execution that goes before `ref` (earliest start, then smaller name), if any."""
+    earlier = [
+        other
+        for other in running_overlaps(sfn, state_machine_arn, window)
+        if other.arn != ref.arn and _start_order(other) < _start_order(ref)
+    ]
+    return min(earlier, key=_start_order, default=None)
+
+
+def _start_order(ref: ExecutionRef) -> tuple[datetime, str]:
+    """Which of two overlapping executions goes first: the earlier start, then the smaller name."""
+    return ref.started, ref.name
 
 
 @dataclass

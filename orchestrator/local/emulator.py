@@ -295,6 +295,7 @@ class LocalAws:
             security_groups=(LOCAL_SECURITY_GROUP,),
             sns_topic_arn=self.topic_arn,
             artifacts_bucket=BUCKET_NAME,
+            admission_seconds=0,  # a local run holds the data directory's lock: no overlapping launch can start
         )
         self.definition = render(graph, render_options, f"dbt project {manifest.project_name} (local)")
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(

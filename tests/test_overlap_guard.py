@@ -1,0 +1,101 @@
+"""The overlap guard under real concurrency: launches of different overlapping windows made at the same instant,
+each from its own thread and client, against moto's server (HTTP, as the CLI and the trigger reach AWS).
+
+The server does not interpret the definition: every started execution stays RUNNING until stopped, as the deployed
+one does while it waits in its `Admission` state.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from orchestrator.errors import ExecutionConflict, ExitCode
+from orchestrator.executions import launcher
+from orchestrator.executions.launcher import ExecutionStatus
+from orchestrator.protocol import ExecutionRequest
+from orchestrator.window import RefreshWindow
+
+ROUNDS = 20
+LAUNCHES = 10
+# around the round's day D: D itself, windows ending, starting or centred on D, up to a month: all hold D
+SPANS = [(0, 0), (1, 0), (0, 1), (1, 1), (6, 0), (0, 6), (3, 3), (13, 0), (0, 13), (15, 15)]
+SETTLE_SECONDS = 0.2  # the server lists every start at once; the deployed launcher waits START_SETTLE_SECONDS
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def client(endpoint: str) -> Any:
+    return boto3.client(
+        "stepfunctions",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def launch_at_once(endpoint: str, arn: str, windows: list[RefreshWindow]) -> tuple[list[Any], list[ExecutionConflict]]:
+    """One thread and one client per window, released together."""
+    clients = [client(endpoint) for _ in windows]
+    barrier = threading.Barrier(len(windows))
+    started: list[launcher.ExecutionRef] = []
+    refused: list[ExecutionConflict] = []
+
+    def launch(sfn: Any, window: RefreshWindow) -> None:
+        barrier.wait()
+        try:
+            started.append(launcher.start(sfn, arn, ExecutionRequest(window), settle_seconds=SETTLE_SECONDS))
+        except ExecutionConflict as error:
+            refused.append(error)
+
+    threads = [threading.Thread(target=launch, args=pair) for pair in zip(clients, windows, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return started, refused
+
+
+def test_of_ten_overlapping_launches_at_the_same_instant_exactly_one_runs(endpoint: str) -> None:
+    sfn = client(endpoint)
+    definition = {"StartAt": "Admission", "States": {"Admission": {"Type": "Wait", "Seconds": 10, "End": True}}}
+    arn = sfn.create_state_machine(
+        name="pipeline", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/states"
+    )["stateMachineArn"]
+    stopped_before_running = 0
+    for round_index in range(ROUNDS):
+        day = date(2002, 1, 1) + timedelta(days=40 * round_index)
+        windows = [RefreshWindow(day - timedelta(days=before), day + timedelta(days=after)) for before, after in SPANS]
+
+        started, refused = launch_at_once(endpoint, arn, windows)
+
+        assert len(started) == 1, f"round {round_index}: {[ref.name for ref in started]} all run"
+        winner = started[0]
+        assert len(refused) == LAUNCHES - 1
+        for error in refused:
+            assert error.exit_code is ExitCode.USAGE  # the CLI exits 2
+            assert f"execution {winner.name} is already RUNNING" in str(error)
+        running = list(launcher.list_executions(sfn, arn, ExecutionStatus.RUNNING))
+        assert [ref.name for ref in running] == [winner.name]
+        for ref in launcher.list_executions(sfn, arn):
+            if ref.window is not None and ref.window.overlaps(RefreshWindow.day(day)) and ref.arn != winner.arn:
+                assert ref.status is ExecutionStatus.ABORTED  # started, then stopped by its own launcher
+                stopped_before_running += 1
+        sfn.stop_execution(executionArn=winner.arn)  # the round is over: the next one starts from nothing running
+    # the guard after the start was needed: some launches passed the check before it (a race the old guard lost)
+    assert stopped_before_running > 0
