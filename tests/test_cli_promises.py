@@ -93,10 +93,36 @@ def test_ctrl_c_stops_a_local_run_and_records_it_as_aborted(data_dir: Path, caps
     assert history(capsys) == {f"store-sales-{FIRST}-r1": "ABORTED"}
 
 
+class ManifestReads:
+    """Counts the orchestrator's reads of dbt's manifest.json (`load_manifest`), seen by a Python audit hook on
+    every `open`; an audit hook stays for the process's life, so it counts only while `active`."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.active = False
+        sys.addaudithook(self._hook)
+
+    def _hook(self, event: str, args: tuple[object, ...]) -> None:
+        if not self.active or event != "open" or not str(args[0]).endswith("manifest.json"):
+            return
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_name == "load_manifest":
+                self.count += 1
+                return
+            frame = frame.f_back  # type: ignore[assignment]
+
+
 def test_select_and_exclude_build_only_the_chosen_models(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, selected = run_cli(capsys, "run", "--date", FIRST.isoformat(), "--select", "+dim_item")
+    reads = ManifestReads()
+    reads.active = True
+    try:
+        code, selected = run_cli(capsys, "run", "--date", FIRST.isoformat(), "--select", "+dim_item")
+    finally:
+        reads.active = False
     assert code == ExitCode.OK, selected
     assert built_models(selected) == {"stg_tpcds__items", "dim_item"}
+    assert reads.count == 1  # the command reads the manifest once: the emulator's graph serves the selection
 
     code, excluded = run_cli(capsys, "run", "--date", FIRST.isoformat(), "--exclude", "fct_store_sales+")
     assert code == ExitCode.OK, excluded

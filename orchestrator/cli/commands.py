@@ -37,6 +37,7 @@ from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow, parse_date
 
 if TYPE_CHECKING:
+    from orchestrator.definition.graph import DbtGraph
     from orchestrator.reports import ReportConnection
 
 _EXIT_BY_STATUS = {
@@ -72,24 +73,20 @@ def _check_local_data(window: RefreshWindow) -> None:
         )
 
 
-def _model_names(select: Sequence[str] = (), exclude: Sequence[str] = ()) -> tuple[str, ...]:
+def _model_names(graph: DbtGraph, select: Sequence[str] = (), exclude: Sequence[str] = ()) -> tuple[str, ...]:
     """The models a selection means (everything when both are empty), from the parsed project."""
-    from orchestrator.definition.graph import DbtGraph
-    from orchestrator.definition.manifest import load_manifest
-
-    graph = DbtGraph.from_manifest(load_manifest(settings.project_dir()))
     chosen = graph.select(select, exclude)
     if not chosen:
         raise UsageError(f"the selection --select {' '.join(select)} --exclude {' '.join(exclude)} matches no model")
     return tuple(sorted(graph.nodes[uid].name for uid in chosen))
 
 
-def _selection(args: argparse.Namespace) -> tuple[str, ...] | None:
-    """`nodes` of the execution input: None for everything, else the selected model names (read from the
-    manifest: call it inside a local session, which has just parsed the project)."""
+def _selection(args: argparse.Namespace, session: Session) -> tuple[str, ...] | None:
+    """`nodes` of the execution input: None for everything, else the selected model names (from the session's
+    graph: locally the project it has just parsed)."""
     if not args.select and not args.exclude:
         return None
-    return _model_names(args.select, args.exclude)
+    return _model_names(session.graph(), args.select, args.exclude)
 
 
 def _check_full_refresh(window: RefreshWindow) -> None:
@@ -145,11 +142,11 @@ def _finish(result: ExecutionResult, as_json: bool) -> int:
     return int(_EXIT_BY_STATUS.get(result.ref.status, ExitCode.PIPELINE_FAILED))
 
 
-def _run_request(window: RefreshWindow, args: argparse.Namespace) -> ExecutionRequest:
+def _run_request(window: RefreshWindow, args: argparse.Namespace, session: Session) -> ExecutionRequest:
     return ExecutionRequest(
         window,
         full_refresh=args.full_refresh,
-        nodes=_selection(args),
+        nodes=_selection(args, session),
         full_tests=args.full_tests,
         allow_missing=tuple(args.allow_missing),
     )
@@ -177,10 +174,10 @@ def _run(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int
             _check_full_refresh(window)
     if mode is Mode.LOCAL:
         with local_run_lock(), open_session(mode, cfg, (window,)) as session:
-            request = _run_request(window, args)
+            request = _run_request(window, args, session)
             return _finish(_launch_and_watch(session, request, args), args.json)
-    request = _run_request(window, args)
     with open_session(mode, cfg) as session:
+        request = _run_request(window, args, session)
         if args.no_wait:
             ref = session.start(request)
             print(ref.arn)
@@ -338,12 +335,12 @@ def rerun_nodes(result: ExecutionResult, all_models: tuple[str, ...]) -> tuple[s
     return tuple(name for name in wanted if name not in done)
 
 
-def _resume_request(result: ExecutionResult) -> ExecutionRequest:
+def _resume_request(result: ExecutionResult, session: Session) -> ExecutionRequest:
     if result.ref.status not in _RESUMABLE:
         raise UsageError(f"execution {result.ref.name} is {result.ref.status}: only a failed one can be resumed")
     if result.request is None:
         raise UsageError(f"execution {result.ref.name} was not started by this orchestrator: its input has no window")
-    nodes = rerun_nodes(result, _model_names())
+    nodes = rerun_nodes(result, _model_names(session.graph()))
     if not nodes:
         raise UsageError(f"execution {result.ref.name} built every model; nothing to resume")
     return replace(result.request, nodes=nodes)
@@ -356,9 +353,9 @@ def _resume(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> 
         failed = journal().load(args.execution)
         windows = () if failed.request is None else (failed.request.window,)
         with local_run_lock(), open_session(mode, cfg, windows) as session:
-            return _finish(_launch_and_watch(session, _resume_request(failed), args), args.json)
+            return _finish(_launch_and_watch(session, _resume_request(failed, session), args), args.json)
     with open_session(mode, cfg) as session:
-        request = _resume_request(_failed_on_aws(session, args.execution, args.timeout))
+        request = _resume_request(_failed_on_aws(session, args.execution, args.timeout), session)
         return _finish(_launch_and_watch(session, request, args), args.json)
 
 
@@ -426,7 +423,7 @@ def _backfill(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -
                 continue
             if runs and runs[-1].ref.status in _RESUMABLE:
                 _say(f"{prefix}: resuming {runs[-1].ref.name}")
-                request = _resume_request(runs[-1])
+                request = _resume_request(runs[-1], session)
             else:
                 _say(f"{prefix}: loading")
                 request = ExecutionRequest(part, full_tests=args.full_tests, allow_missing=tuple(args.allow_missing))

@@ -24,6 +24,8 @@ from typing import IO, TYPE_CHECKING, Any
 from orchestrator import settings
 from orchestrator.aws import aws_client
 from orchestrator.config import Config
+from orchestrator.definition.graph import DbtGraph
+from orchestrator.definition.manifest import load_manifest
 from orchestrator.errors import DataDirError, ExecutionConflict, ManifestError
 from orchestrator.executions import launcher
 from orchestrator.executions.journal import Journal
@@ -59,6 +61,14 @@ class Session:
     # on AWS other launchers may start overlapping windows at the same instant; a local run holds the data
     # directory's lock, so no other local launch can (see orchestrator.executions.launcher)
     start_settle_seconds: float = START_SETTLE_SECONDS
+    project_graph: DbtGraph | None = None
+
+    def graph(self) -> DbtGraph:
+        """The dbt project's graph: locally the one the emulator deployed (the project parsed for this
+        command), on AWS read from target/manifest.json. A command reads the manifest once."""
+        if self.project_graph is not None:
+            return self.project_graph
+        return DbtGraph.from_manifest(load_manifest(settings.project_dir()))
 
     def known_names(self) -> list[str]:
         return self.journal.names() if self.journal is not None else []
@@ -192,4 +202,5 @@ def open_session(mode: Mode, config: Config, windows: Sequence[RefreshWindow] = 
             journal(),
             LOCAL_MAX_POLL_SECONDS,
             start_settle_seconds=0.0,
+            project_graph=aws.graph,
         )

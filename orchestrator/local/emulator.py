@@ -127,6 +127,7 @@ class LocalAws:
         self.topic_arn = ""
         self.endpoint_url = ""
         self.definition = ""
+        self.graph: DbtGraph | None = None  # the project's graph as deployed (read from manifest.json once)
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._stop = threading.Event()
@@ -249,7 +250,7 @@ class LocalAws:
     def _deploy(self) -> None:
         options = self.options
         manifest = load_manifest(options.project_dir, options.parsed_dir)
-        graph = DbtGraph.from_manifest(manifest)
+        graph = self.graph = DbtGraph.from_manifest(manifest)
         self.client("s3").create_bucket(Bucket=BUCKET_NAME)
         self.topic_arn = self.client("sns").create_topic(Name=TOPIC_NAME)["TopicArn"]
         iam = self.client("iam")
