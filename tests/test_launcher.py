@@ -17,6 +17,7 @@ from moto import mock_aws
 from orchestrator.errors import ExecutionConflict, ExecutionNotFound, WatchDeadlineExceeded
 from orchestrator.executions import launcher
 from orchestrator.executions.launcher import ExecutionStatus, StateStatus
+from orchestrator.local import moto_adapt
 from orchestrator.protocol import INPUT_KEYS, ExecutionRequest
 from orchestrator.window import RefreshWindow
 
@@ -218,6 +219,39 @@ def test_watch_deadline_leaves_the_execution_running(sfn: Any) -> None:
     with pytest.raises(WatchDeadlineExceeded, match=ref.name):
         launcher.watch(sfn, ref.arn, deadline_seconds=0.3)
     assert launcher.describe(sfn, ref.arn)["status"] == "RUNNING"
+
+
+def test_a_poll_asks_only_for_the_events_it_has_not_seen(sfn: Any) -> None:
+    """An execution of 1,000+ events: a poll reads newest first back to the last event seen, so its cost does not
+    grow with the history (moto paged as Step Functions pages, the emulator's adaptation)."""
+    moto_adapt.page_execution_history()
+    steps = [f"Step {index:03d}" for index in range(500)]
+    states = {
+        name: {"Type": "Pass", "Next": following} for name, following in zip(steps, [*steps[1:], "Done"], strict=True)
+    }
+    arn = _machine(sfn, {**states, "Done": {"Type": "Succeed"}}, steps[0])
+    result = launcher.watch(sfn, start(sfn, arn, ExecutionRequest(DAY)).arn, deadline_seconds=60)
+    assert result.ref.status is ExecutionStatus.SUCCEEDED
+    asked: list[dict[str, Any]] = []
+    sfn.meta.events.register("provide-client-params.sfn.GetExecutionHistory", lambda params, **_: asked.append(params))
+
+    everything = launcher.history_events(sfn, result.ref.arn)
+    last = int(everything[-1]["id"])
+    assert len(everything) >= 1000 and [int(event["id"]) for event in everything] == list(range(1, last + 1))
+    assert len(asked) == 2 and asked[1]["nextToken"]  # two pages of 1,000, followed
+    newest = launcher.history_events(sfn, result.ref.arn, after_id=last - 3)
+    assert newest == everything[-3:]  # oldest first, only what is new
+    assert asked[-1] == {
+        "executionArn": result.ref.arn,
+        "maxResults": launcher.HISTORY_PAGE_SIZE,
+        "reverseOrder": True,
+    }
+
+    reader = launcher.HistoryReader()
+    reader.feed(everything[:-3])
+    changed = reader.feed(launcher.history_events(sfn, result.ref.arn, after_id=reader.last_event_id))
+    assert {state.name for state in changed} == {"Done"} and reader.last_event_id == last  # entered, then exited
+    assert [state.name for state in reader.states] == [state.name for state in result.states] == [*steps, "Done"]
 
 
 def test_unknown_execution_is_a_usage_error(sfn: Any) -> None:

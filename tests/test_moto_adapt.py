@@ -117,6 +117,27 @@ def test_send_task_failure_keeps_the_cause() -> None:
     assert description["cause"] == "model dim_item failed: boom"
 
 
+def test_execution_history_is_paged_as_step_functions_pages_it() -> None:
+    moto_adapt.page_execution_history()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        steps = [f"Step {index}" for index in range(60)]
+        states = {
+            name: {"Type": "Pass", "Next": following}
+            for name, following in zip(steps, [*steps[1:], "Done"], strict=True)
+        }
+        definition = {"StartAt": steps[0], "States": {**states, "Done": {"Type": "Succeed"}}}
+        machine = sfn.create_state_machine(name="m", definition=json.dumps(definition), roleArn=ROLE)
+        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="e1")["executionArn"]
+        run_until_done(sfn, arn)
+        first = sfn.get_execution_history(executionArn=arn)  # 124 events, AWS's default page of 100
+        rest = sfn.get_execution_history(executionArn=arn, nextToken=first["nextToken"])
+        newest = sfn.get_execution_history(executionArn=arn, maxResults=3, reverseOrder=True)
+    ids = [event["id"] for event in first["events"] + rest["events"]]
+    assert ids == list(range(1, 125)) and len(first["events"]) == 100 and "nextToken" not in rest
+    assert [event["id"] for event in newest["events"]] == [124, 123, 122] and newest["nextToken"]
+
+
 def test_scaled_waits_patches_the_retry_clock_and_wait_states_and_restores_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

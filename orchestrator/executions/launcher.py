@@ -52,6 +52,8 @@ MAX_NAME_LENGTH = 80
 _NAME_PATTERN = re.compile(
     rf"^{NAME_PREFIX}-(?P<start>\d{{4}}-\d{{2}}-\d{{2}})(?:-to-(?P<end>\d{{4}}-\d{{2}}-\d{{2}}))?-r(?P<attempt>\d+)$"
 )
+# events asked for per poll of a running execution: a poll usually finds a few new ones, and pages back when more
+HISTORY_PAGE_SIZE = 25
 _THROTTLING_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
@@ -362,18 +364,23 @@ class HistoryReader:
 
     def __init__(self) -> None:
         self.states: list[StateRun] = []
-        self._seen: set[int] = set()
+        self._last_id = 0
         self._state_of_event: dict[int, StateRun] = {}
         self._open_by_name: dict[str, StateRun] = {}
+
+    @property
+    def last_event_id(self) -> int:
+        """The newest event fed so far (0 before any): the next poll asks only for the events after it."""
+        return self._last_id
 
     def feed(self, events: Sequence[dict[str, Any]]) -> list[StateRun]:
         """Process new events; return the states that were entered or finished by them."""
         changed: list[StateRun] = []
         for event in sorted(events, key=lambda item: int(item["id"])):
             event_id = int(event["id"])
-            if event_id in self._seen:
+            if event_id <= self._last_id:
                 continue
-            self._seen.add(event_id)
+            self._last_id = event_id
             changed.extend(self._apply(event))
         return changed
 
@@ -431,16 +438,22 @@ class HistoryReader:
         return []
 
 
-def history_events(sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
-    """Every history event of an execution, oldest first, following pagination."""
+def history_events(sfn: SFNClient, execution_arn: str, after_id: int = 0) -> list[dict[str, Any]]:
+    """The history events of an execution with an id above `after_id` (all of them by default), oldest first.
+
+    Read newest first, page by page, back to `after_id`: a poll of a long execution asks for the events it
+    has not seen, so its cost does not grow with the history (Step Functions numbers events 1, 2, ...).
+    """
     events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000, "reverseOrder": False}
+    page_size = HISTORY_PAGE_SIZE if after_id else 1000
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": page_size, "reverseOrder": True}
     while True:
         page = _call(sfn.get_execution_history, **kwargs)
-        events.extend(page["events"])
+        fresh = [event for event in page["events"] if int(event["id"]) > after_id]
+        events.extend(fresh)
         token = page.get("nextToken")
-        if not token:
-            return events
+        if not token or len(fresh) < len(page["events"]):
+            return sorted(events, key=lambda event: int(event["id"]))
         kwargs["nextToken"] = token
 
 
@@ -498,7 +511,7 @@ def watch(
     delay = first_poll_seconds
     while True:
         description = describe(sfn, execution_arn)
-        changed = reader.feed(history_events(sfn, execution_arn))
+        changed = reader.feed(history_events(sfn, execution_arn, after_id=reader.last_event_id))
         status = ExecutionStatus(description["status"])
         if status is not ExecutionStatus.RUNNING:
             changed += reader.close(description.get("stopDate"))

@@ -14,7 +14,10 @@ and works, so a moto upgrade fails loudly instead of silently changing the emula
    using botocore's service model (the conversion AWS does).
 3. `keep_task_failure_cause`: moto's SendTaskFailure handler drops `cause`; AWS keeps it, and the
    failure message a user reads lives there.
-4. `scaled_waits` (TESTS ONLY, a context manager, off unless entered): multiplies the sleeps of Retry
+4. `page_execution_history`: moto's GetExecutionHistory ignores maxResults, reverseOrder and nextToken and
+   serializes every event at every call (about 1 ms per event): a watch's poll of a long execution cost
+   more the longer it ran. Paged as AWS pages it (nextToken: the offset of the next page).
+5. `scaled_waits` (TESTS ONLY, a context manager, off unless entered): multiplies the sleeps of Retry
    backoff and Wait states by a factor, so a retry test does not sleep for real minutes; leaving it
    restores moto's own, so no other test runs with shortened waits.
 """
@@ -158,11 +161,38 @@ def keep_task_failure_cause() -> None:
     _APPLIED.add("cause")
 
 
+HISTORY_DEFAULT_PAGE = 100  # Step Functions' default maxResults for GetExecutionHistory
+
+
+def page_execution_history() -> None:
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    if "history" in _APPLIED:
+        return
+
+    def get_execution_history(self: Any) -> Any:
+        history = self.stepfunction_backend.get_execution_history(self._get_param("executionArn"))
+        events = list(history["events"])
+        if self._get_param("reverseOrder"):
+            events.reverse()
+        offset = int(self._get_param("nextToken") or 0)
+        size = int(self._get_param("maxResults") or HISTORY_DEFAULT_PAGE)
+        page: dict[str, Any] = {"events": events[offset : offset + size]}
+        if offset + size < len(events):
+            page["nextToken"] = str(offset + size)
+        return ActionResult(page)
+
+    StepFunctionResponse.get_execution_history = get_execution_history  # type: ignore[method-assign]
+    _APPLIED.add("history")
+
+
 def apply_all() -> None:
     """The adaptations the local emulator always needs (not `scaled_waits`)."""
     route_lambda_invocations()
     convert_ecs_parameter_casing()
     keep_task_failure_cause()
+    page_execution_history()
 
 
 @contextlib.contextmanager
