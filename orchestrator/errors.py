@@ -75,6 +75,11 @@ class RunnerError(StoreSalesError):
     exit_code = ExitCode.PIPELINE_FAILED
 
 
+class TaskStateEnded(RunnerError):
+    """The Step Functions state an ECS container works for is over (timed out, or its execution stopped):
+    the container stops at once rather than go on loading data nobody waits for."""
+
+
 class DbtModelFailed(RunnerError):
     """A model (or seed/snapshot) of the task failed to build: never retried."""
 

@@ -283,6 +283,32 @@ def test_a_task_longer_than_its_heartbeat_lives_only_by_its_beats(
         assert rows(warehouse, "select count(*) from chain_c") == rows(warehouse, "select count(*) from chain_b")
 
 
+def test_an_ecs_task_whose_state_timed_out_stops_itself(tmp_path: Path, warehouse: Path) -> None:
+    """The execution may take 3 s; the runner would start dbt after 8 s. Once the execution has timed out the next
+    heartbeat is refused, so the container stops there: no ECS task outlives its execution, and nothing is
+    loaded after it ended. (The same answer ends a container whose state timed out, or whose execution was
+    stopped.)"""
+    options = LocalOptions(
+        project_dir=ENGINE_PROJECT,
+        parsed_dir=engine_parsed_dir(),
+        render=RenderOptions(select=("chain_c",), ecs_heartbeat_seconds=2, machine_timeout_seconds=3),
+        ecs_command=(sys.executable, "-c", SLOW_RUNNER.replace("time.sleep(5)", "time.sleep(8)").format(silent=False)),
+        work_dir=tmp_path / "local",
+    )
+    with LocalAws(options) as aws:
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="timeout-1", input=execution_input("2002-01-01")
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+        assert aws.wait_for_workers()
+    assert description["status"] == "TIMED_OUT"
+    (log,) = (tmp_path / "local" / "ecs-logs").glob("chain_c-*.log")
+    lines = log.read_text().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: task chain_c: Step Functions answered its heartbeat with")
+    assert not warehouse.exists()  # dbt never ran: the container stopped before its eighth second
+
+
 @pytest.mark.parametrize(
     ("end", "expected"),
     [

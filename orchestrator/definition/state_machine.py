@@ -34,7 +34,11 @@ Compute per task (model `meta.orchestrator.compute`, see `orchestrator.definitio
   transient error could not be retried apart from a failed model; with the task token the runner
   sends the same typed error names as Lambda (SendTaskFailure) and its summary (SendTaskSuccess).
   A worker that dies without calling back (OOM kill, lost host) is caught by HeartbeatSeconds: the
-  runner heartbeats from a thread; TimeoutSeconds bounds the whole task.
+  runner heartbeats from a thread; TimeoutSeconds bounds the whole task. The task token is the only handle
+  on the ECS task the definition has (runTask's answer comes only with the callback), so the container
+  stops itself when its state is over: a heartbeat answered TaskTimedOut / TaskDoesNotExist / InvalidToken
+  (the state timed out, the execution timed out or was stopped), or none accepted for HeartbeatSeconds
+  (`orchestrator.runtime.runner.Heartbeat`). No ECS task outlives its state by more than a beat.
 
 Retry only on transient infrastructure errors (Lambda service/throttling/SDK errors, ECS API errors
 and the runner's `DbtTransientError`), with exponential backoff and full jitter. Never on

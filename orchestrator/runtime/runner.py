@@ -27,6 +27,7 @@ What a run does:
 Failures raise `RunnerError` leaves whose class names are the state machine's error names:
 `DbtModelFailed`, `DbtTestFailed`, `DbtTransientError` (lock conflicts, refused connections,
 throttling: retried), `DbtCrashed`, `ArtifactUploadError`. Messages name the task, node and dbt's message.
+An ECS container whose state is over (its heartbeat refused) prints `TaskStateEnded` and exits at once.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ from orchestrator.errors import (
     LandingIncomplete,
     RunnerError,
     StoreSalesError,
+    TaskStateEnded,
 )
 from orchestrator.protocol import (
     ENV_HEARTBEAT_SECONDS,
@@ -501,13 +503,39 @@ def _client(service: str) -> Any:
     return boto3.client(service)  # type: ignore[call-overload]
 
 
-class Heartbeat:
-    """Sends SendTaskHeartbeat every `interval` seconds from a daemon thread until stopped."""
+# Step Functions' answers to SendTaskHeartbeat that mean the state is over: it timed out, or its execution ended
+STATE_ENDED_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+# the definition beats every HeartbeatSeconds / 4: four intervals without an accepted beat and the state has
+# timed out for sure, even when Step Functions cannot be reached to say so
+BEATS_BEFORE_GIVING_UP = 4
 
-    def __init__(self, sfn: Any, token: str, interval: float) -> None:
+
+def stop_container(error: TaskStateEnded) -> None:
+    """End the container now: dbt's open transaction dies with it, so the warehouse keeps what it had."""
+    print(f"error: {error}", file=sys.stderr, flush=True)
+    os._exit(int(error.exit_code))
+
+
+class Heartbeat:
+    """Sends SendTaskHeartbeat every `interval` seconds from a daemon thread until stopped.
+
+    When the state is over (Step Functions answers TaskTimedOut, TaskDoesNotExist or InvalidToken, or no beat
+    was accepted for `BEATS_BEFORE_GIVING_UP` intervals) it calls `on_state_ended`, which by default stops the
+    container: a timed-out or aborted task leaves no ECS task running behind it."""
+
+    def __init__(
+        self,
+        sfn: Any,
+        token: str,
+        interval: float,
+        task: str = "",
+        on_state_ended: Callable[[TaskStateEnded], None] = stop_container,
+    ) -> None:
         self._sfn = sfn
         self._token = token
         self._interval = interval
+        self._task = task
+        self._on_state_ended = on_state_ended
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="sfn-heartbeat", daemon=True)
 
@@ -520,9 +548,28 @@ class Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
+        accepted = time.monotonic()
         while not self._stop.wait(self._interval):
-            with contextlib.suppress(Exception):  # a missed beat is what HeartbeatSeconds is for
+            try:
                 self._sfn.send_task_heartbeat(taskToken=self._token)
+                accepted = time.monotonic()
+                continue
+            except Exception as error:  # a missed beat is what HeartbeatSeconds is for
+                code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            silent = time.monotonic() - accepted
+            if code in STATE_ENDED_ERRORS:
+                reason = f"Step Functions answered its heartbeat with {code}"
+            elif silent >= BEATS_BEFORE_GIVING_UP * self._interval:
+                reason = f"no heartbeat was accepted for {silent:.0f} s, so its state has timed out"
+            else:
+                continue
+            self._on_state_ended(
+                TaskStateEnded(
+                    f"task {self._task}: {reason}; the container stops without finishing (the execution has "
+                    "moved on; a rerun of the window loads it)"
+                )
+            )
+            return
 
 
 def main(env: Mapping[str, str] | None = None) -> int:
@@ -554,7 +601,7 @@ def _run_from_env(values: Mapping[str, str], sfn: Any, token: str | None) -> str
     if sfn is None or token is None:
         summary = run_task(request, RunnerConfig.from_env())
     else:
-        with Heartbeat(sfn, token, float(values.get(ENV_HEARTBEAT_SECONDS) or 30)):
+        with Heartbeat(sfn, token, float(values.get(ENV_HEARTBEAT_SECONDS) or 30), request.task):
             summary = run_task(request, RunnerConfig.from_env())
     return json.dumps(summary.to_dict(), sort_keys=True)
 
