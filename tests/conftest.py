@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import window_history
 from models_harness import Warehouse
+from moto.server import ThreadedMotoServer
 from postgres_server import PostgresServer
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
@@ -50,6 +51,16 @@ class ModuleGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> ModuleGroupScheduling:
     return ModuleGroupScheduling(config, log)
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """moto's server on 127.0.0.1 (a free port) for one module: AWS over HTTP, as the CLI and the triggers reach it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -258,24 +259,32 @@ raise SystemExit(runner.main())
 """
 
 
-@pytest.mark.parametrize(("silent", "status"), [(False, "SUCCEEDED"), (True, "FAILED")], ids=["beating", "silent"])
-def test_a_task_longer_than_its_heartbeat_lives_only_by_its_beats(
-    tmp_path: Path, warehouse: Path, silent: bool, status: str
-) -> None:
+def run_with_container(tmp_path: Path, render: RenderOptions, container_code: str) -> dict[str, Any]:
+    """One execution of 2002-01-01 whose ECS tasks run `python -c container_code`; its description, once every
+    worker has ended."""
     options = LocalOptions(
         project_dir=ENGINE_PROJECT,
         parsed_dir=engine_parsed_dir(),
-        render=RenderOptions(select=("+chain_c",), ecs_heartbeat_seconds=2),  # chain_c runs on ECS
-        ecs_command=(sys.executable, "-c", SLOW_RUNNER.format(silent=silent)),
+        render=render,
+        ecs_command=(sys.executable, "-c", container_code),
         work_dir=tmp_path / "local",
     )
     with LocalAws(options) as aws:
         sfn = aws.client("stepfunctions")
         arn = sfn.start_execution(
-            stateMachineArn=aws.state_machine_arn, name="slow-1", input=execution_input("2002-01-01")
+            stateMachineArn=aws.state_machine_arn, name="container-1", input=execution_input("2002-01-01")
         )["executionArn"]
         description = wait_for_execution(sfn, arn)
         assert aws.wait_for_workers()
+    return description
+
+
+@pytest.mark.parametrize(("silent", "status"), [(False, "SUCCEEDED"), (True, "FAILED")], ids=["beating", "silent"])
+def test_a_task_longer_than_its_heartbeat_lives_only_by_its_beats(
+    tmp_path: Path, warehouse: Path, silent: bool, status: str
+) -> None:
+    render = RenderOptions(select=("+chain_c",), ecs_heartbeat_seconds=2)  # chain_c runs on ECS
+    description = run_with_container(tmp_path, render, SLOW_RUNNER.format(silent=silent))
     assert description["status"] == status, description.get("cause")
     if silent:
         assert description["error"] == "Task.Timeout"
@@ -288,20 +297,9 @@ def test_an_ecs_task_whose_state_timed_out_stops_itself(tmp_path: Path, warehous
     heartbeat is refused, so the container stops there: no ECS task outlives its execution, and nothing is
     loaded after it ended. (The same answer ends a container whose state timed out, or whose execution was
     stopped.)"""
-    options = LocalOptions(
-        project_dir=ENGINE_PROJECT,
-        parsed_dir=engine_parsed_dir(),
-        render=RenderOptions(select=("chain_c",), ecs_heartbeat_seconds=2, machine_timeout_seconds=3),
-        ecs_command=(sys.executable, "-c", SLOW_RUNNER.replace("time.sleep(5)", "time.sleep(8)").format(silent=False)),
-        work_dir=tmp_path / "local",
-    )
-    with LocalAws(options) as aws:
-        sfn = aws.client("stepfunctions")
-        arn = sfn.start_execution(
-            stateMachineArn=aws.state_machine_arn, name="timeout-1", input=execution_input("2002-01-01")
-        )["executionArn"]
-        description = wait_for_execution(sfn, arn)
-        assert aws.wait_for_workers()
+    render = RenderOptions(select=("chain_c",), ecs_heartbeat_seconds=2, machine_timeout_seconds=3)
+    runner = SLOW_RUNNER.replace("time.sleep(5)", "time.sleep(8)").format(silent=False)
+    description = run_with_container(tmp_path, render, runner)
     assert description["status"] == "TIMED_OUT"
     (log,) = (tmp_path / "local" / "ecs-logs").glob("chain_c-*.log")
     lines = log.read_text().strip().splitlines()

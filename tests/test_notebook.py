@@ -9,7 +9,6 @@ import json
 import shutil
 import struct
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ import boto3
 import nbformat
 import pytest
 from models_harness import BUILD_WITHOUT_TESTS, Warehouse
-from moto.server import ThreadedMotoServer
 from nbclient import NotebookClient
 
 from orchestrator import cli, reports
@@ -202,15 +200,6 @@ def test_the_notebook_runs_its_three_checks_on_the_local_warehouse(local: Wareho
     assert "False" not in outputs_text(comparison)
     chart = code[-1]
     assert any("image/png" in output.get("data", {}) for output in chart.outputs), "the weekly chart was not drawn"
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def redshift_env(monkeypatch: pytest.MonkeyPatch, endpoint: str, secret_arn: str, config: Path) -> None:

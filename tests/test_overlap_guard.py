@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import boto3
-import pytest
-from moto.server import ThreadedMotoServer
 
 from orchestrator.errors import ExecutionConflict, ExitCode
 from orchestrator.executions import launcher
@@ -28,15 +25,6 @@ LAUNCHES = 10
 # around the round's day D: D itself, windows ending, starting or centred on D, up to a month: all hold D
 SPANS = [(0, 0), (1, 0), (0, 1), (1, 1), (6, 0), (0, 6), (3, 3), (13, 0), (0, 13), (15, 15)]
 SETTLE_SECONDS = 0.2  # the server lists every start at once; the deployed launcher waits START_SETTLE_SECONDS
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def client(endpoint: str) -> Any:
@@ -71,7 +59,8 @@ def launch_at_once(endpoint: str, arn: str, windows: list[RefreshWindow]) -> tup
     return started, refused
 
 
-def test_of_ten_overlapping_launches_at_the_same_instant_exactly_one_runs(endpoint: str) -> None:
+def test_of_ten_overlapping_launches_at_the_same_instant_exactly_one_runs(moto_server: str) -> None:
+    endpoint = moto_server
     sfn = client(endpoint)
     definition = {"StartAt": "Admission", "States": {"Admission": {"Type": "Wait", "Seconds": 10, "End": True}}}
     arn = sfn.create_state_machine(
