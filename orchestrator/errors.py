@@ -75,6 +75,11 @@ class RunnerError(StoreSalesError):
     exit_code = ExitCode.PIPELINE_FAILED
 
 
+class DbtTaskTimedOut(RunnerError):
+    """A Lambda task reached the runner's deadline (its 15 minutes less a margin to stop cleanly): dbt's open
+    queries were cancelled and rolled back. The definition answers by running the same task on ECS."""
+
+
 class TaskStateEnded(RunnerError):
     """The Step Functions state an ECS container works for is over (timed out, or its execution stopped):
     the container stops at once rather than go on loading data nobody waits for."""

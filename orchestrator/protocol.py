@@ -11,7 +11,7 @@ Everything that crosses a process or service boundary is defined here, once:
   a start and the definition's `Admission` state must agree on;
 - the run record key (`RECORD_RUN_KEY`): the payload of the execution's last state (orchestrator.runtime.run_record);
 - the error names Retry and Catch match: the class names of `orchestrator.errors.RunnerError` leaves
-  (`RUNNER_TRANSIENT_ERROR` is the one retried).
+  (`RUNNER_TRANSIENT_ERROR` is the one retried, `RUNNER_TIMED_OUT_ERROR` the one sent on to ECS).
 
 It imports only the window and the errors, so the runtime (runner, Lambda handler) loads nothing of the
 definition generator, the local emulator or the CLI.
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from orchestrator.errors import DbtTransientError, RunnerPayloadError, UsageError
+from orchestrator.errors import DbtTaskTimedOut, DbtTransientError, RunnerPayloadError, UsageError
 from orchestrator.window import FULL_TESTS_ENV, WINDOW_END_ENV, WINDOW_START_ENV, RefreshWindow
 
 # dbt resource types: the nodes a task builds (its summary's `models`) and the tests it runs (`tests`)
@@ -33,6 +33,7 @@ ORCHESTRATED_TYPES = frozenset({"model", "seed", "snapshot"})
 TEST_TYPES = frozenset({"test", "unit_test"})
 
 RUNNER_TRANSIENT_ERROR = DbtTransientError.__name__
+RUNNER_TIMED_OUT_ERROR = DbtTaskTimedOut.__name__  # a Lambda task at its deadline: the definition reruns it on ECS
 # The overlap guard (orchestrator.executions.launcher.start): after starting its execution a launcher waits
 # START_SETTLE_SECONDS, so that every start made at the same instant is listed (ListExecutions is eventually
 # consistent), then stops its own execution when an overlapping RUNNING one goes first. The deployed definition
@@ -128,6 +129,8 @@ class TaskRequest:
     artifacts_prefix: str = ""
     full_tests: bool = False
     allow_missing: tuple[str, ...] = ()
+    # a Lambda task's state TimeoutSeconds (payload `time_limit_seconds`): the runner stops before it
+    time_limit_seconds: float | None = None
 
     def dbt_environment(self) -> dict[str, str]:
         """The variables dbt reads at execution time: the window and whether tests check whole tables."""
@@ -140,6 +143,7 @@ class TaskRequest:
             window = event["refresh_window"]
             nodes = event.get("nodes")
             artifacts = event.get("artifacts") or {}
+            limit = event.get("time_limit_seconds")
             return cls(
                 task=str(event["task"]),
                 models=tuple(str(m) for m in event["models"]),
@@ -152,8 +156,9 @@ class TaskRequest:
                 artifacts_prefix=str(artifacts.get("prefix") or ""),
                 full_tests=bool(event.get("full_tests") or False),
                 allow_missing=tuple(str(e) for e in event.get("allow_missing") or ()),
+                time_limit_seconds=None if limit is None else float(limit),
             )
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, ValueError) as error:
             raise RunnerPayloadError(
                 f"task payload is missing or has a malformed {error}: expected task, models, "
                 "refresh_window{start,end}, execution (see orchestrator.protocol)"

@@ -32,6 +32,7 @@ from orchestrator.definition.graph import DbtGraph
 from orchestrator.definition.manifest import load_manifest
 from orchestrator.definition.state_machine import (
     CHECK_STATE,
+    ECS_RESOURCE,
     NOTIFY_STATE,
     NOTIFY_WARNING_STATE,
     RECORD_FAILURE_STATE,
@@ -41,6 +42,7 @@ from orchestrator.definition.state_machine import (
 )
 from orchestrator.errors import ConfigurationError, UsageError
 from orchestrator.executions import schedule
+from orchestrator.protocol import RUNNER_TIMED_OUT_ERROR
 
 BIN = Path(sys.executable).parent
 ACCOUNT = "123456789012"
@@ -299,6 +301,9 @@ def test_every_failure_path_publishes_to_the_alert_topic(definition_text: str) -
         if state["Type"] in {"Task", "Parallel"} and name != NOTIFY_STATE:
             assert state["Catch"], name
             for catch in state["Catch"]:
+                if catch["ErrorEquals"] == [RUNNER_TIMED_OUT_ERROR]:  # a Lambda task goes on to ECS, itself caught
+                    assert states[catch["Next"]]["Resource"] == ECS_RESOURCE, name
+                    continue
                 assert "States.ALL" in catch["ErrorEquals"]
                 assert failure_ends(states, catch["Next"]) == NOTIFY_STATE, name
             tasks += 1
@@ -308,6 +313,9 @@ def test_every_failure_path_publishes_to_the_alert_topic(definition_text: str) -
                     if inner["Type"] == "Task":
                         tasks += 1
                         for catch in inner["Catch"]:
+                            if catch["ErrorEquals"] == [RUNNER_TIMED_OUT_ERROR]:
+                                assert branch["States"][catch["Next"]]["Resource"] == ECS_RESOURCE
+                                continue
                             # a branch failure ends the branch; the Parallel's Catch (checked above) notifies
                             assert branch["States"][failure_ends(branch["States"], catch["Next"])]["Type"] == "Fail"
                     assert inner["Type"] != "Succeed", inner_name

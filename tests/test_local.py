@@ -259,6 +259,39 @@ raise SystemExit(runner.main())
 """
 
 
+def test_a_lambda_task_at_its_deadline_stops_and_runs_again_on_ecs(tmp_path: Path, warehouse: Path) -> None:
+    """Every in-process Lambda invocation is given no time at all (Lambda's context would say 0 ms left): each
+    task stops before dbt with DbtTaskTimedOut, and the definition runs it on ECS, where it loads."""
+    options = LocalOptions(
+        project_dir=ENGINE_PROJECT,
+        parsed_dir=engine_parsed_dir(),
+        render=RenderOptions(select=("+chain_b",)),
+        work_dir=tmp_path / "local",
+        lambda_remaining_seconds=0.0,
+    )
+    with LocalAws(options) as aws:
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="deadline-1", input=execution_input("2002-01-01")
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+        assert aws.wait_for_workers()
+        events = history(sfn, arn)
+    assert description["status"] == "SUCCEEDED", description.get("cause")
+    assert [state for state in entered_states(events) if state.startswith("Build")] == [
+        "Build chain_a",
+        "Build chain_a on ECS",
+        "Build chain_b",
+        "Build chain_b on ECS",
+    ]
+    stopped = [e["taskFailedEventDetails"] for e in events if e["type"] == "TaskFailed"]
+    assert [failure["error"] for failure in stopped[:2]] == ["DbtTaskTimedOut", "DbtTaskTimedOut"]
+    assert "task chain_a (2002-01-01): the Lambda's time was up before dbt started" in stopped[0]["cause"]
+    results = json.loads(description["output"])["results"]
+    assert {results[task]["status"] for task in ("chain_a", "chain_b")} == {"success"}
+    assert rows(warehouse, "select count(*) from chain_b") == rows(warehouse, "select count(*) from chain_a")
+
+
 def run_with_container(tmp_path: Path, render: RenderOptions, container_code: str) -> dict[str, Any]:
     """One execution of 2002-01-01 whose ECS tasks run `python -c container_code`; its description, once every
     worker has ended."""

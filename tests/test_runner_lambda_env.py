@@ -46,8 +46,11 @@ print(repr(result.exception))
 HANDLER = """
 import json, sys
 from orchestrator.runtime.lambda_handler import handler
+class LambdaContext:  # what the handler reads of the runtime's context object: a fresh invocation's 15 minutes
+    def get_remaining_time_in_millis(self):
+        return 900_000
 event = json.loads(sys.argv[1])
-print("SUMMARY " + json.dumps(handler(event, None)))
+print("SUMMARY " + json.dumps(handler(event, LambdaContext())))
 """
 
 

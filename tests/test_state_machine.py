@@ -110,7 +110,8 @@ def test_diamond_sides_share_a_parallel_state_and_the_join_follows(graph: DbtGra
     assert parallel["Catch"][0]["Next"] == "Notify failure"
     assert states["Collect stage 2"]["Next"] == "Build dia_join"
     assert states["Build dia_join"]["Next"] == "Check warnings"
-    assert definition["TimeoutSeconds"] == 3 * 840 + 600
+    # each stage's Lambda task may run 840 s, stop at its deadline and run again on ECS for up to 3600 s
+    assert definition["TimeoutSeconds"] == 3 * (840 + 3600) + 600
 
 
 def test_compute_per_node_from_meta_and_timeouts_everywhere(graph: DbtGraph) -> None:
@@ -133,13 +134,31 @@ def test_retry_only_on_transient_errors_with_backoff_and_jitter(graph: DbtGraph)
         assert "DbtTransientError" in retried
         assert not retried & NEVER_RETRIED
         assert all(rule["JitterStrategy"] == "FULL" and rule["BackoffRate"] > 1 for rule in state["Retry"])
-        assert state["Catch"] == [
-            {"ErrorEquals": ["States.ALL"], "Next": state["Catch"][0]["Next"], "ResultPath": "$.error"}
-        ]
+        assert state["Catch"][-1] == {
+            "ErrorEquals": ["States.ALL"],
+            "Next": state["Catch"][-1]["Next"],
+            "ResultPath": "$.error",
+        }
     assert {"Lambda.TooManyRequestsException", "Lambda.ServiceException"} <= {
         e for rule in tasks["Build chain_a"]["Retry"] for e in rule["ErrorEquals"]
     }
     assert "ECS.AmazonECSException" in {e for rule in tasks["Build chain_c"]["Retry"] for e in rule["ErrorEquals"]}
+
+
+def test_a_lambda_task_stopped_at_its_deadline_runs_again_on_ecs(graph: DbtGraph) -> None:
+    states = build_definition(graph, RenderOptions(select=("+chain_c",), ecs_timeout_seconds=1800))["States"]
+    lambda_task, fallback = states["Build chain_a"], states["Build chain_a on ECS"]
+    assert lambda_task["Parameters"]["Payload"]["time_limit_seconds"] == lambda_task["TimeoutSeconds"] == 840
+    assert lambda_task["Catch"][0] == {
+        "ErrorEquals": ["DbtTaskTimedOut"],
+        "Next": "Build chain_a on ECS",
+        "ResultPath": "$.results.chain_a",
+    }
+    assert lambda_task["Catch"][1]["ErrorEquals"] == ["States.ALL"]
+    assert fallback["Resource"] == ECS_RESOURCE and fallback["TimeoutSeconds"] == 1800
+    assert fallback["Next"] == lambda_task["Next"] == "Build chain_b"
+    assert fallback["ResultPath"] == lambda_task["ResultPath"] == "$.results.chain_a"
+    assert "Build chain_c on ECS" not in states  # an ECS task has no fallback
 
 
 def test_lambda_timeout_over_the_limit_is_refused() -> None:
@@ -187,7 +206,8 @@ def test_real_project_definition_matches_golden_and_has_the_expected_shape() -> 
     for name in ("Build store_sales on Lambda", "Build store_sales on ECS"):
         assert states[name]["Next"] == "Build reports"
         assert states[name]["ResultPath"] == "$.results.store_sales"
-        assert states[name]["Catch"][0]["Next"] == "Failure in store_sales"
+        assert states[name]["Catch"][-1]["Next"] == "Failure in store_sales"
+    assert states["Build store_sales on Lambda"]["Catch"][0]["Next"] == "Build store_sales on ECS"
     assert states["Build reports"]["Resource"] == LAMBDA_RESOURCE
     assert states["Build reports"]["Next"] == "Check warnings"
     check = states["Check warnings"]

@@ -39,6 +39,12 @@ Compute per task (model `meta.orchestrator.compute`, see `orchestrator.definitio
   stops itself when its state is over: a heartbeat answered TaskTimedOut / TaskDoesNotExist / InvalidToken
   (the state timed out, the execution timed out or was stopped), or none accepted for HeartbeatSeconds
   (`orchestrator.runtime.runner.Heartbeat`). No ECS task outlives its state by more than a beat.
+- Lambda's 15 minutes: every Lambda task's payload carries its state's TimeoutSeconds
+  (`time_limit_seconds`); the runner stops dbt a minute before the first of that and the invocation's
+  remaining time, cancelling its open queries, and fails with `DbtTaskTimedOut`. That error is caught
+  first and sent to `Build <task> on ECS`, the same task on Fargate (for an auto task its ECS state; a
+  Lambda task gets one as its fallback), so a daily task that outgrew Lambda still loads, without a word
+  lost. The machine's TimeoutSeconds counts both.
 
 Retry only on transient infrastructure errors (Lambda service/throttling/SDK errors, ECS API errors
 and the runner's `DbtTransientError`), with exponential backoff and full jitter. Never on
@@ -82,6 +88,7 @@ from orchestrator.protocol import (
     ENV_TASK_TOKEN,
     INPUT_KEYS,
     RECORD_RUN_KEY,
+    RUNNER_TIMED_OUT_ERROR,
     RUNNER_TRANSIENT_ERROR,
     SUMMARY_KEYS,
 )
@@ -249,7 +256,7 @@ def build_definition(graph: DbtGraph, options: RenderOptions, comment: str = "")
     definition: dict[str, Any] = {
         "StartAt": start_at,
         "States": states,
-        "TimeoutSeconds": options.machine_timeout_seconds or _machine_timeout(plan),
+        "TimeoutSeconds": options.machine_timeout_seconds or _machine_timeout(plan, options),
     }
     if comment:
         definition["Comment"] = comment
@@ -326,8 +333,17 @@ def _runner_retries(service_errors: Sequence[str], options: RenderOptions) -> li
     ]
 
 
-def _machine_timeout(plan: Plan) -> int:
-    return sum(max(t.timeout_seconds for t in stage) for stage in plan.stages) + MACHINE_TIMEOUT_MARGIN_SECONDS
+def _machine_timeout(plan: Plan, options: RenderOptions) -> int:
+    return sum(max(_task_budget(t, options) for t in stage) for stage in plan.stages) + MACHINE_TIMEOUT_MARGIN_SECONDS
+
+
+def _task_budget(task: Task, options: RenderOptions) -> int:
+    """The longest a task may take: a Lambda task stopped at its deadline runs again on ECS."""
+    if task.compute is Compute.LAMBDA:
+        return task.timeout_seconds + options.ecs_timeout_seconds
+    if task.compute is Compute.AUTO:
+        return options.lambda_timeout_seconds + task.timeout_seconds
+    return task.timeout_seconds
 
 
 def _stage_state_name(index: int, stage: Sequence[Task]) -> str:
@@ -335,10 +351,11 @@ def _stage_state_name(index: int, stage: Sequence[Task]) -> str:
 
 
 def _build_name(task: Task, compute: Compute | None = None) -> str:
-    """`Build <key>`; an auto task's two task states say where they run: `Build <key> on Lambda`/`on ECS`."""
-    if task.compute is not Compute.AUTO:
-        return f"Build {task.key}"
-    return f"Build {task.key} on {'Lambda' if compute is Compute.LAMBDA else 'ECS'}"
+    """`Build <key>`; an auto task's two task states say where they run: `Build <key> on Lambda`/`on ECS`,
+    and a Lambda task's ECS fallback is `Build <key> on ECS`."""
+    if task.compute is Compute.AUTO or (task.compute is Compute.LAMBDA and compute is Compute.ECS):
+        return f"Build {task.key} on {'Lambda' if compute is Compute.LAMBDA else 'ECS'}"
+    return f"Build {task.key}"
 
 
 def _entry_name(task: Task) -> str:
@@ -365,11 +382,18 @@ def _parallel_state(stage: Sequence[Task], options: RenderOptions, collect: str)
 def _task_state(
     task: Task, compute: Compute, options: RenderOptions, following: str | None, in_branch: bool
 ) -> dict[str, Any]:
-    state = _lambda_task(task, options) if compute is Compute.LAMBDA else _ecs_task(task, options)
+    if compute is Compute.LAMBDA:
+        timeout = options.lambda_timeout_seconds if task.compute is Compute.AUTO else task.timeout_seconds
+        state = _lambda_task(task, options, timeout)
+    else:
+        timeout = options.ecs_timeout_seconds if task.compute is Compute.LAMBDA else task.timeout_seconds
+        state = _ecs_task(task, options)
     state["ResultPath"] = f"$.results.{task.key}"
     state["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": f"Failure in {task.key}", "ResultPath": "$.error"}]
-    auto_on_lambda = task.compute is Compute.AUTO and compute is Compute.LAMBDA
-    state["TimeoutSeconds"] = options.lambda_timeout_seconds if auto_on_lambda else task.timeout_seconds
+    if compute is Compute.LAMBDA:  # at its deadline the runner stops dbt; the same task then runs on ECS
+        on_ecs = {"ErrorEquals": [RUNNER_TIMED_OUT_ERROR], "Next": _build_name(task, Compute.ECS)}
+        state["Catch"].insert(0, {**on_ecs, "ResultPath": f"$.results.{task.key}"})
+    state["TimeoutSeconds"] = timeout
     state["Type"] = "Task"
     if in_branch:
         state["OutputPath"] = f"$.results.{task.key}"
@@ -396,6 +420,8 @@ def _task_states(task: Task, options: RenderOptions, following: str | None, in_b
         states[on_ecs] = _task_state(task, Compute.ECS, options, following, in_branch)
     else:
         states[_build_name(task)] = _task_state(task, task.compute, options, following, in_branch)
+    if task.compute is Compute.LAMBDA:  # the fallback of a task stopped at the Lambda's deadline
+        states[_build_name(task, Compute.ECS)] = _task_state(task, Compute.ECS, options, following, in_branch)
     models = ", ".join(task.models)
     describe = {
         "Comment": "Name the failed task in the error cause.",
@@ -437,13 +463,14 @@ def _rename_states_errors(check: str, rename: str, fail: str) -> dict[str, Any]:
     }
 
 
-def _lambda_task(task: Task, options: RenderOptions) -> dict[str, Any]:
+def _lambda_task(task: Task, options: RenderOptions, timeout: int) -> dict[str, Any]:
     payload = {
         "artifacts": {"bucket": options.artifacts_bucket, "prefix": options.artifacts_prefix},
         "execution.$": "$$.Execution.Name",
         "extra_tests": list(task.extra_tests),
         "models": list(task.models),
         "task": task.key,
+        "time_limit_seconds": timeout,
         **{f"{key}.$": f"$.{key}" for key in INPUT_KEYS},
     }
     return {

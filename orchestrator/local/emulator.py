@@ -96,6 +96,9 @@ class LocalOptions:
     profiles_dir: Path | None = None
     warehouse_lock: Path | None = None
     render: RenderOptions = field(default_factory=RenderOptions)
+    # the time each in-process Lambda invocation has, as Lambda's context would say (None: no limit; tests
+    # give a short one to see a task stop at its deadline and go on to ECS)
+    lambda_remaining_seconds: float | None = None
     runner_env: Mapping[str, str] = field(default_factory=dict)
     ecs_command: tuple[str, ...] = (sys.executable, "-m", "orchestrator.runtime.runner")
     work_dir: Path | None = None
@@ -267,7 +270,10 @@ class LocalAws:
             Timeout=900,
         )["FunctionArn"]
         moto_adapt.register_lambda_handler(FUNCTION_NAME, self._invoke_runner)
-        self.with_ecs = _may_use_ecs(plan_for(graph, options.render), options.windows)
+        # a Lambda task's ECS fallback is reached only at a deadline, which the in-process Lambda has only
+        # when the options give it time (`lambda_remaining_seconds`)
+        deadline = options.lambda_remaining_seconds is not None
+        self.with_ecs = deadline or _may_use_ecs(plan_for(graph, options.render), options.windows)
         if self.with_ecs:
             ecs = self.client("ecs")
             cluster_arn = ecs.create_cluster(clusterName=CLUSTER_NAME)["cluster"]["clusterArn"]
@@ -307,7 +313,7 @@ class LocalAws:
         with self._busy:
             self._in_flight += 1
         try:
-            return lambda_handler.handle(event, self.runner_config())
+            return lambda_handler.handle(event, self.runner_config(), self.options.lambda_remaining_seconds)
         finally:
             with self._busy:
                 self._in_flight -= 1

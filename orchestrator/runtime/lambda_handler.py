@@ -11,20 +11,30 @@ DBT_PROFILES_DIR).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.protocol import RECORD_RUN_KEY, TaskRequest
 from orchestrator.runtime.run_record import RunRecord, now, record_run
-from orchestrator.runtime.runner import RunnerConfig, run_task
+from orchestrator.runtime.runner import LAMBDA_STOP_MARGIN_SECONDS, RunnerConfig, run_task
 
 
-def handle(event: Mapping[str, Any], config: RunnerConfig) -> dict[str, Any]:
-    """Build a task, or record the execution's run."""
+def handle(event: Mapping[str, Any], config: RunnerConfig, remaining_seconds: float | None = None) -> dict[str, Any]:
+    """Build a task, or record the execution's run.
+
+    A task stops `LAMBDA_STOP_MARGIN_SECONDS` before the first of two limits: the invocation's remaining time
+    (`remaining_seconds`) and its state's TimeoutSeconds (the payload's `time_limit_seconds`); see `run_task`.
+    `remaining_seconds` None: the invocation has no time limit (the local emulator's in-process Lambda)."""
     if RECORD_RUN_KEY in event:
         return record_run(RunRecord.from_event(event[RECORD_RUN_KEY], now()), config)
-    return run_task(TaskRequest.from_event(event), config).to_dict()
+    request = TaskRequest.from_event(event)
+    deadline = None
+    if remaining_seconds is not None:
+        limit = min(remaining_seconds, request.time_limit_seconds or remaining_seconds)
+        deadline = time.monotonic() + limit - LAMBDA_STOP_MARGIN_SECONDS
+    return run_task(request, config, deadline=deadline).to_dict()
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    return handle(event, RunnerConfig.from_env())
+    return handle(event, RunnerConfig.from_env(), context.get_remaining_time_in_millis() / 1000)

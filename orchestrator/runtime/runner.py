@@ -27,7 +27,8 @@ What a run does:
 Failures raise `RunnerError` leaves whose class names are the state machine's error names:
 `DbtModelFailed`, `DbtTestFailed`, `DbtTransientError` (lock conflicts, refused connections,
 throttling: retried), `DbtCrashed`, `ArtifactUploadError`. Messages name the task, node and dbt's message.
-An ECS container whose state is over (its heartbeat refused) prints `TaskStateEnded` and exits at once.
+An ECS container whose state is over (its heartbeat refused) prints `TaskStateEnded` and exits at once; a
+Lambda task that reaches its deadline cancels dbt's queries and fails with `DbtTaskTimedOut` (see `run_task`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from orchestrator.errors import (
     ArtifactUploadError,
     DbtCrashed,
     DbtModelFailed,
+    DbtTaskTimedOut,
     DbtTestFailed,
     DbtTransientError,
     LandingIncomplete,
@@ -83,6 +85,10 @@ MESSAGE_LIMIT = 1500
 # ones and count the rest, so the task's result stays far below Step Functions' 256 KiB payload limit
 ANOMALIES_SHOWN = 20
 CAUSE_LIMIT = 32_000
+# A Lambda task stops this long before the function's time limit: the cancel, the artifacts' upload and the
+# answer to Step Functions fit in it, so Lambda never kills a task without a word
+LAMBDA_STOP_MARGIN_SECONDS = 60.0
+CANCEL_INTERVAL_SECONDS = 0.5
 # colour codes dbt and DuckDB may leave in a message: a failure is one plain line wherever it is shown
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TRANSIENT_MARKERS = (
@@ -147,8 +153,15 @@ _PARSE_LOCK = threading.Lock()
 _MANIFESTS: dict[tuple[str, str, str, str], Any] = {}
 
 
-def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) -> TaskSummary:
-    """Build the request's models with dbt; return the summary or raise a `RunnerError` leaf."""
+def run_task(
+    request: TaskRequest, config: RunnerConfig, s3_client: Any = None, deadline: float | None = None
+) -> TaskSummary:
+    """Build the request's models with dbt; return the summary or raise a `RunnerError` leaf.
+
+    `deadline` (a `time.monotonic()` instant; the Lambda handler's time limit less `LAMBDA_STOP_MARGIN_SECONDS`):
+    dbt does not start after it, and from it on dbt's open queries are cancelled (and rolled back by the
+    warehouse) until dbt returns; the task then fails with `DbtTaskTimedOut`, which the definition answers by
+    running the task on ECS. None (ECS, the local emulator): no limit."""
     started = time.monotonic()
     window = {"end": request.window.end.isoformat(), "start": request.window.start.isoformat()}
     selected = request.selected_models()
@@ -158,7 +171,19 @@ def run_task(request: TaskRequest, config: RunnerConfig, s3_client: Any = None) 
         with warehouse_session(config), settings.scoped_environment(request.dbt_environment()):
             manifest = parsed_manifest(config, work)
             landing_missing = _check_landing(request, manifest, selected, s3_client)
-            results, invocation_id, crash, user = _invoke_build(request, config, selected, work)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise DbtTaskTimedOut(
+                    f"task {request.task} ({request.window}): the Lambda's time was up before dbt started "
+                    "(nothing was loaded): the definition runs the task on ECS"
+                )
+            with DeadlineWatch(deadline, manifest.metadata.adapter_type) as watch:
+                results, invocation_id, crash, user = _invoke_build(request, config, selected, work)
+            if watch.passed:
+                raise DbtTaskTimedOut(
+                    f"task {request.task} ({request.window}): stopped at the Lambda's deadline after "
+                    f"{time.monotonic() - started:.0f} s (dbt's open queries were cancelled and rolled back): the "
+                    "definition runs the task on ECS"
+                )
             anomalies = _volume_anomalies(request, manifest, results) if crash is None else []
         try:
             artifacts = _upload_artifacts(
@@ -501,6 +526,41 @@ def _client(service: str) -> Any:
     import boto3
 
     return boto3.client(service)  # type: ignore[call-overload]
+
+
+class DeadlineWatch:
+    """From `deadline` on, until the block ends, cancels dbt's open queries every `CANCEL_INTERVAL_SECONDS`
+    (a node that starts after a cancel is cancelled in turn); `passed` says whether the deadline came."""
+
+    def __init__(self, deadline: float | None, adapter_type: str) -> None:
+        self.deadline = deadline
+        self.adapter_type = adapter_type
+        self.passed = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="lambda-deadline", daemon=True)
+
+    def __enter__(self) -> DeadlineWatch:
+        if self.deadline is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _watch(self) -> None:
+        assert self.deadline is not None
+        if self._done.wait(max(0.0, self.deadline - time.monotonic())):
+            return
+        self.passed = True
+        from dbt.adapters.factory import get_adapter_by_type
+
+        while True:
+            with contextlib.suppress(Exception):  # no adapter or no open connection yet: nothing to cancel
+                get_adapter_by_type(self.adapter_type).cancel_open_connections()  # type: ignore[no-untyped-call]
+            if self._done.wait(CANCEL_INTERVAL_SECONDS):
+                return
 
 
 # Step Functions' answers to SendTaskHeartbeat that mean the state is over: it timed out, or its execution ended
