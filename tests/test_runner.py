@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from datetime import date
 from pathlib import Path
 
 import boto3
 import duckdb
 import pytest
-from engine_support import ENGINE_PROJECT, engine_parsed_dir
+from engine_support import ENGINE_PROJECT, engine_parsed_dir, run_dbt
 from moto import mock_aws
 
 from orchestrator.errors import (
     ArtifactUploadError,
     DbtCrashed,
     DbtModelFailed,
+    DbtTaskTimedOut,
     DbtTestFailed,
     DbtTransientError,
     RunnerPayloadError,
@@ -187,3 +190,30 @@ def test_a_held_duckdb_lock_is_a_transient_error(tmp_path: Path, monkeypatch: py
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait()
+
+
+def test_a_task_at_its_deadline_cancels_dbt_s_query_and_fails_as_timed_out(tmp_path: Path) -> None:
+    """A model whose query would run for minutes; the runner's deadline comes while it runs: dbt's query is
+    cancelled (DuckDB interrupts it), nothing is written, and the task fails with DbtTaskTimedOut."""
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text('name: slow\nversion: "1.0"\nprofile: slow\n')
+    warehouse = tmp_path / "slow.duckdb"
+    (project / "profiles.yml").write_text(
+        f"slow:\n  target: local\n  outputs:\n    local:\n      type: duckdb\n      path: {warehouse}\n"
+    )
+    (project / "models" / "endless.sql").write_text(
+        "{{ config(materialized='table') }}\nselect sum(range % 7) as n from range(100000000000)\n"
+    )
+    run_dbt(project, tmp_path / "target", "parse", duckdb=warehouse)  # the image's parse: the runner's is quick
+    slow = RunnerConfig(
+        project_dir=project, profiles_dir=project, parsed_dir=tmp_path / "target", target="local", work_root=tmp_path
+    )
+    day = RefreshWindow.day(date(2002, 1, 1))
+    request = TaskRequest(task="endless", models=("endless",), window=day, execution="x")
+
+    with pytest.raises(DbtTaskTimedOut, match="task endless \\(2002-01-01\\): stopped at the Lambda's deadline"):
+        run_task(request, slow, deadline=time.monotonic() + 10)
+
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        assert connection.sql("select table_name from information_schema.tables").fetchall() == []
