@@ -34,6 +34,7 @@ ISOLATED_MODULES = {
     "test_overlap_guard": "test_overlap_guard",
     "test_redshift_sql": "test_redshift_sql",
     "test_runner": "test_runner",
+    "test_stack": "test_stack",
     "test_state_machine": "test_state_machine",
     "test_volume_check": "test_volume_check",
     "test_warehouse_resources": "test_warehouse_resources",

@@ -17,7 +17,10 @@ and works, so a moto upgrade fails loudly instead of silently changing the emula
 4. `page_execution_history`: moto's GetExecutionHistory ignores maxResults, reverseOrder and nextToken and
    serializes every event at every call (about 1 ms per event): a watch's poll of a long execution cost
    more the longer it ran. Paged as AWS pages it (nextToken: the offset of the next page).
-5. `scaled_waits` (TESTS ONLY, a context manager, off unless entered): multiplies the sleeps of Retry
+5. `state_machines_from_cloudformation`: a StateMachine created by moto's CloudFormation goes to the plain
+   Step Functions backend even when the interpreter is on, so the stack's own state machine could not be
+   executed. Created in the backend the API uses (tests/test_stack.py deploys the packaged template).
+6. `scaled_waits` (TESTS ONLY, a context manager, off unless entered): multiplies the sleeps of Retry
    backoff and Wait states by a factor, so a retry test does not sleep for real minutes; leaving it
    restores moto's own, so no other test runs with shortened waits.
 """
@@ -185,6 +188,29 @@ def page_execution_history() -> None:
 
     StepFunctionResponse.get_execution_history = get_execution_history  # type: ignore[method-assign]
     _APPLIED.add("history")
+
+
+def state_machines_from_cloudformation() -> None:
+    from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.responses import get_backend
+    from moto.stepfunctions.utils import cfn_to_api_tags
+
+    if "cloudformation" in _APPLIED:
+        return
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **_: Any
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        return get_backend(account_id, region_name).create_state_machine(
+            properties.get("StateMachineName", resource_name),
+            properties.get("DefinitionString", ""),
+            properties.get("RoleArn", ""),
+            tags=cfn_to_api_tags(properties.get("Tags", [])),
+        )
+
+    StateMachine.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign, assignment]
+    _APPLIED.add("cloudformation")
 
 
 def apply_all() -> None:
