@@ -199,7 +199,7 @@ def state_machines_from_cloudformation() -> None:
         return
 
     def create_from_cloudformation_json(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **_: Any
+        cls: Any, /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **_: Any
     ) -> Any:
         properties = cloudformation_json["Properties"]
         return get_backend(account_id, region_name).create_state_machine(
@@ -209,7 +209,8 @@ def state_machines_from_cloudformation() -> None:
             tags=cfn_to_api_tags(properties.get("Tags", [])),
         )
 
-    StateMachine.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign, assignment]
+    patched = classmethod(create_from_cloudformation_json)
+    StateMachine.create_from_cloudformation_json = patched  # type: ignore[method-assign, assignment]
     _APPLIED.add("cloudformation")
 
 
