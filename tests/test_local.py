@@ -254,7 +254,7 @@ def slow_run_task(*args, **kwargs):
     return real_run_task(*args, **kwargs)
 runner.run_task = slow_run_task
 if {silent}:
-    runner.Heartbeat._beat = lambda self: None
+    runner.Heartbeat._run = lambda self: None
 raise SystemExit(runner.main())
 """
 
@@ -269,14 +269,7 @@ def test_a_lambda_task_at_its_deadline_stops_and_runs_again_on_ecs(tmp_path: Pat
         work_dir=tmp_path / "local",
         lambda_remaining_seconds=0.0,
     )
-    with LocalAws(options) as aws:
-        sfn = aws.client("stepfunctions")
-        arn = sfn.start_execution(
-            stateMachineArn=aws.state_machine_arn, name="deadline-1", input=execution_input("2002-01-01")
-        )["executionArn"]
-        description = wait_for_execution(sfn, arn)
-        assert aws.wait_for_workers()
-        events = history(sfn, arn)
+    description, events = run_one_day(options)
     assert description["status"] == "SUCCEEDED", description.get("cause")
     assert [state for state in entered_states(events) if state.startswith("Build")] == [
         "Build chain_a",
@@ -292,9 +285,21 @@ def test_a_lambda_task_at_its_deadline_stops_and_runs_again_on_ecs(tmp_path: Pat
     assert rows(warehouse, "select count(*) from chain_b") == rows(warehouse, "select count(*) from chain_a")
 
 
+def run_one_day(options: LocalOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One execution of 2002-01-01 in the emulator deployed with `options`: its description and its history,
+    once every worker has ended."""
+    with LocalAws(options) as aws:
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="one-day-1", input=execution_input("2002-01-01")
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+        assert aws.wait_for_workers()
+        return description, history(sfn, arn)
+
+
 def run_with_container(tmp_path: Path, render: RenderOptions, container_code: str) -> dict[str, Any]:
-    """One execution of 2002-01-01 whose ECS tasks run `python -c container_code`; its description, once every
-    worker has ended."""
+    """`run_one_day` with ECS tasks that run `python -c container_code`; the execution's description."""
     options = LocalOptions(
         project_dir=ENGINE_PROJECT,
         parsed_dir=engine_parsed_dir(),
@@ -302,14 +307,7 @@ def run_with_container(tmp_path: Path, render: RenderOptions, container_code: st
         ecs_command=(sys.executable, "-c", container_code),
         work_dir=tmp_path / "local",
     )
-    with LocalAws(options) as aws:
-        sfn = aws.client("stepfunctions")
-        arn = sfn.start_execution(
-            stateMachineArn=aws.state_machine_arn, name="container-1", input=execution_input("2002-01-01")
-        )["executionArn"]
-        description = wait_for_execution(sfn, arn)
-        assert aws.wait_for_workers()
-    return description
+    return run_one_day(options)[0]
 
 
 @pytest.mark.parametrize(("silent", "status"), [(False, "SUCCEEDED"), (True, "FAILED")], ids=["beating", "silent"])

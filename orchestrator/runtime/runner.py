@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from orchestrator import settings
 from orchestrator.errors import (
@@ -528,30 +528,38 @@ def _client(service: str) -> Any:
     return boto3.client(service)  # type: ignore[call-overload]
 
 
-class DeadlineWatch:
-    """From `deadline` on, until the block ends, cancels dbt's open queries every `CANCEL_INTERVAL_SECONDS`
-    (a node that starts after a cancel is cancelled in turn); `passed` says whether the deadline came."""
+class BackgroundThread:
+    """A daemon thread that runs `_run` for the length of a `with` block; `_done` is set when the block ends."""
 
-    def __init__(self, deadline: float | None, adapter_type: str) -> None:
-        self.deadline = deadline
-        self.adapter_type = adapter_type
-        self.passed = False
+    def __init__(self, name: str) -> None:
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="lambda-deadline", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def __enter__(self) -> DeadlineWatch:
-        if self.deadline is not None:
-            self._thread.start()
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        self._thread.join()
 
-    def _watch(self) -> None:
-        assert self.deadline is not None
-        if self._done.wait(max(0.0, self.deadline - time.monotonic())):
+
+class DeadlineWatch(BackgroundThread):
+    """From `deadline` on (None: never), until the block ends, cancels dbt's open queries every
+    `CANCEL_INTERVAL_SECONDS` (a node that starts after a cancel is cancelled in turn); `passed` says whether
+    the deadline came."""
+
+    def __init__(self, deadline: float | None, adapter_type: str) -> None:
+        super().__init__("lambda-deadline")
+        self.deadline = deadline
+        self.adapter_type = adapter_type
+        self.passed = False
+
+    def _run(self) -> None:
+        if self.deadline is None or self._done.wait(max(0.0, self.deadline - time.monotonic())):
             return
         self.passed = True
         from dbt.adapters.factory import get_adapter_by_type
@@ -576,7 +584,7 @@ def stop_container(error: TaskStateEnded) -> None:
     os._exit(int(error.exit_code))
 
 
-class Heartbeat:
+class Heartbeat(BackgroundThread):
     """Sends SendTaskHeartbeat every `interval` seconds from a daemon thread until stopped.
 
     When the state is over (Step Functions answers TaskTimedOut, TaskDoesNotExist or InvalidToken, or no beat
@@ -591,25 +599,16 @@ class Heartbeat:
         task: str = "",
         on_state_ended: Callable[[TaskStateEnded], None] = stop_container,
     ) -> None:
+        super().__init__("sfn-heartbeat")
         self._sfn = sfn
         self._token = token
         self._interval = interval
         self._task = task
         self._on_state_ended = on_state_ended
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="sfn-heartbeat", daemon=True)
 
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
+    def _run(self) -> None:
         accepted = time.monotonic()
-        while not self._stop.wait(self._interval):
+        while not self._done.wait(self._interval):
             try:
                 self._sfn.send_task_heartbeat(taskToken=self._token)
                 accepted = time.monotonic()
