@@ -80,6 +80,12 @@ class DbtTaskTimedOut(RunnerError):
     queries were cancelled and rolled back. The definition answers by running the same task on ECS."""
 
 
+class RedshiftLoginError(RunnerError):
+    """The Redshift login secret (RedshiftPasswordSecretArn) cannot be read or has the wrong shape."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
 class TaskStateEnded(RunnerError):
     """The Step Functions state an ECS container works for is over (timed out, or its execution stopped):
     the container stops at once rather than go on loading data nobody waits for."""

@@ -45,6 +45,7 @@ RUNTIME_MODULES = {
     "orchestrator.runtime",
     "orchestrator.runtime.lambda_handler",
     "orchestrator.runtime.landing_gate",
+    "orchestrator.runtime.redshift_login",
     "orchestrator.runtime.run_record",
     "orchestrator.runtime.runner",
     "orchestrator.runtime.thread_locks",

@@ -96,12 +96,17 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def statements(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every statement, including both branches of an Fn::If."""
+    """Every statement, including every branch of an Fn::If, nested ones too."""
     for statement in document["Statement"]:
-        if "Fn::If" in statement:
-            yield from statement["Fn::If"][1:]
-        else:
-            yield statement
+        yield from branches(statement)
+
+
+def branches(statement: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if "Fn::If" not in statement:
+        yield statement
+        return
+    for branch in statement["Fn::If"][1:]:
+        yield from branches(branch)
 
 
 def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

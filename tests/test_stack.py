@@ -173,3 +173,29 @@ def test_the_cli_runs_a_day_through_the_stack_s_state_machine_from_its_outputs(
             "select count(*) from main.fct_store_sales where ss_sold_date = ?", [FIRST]
         ).fetchone()
     assert loaded is not None and loaded[0] > 0
+
+
+def test_a_login_secret_is_the_runners_only_redshift_credential(stack: dict[str, Any]) -> None:
+    """With RedshiftPasswordSecretArn the runners may read that one secret, and no longer ask for IAM credentials."""
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:store-sales/redshift-AbCdEf"
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    parameters = {**PARAMETERS, "RedshiftPasswordSecretArn": secret}
+    cloudformation.create_stack(
+        StackName="with-secret",
+        TemplateBody=json.dumps(stack["template"]),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    resources = cloudformation.list_stack_resources(StackName="with-secret")["StackResourceSummaries"]
+    policy_arn = next(r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"] == "RedshiftAccessPolicy")
+    iam = boto3.client("iam", region_name="us-east-1")
+    version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)["PolicyVersion"]["Document"]
+    statements = json.loads(document) if isinstance(document, str) else document
+    assert [(s["Sid"], s["Action"], s["Resource"]) for s in statements["Statement"]] == [
+        ("ReadLoginSecret", "secretsmanager:GetSecretValue", secret)
+    ]
+    runner = boto3.client("lambda", region_name="us-east-1").get_function_configuration(
+        FunctionName="with-secret-runner"
+    )
+    assert runner["Environment"]["Variables"]["STORE_SALES_REDSHIFT_SECRET_ARN"] == secret

@@ -62,6 +62,7 @@ class DeploySettings:
     redshift_database: str = "dev"
     redshift_db_user: str = "dbt_store_sales"
     redshift_schema: str = "store_sales"
+    redshift_password_secret_arn: str = ""
     image_repository: str = "store-sales-runner"
     image_tag: str = "latest"
     schedule_time_zone: str = "UTC"
@@ -114,6 +115,7 @@ class DeploySettings:
             "RedshiftDatabase": self.redshift_database,
             "RedshiftDbUser": self.redshift_db_user,
             "RedshiftSchema": self.redshift_schema,
+            "RedshiftPasswordSecretArn": self.redshift_password_secret_arn,
             "LandingS3Uri": self.landing_s3_uri,
             "ScheduleTimeZone": self.schedule_time_zone,
             "ScheduleState": "ENABLED" if self.schedule_enabled else "DISABLED",
@@ -342,6 +344,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redshift-database", default="dev")
     parser.add_argument("--redshift-db-user", default="dbt_store_sales", help="database user of dbt (cluster)")
     parser.add_argument("--redshift-schema", default="store_sales", help="schema of the models and reports")
+    parser.add_argument(
+        "--redshift-password-secret-arn",
+        default="",
+        help='Secrets Manager secret {"username", "password"} to log in with instead of IAM authentication',
+    )
     parser.add_argument("--image-repository", default="store-sales-runner", help="existing ECR repository")
     parser.add_argument("--image-tag", default="latest")
     parser.add_argument("--schedule-time-zone", default="UTC", help="IANA zone of the daily 07:00 run")
@@ -369,6 +376,7 @@ def settings_from_args(args: argparse.Namespace) -> DeploySettings:
         redshift_database=args.redshift_database,
         redshift_db_user=args.redshift_db_user,
         redshift_schema=args.redshift_schema,
+        redshift_password_secret_arn=args.redshift_password_secret_arn,
         image_repository=args.image_repository,
         image_tag=args.image_tag,
         schedule_time_zone=args.schedule_time_zone,

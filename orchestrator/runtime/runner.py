@@ -69,7 +69,7 @@ from orchestrator.protocol import (
     TaskRequest,
     TaskSummary,
 )
-from orchestrator.runtime import landing_gate, thread_locks
+from orchestrator.runtime import landing_gate, redshift_login, thread_locks
 
 thread_locks.install()
 
@@ -249,8 +249,10 @@ def scratch_dir(config: RunnerConfig, name: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def warehouse_session(config: RunnerConfig) -> Iterator[None]:
-    """The warehouse lock for one dbt invocation; the embedded database is released before the lock is."""
-    with warehouse_lock(config.warehouse_lock):
+    """The warehouse lock and login for one dbt invocation (a Redshift password from Secrets Manager when the
+    stack names one, see `orchestrator.runtime.redshift_login`); the embedded database is released before the
+    lock is."""
+    with warehouse_lock(config.warehouse_lock), settings.scoped_environment(redshift_login.login_environment()):
         try:
             yield
         finally:
