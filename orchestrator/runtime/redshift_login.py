@@ -55,5 +55,5 @@ def _read_secret(arn: str, client: Any) -> tuple[str, str]:
     except (ValueError, KeyError, TypeError):
         raise RedshiftLoginError(
             f"the Redshift login secret {arn} is not JSON with `username` and `password`: store it as "
-            '{"username": "...", "password": "..."}'
+            '{"username": ..., "password": ...}'
         ) from None
