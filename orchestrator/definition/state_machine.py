@@ -339,11 +339,16 @@ def _machine_timeout(plan: Plan, options: RenderOptions) -> int:
 
 def _task_budget(task: Task, options: RenderOptions) -> int:
     """The longest a task may take: a Lambda task stopped at its deadline runs again on ECS."""
-    if task.compute is Compute.LAMBDA:
-        return task.timeout_seconds + options.ecs_timeout_seconds
-    if task.compute is Compute.AUTO:
-        return options.lambda_timeout_seconds + task.timeout_seconds
-    return task.timeout_seconds
+    computes = (Compute.ECS,) if task.compute is Compute.ECS else (Compute.LAMBDA, Compute.ECS)
+    return sum(_state_timeout(task, compute, options) for compute in computes)
+
+
+def _state_timeout(task: Task, compute: Compute, options: RenderOptions) -> int:
+    """TimeoutSeconds of the task's state on `compute`: the task's own on its declared compute; Lambda's for an
+    auto task on Lambda; the ECS default for a Lambda task's ECS fallback."""
+    if compute is task.compute:
+        return task.timeout_seconds
+    return options.lambda_timeout_seconds if compute is Compute.LAMBDA else options.ecs_timeout_seconds
 
 
 def _stage_state_name(index: int, stage: Sequence[Task]) -> str:
@@ -382,12 +387,8 @@ def _parallel_state(stage: Sequence[Task], options: RenderOptions, collect: str)
 def _task_state(
     task: Task, compute: Compute, options: RenderOptions, following: str | None, in_branch: bool
 ) -> dict[str, Any]:
-    if compute is Compute.LAMBDA:
-        timeout = options.lambda_timeout_seconds if task.compute is Compute.AUTO else task.timeout_seconds
-        state = _lambda_task(task, options, timeout)
-    else:
-        timeout = options.ecs_timeout_seconds if task.compute is Compute.LAMBDA else task.timeout_seconds
-        state = _ecs_task(task, options)
+    timeout = _state_timeout(task, compute, options)
+    state = _lambda_task(task, options, timeout) if compute is Compute.LAMBDA else _ecs_task(task, options)
     state["ResultPath"] = f"$.results.{task.key}"
     state["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": f"Failure in {task.key}", "ResultPath": "$.error"}]
     if compute is Compute.LAMBDA:  # at its deadline the runner stops dbt; the same task then runs on ECS

@@ -546,7 +546,8 @@ class BackgroundThread:
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 class DeadlineWatch(BackgroundThread):
@@ -560,8 +561,12 @@ class DeadlineWatch(BackgroundThread):
         self.adapter_type = adapter_type
         self.passed = False
 
+    def __enter__(self) -> Self:
+        return super().__enter__() if self.deadline is not None else self  # no deadline, no thread
+
     def _run(self) -> None:
-        if self.deadline is None or self._done.wait(max(0.0, self.deadline - time.monotonic())):
+        assert self.deadline is not None
+        if self._done.wait(max(0.0, self.deadline - time.monotonic())):
             return
         self.passed = True
         from dbt.adapters.factory import get_adapter_by_type
