@@ -44,6 +44,7 @@ RUNTIME_MODULES = {
     "orchestrator.protocol",
     "orchestrator.runtime",
     "orchestrator.runtime.lambda_handler",
+    "orchestrator.runtime.file_lock",
     "orchestrator.runtime.landing_gate",
     "orchestrator.runtime.redshift_login",
     "orchestrator.runtime.run_record",

@@ -12,14 +12,11 @@ machine's ARN) so that launching, watching and resuming are one code path. Local
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator import settings
 from orchestrator.aws import aws_client
@@ -31,14 +28,13 @@ from orchestrator.executions import launcher
 from orchestrator.executions.journal import Journal
 from orchestrator.executions.launcher import ExecutionRef
 from orchestrator.protocol import START_SETTLE_SECONDS, ExecutionRequest
+from orchestrator.runtime import file_lock
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 LOCK_FILE_NAME = ".pipeline.lock"
-HOLDER_READ_ATTEMPTS = 20
-HOLDER_READ_PAUSE_SECONDS = 0.05
 
 
 class Mode(StrEnum):
@@ -122,29 +118,9 @@ def journal() -> Journal:
     return Journal(settings.data_dir() / "executions")
 
 
-def _lock_holder(handle: IO[str]) -> str:
-    """The holder's `pid N` line: a run that took the lock an instant ago may not have written it yet."""
-    for _ in range(HOLDER_READ_ATTEMPTS):
-        handle.seek(0)
-        holder = handle.read().strip()
-        if holder:
-            return holder
-        time.sleep(HOLDER_READ_PAUSE_SECONDS)
-    return "another process"
-
-
 def local_run_holder(directory: Path | None = None) -> str | None:
     """Who holds the data directory's pipeline lock (`pid N`), or None when no local run is in progress."""
-    path = (directory or settings.data_dir()) / LOCK_FILE_NAME
-    if not path.is_file():
-        return None
-    with path.open("r", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _lock_holder(handle)
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return None
+    return file_lock.holder((directory or settings.data_dir()) / LOCK_FILE_NAME)
 
 
 @contextlib.contextmanager
@@ -152,31 +128,21 @@ def local_run_lock(directory: Path | None = None) -> Iterator[None]:
     """Hold the data directory's pipeline lock (a local run, or sample-data rewriting the extracts),
     or refuse naming the process that holds it."""
     directory = directory or settings.data_dir()
+
+    def refuse(holder: str) -> ExecutionConflict:
+        return ExecutionConflict(
+            f"a local pipeline run is already in progress ({holder}) on {directory}: "
+            "wait for it to finish, then look at it with `python -m orchestrator history`"
+        )
+
     path = directory / LOCK_FILE_NAME
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a+", encoding="utf-8")
+        path.touch()
     except OSError as error:
         raise DataDirError(f"cannot lock the data directory {directory}: {error.strerror}") from None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _lock_holder(handle)
-            raise ExecutionConflict(
-                f"a local pipeline run is already in progress ({holder}) on {directory}: "
-                "wait for it to finish, then look at it with `python -m orchestrator history`"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock.exclusive(path, refuse):
+        yield
 
 
 @contextlib.contextmanager

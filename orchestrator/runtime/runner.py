@@ -34,7 +34,6 @@ Lambda task that reaches its deadline cancels dbt's queries and fails with `DbtT
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -69,7 +68,7 @@ from orchestrator.protocol import (
     TaskRequest,
     TaskSummary,
 )
-from orchestrator.runtime import landing_gate, redshift_login, thread_locks
+from orchestrator.runtime import file_lock, landing_gate, redshift_login, thread_locks
 
 thread_locks.install()
 
@@ -252,26 +251,16 @@ def warehouse_session(config: RunnerConfig) -> Iterator[None]:
     """The warehouse lock and login for one dbt invocation (a Redshift password from Secrets Manager when the
     stack names one, see `orchestrator.runtime.redshift_login`); the embedded database is released before the
     lock is."""
-    with warehouse_lock(config.warehouse_lock), settings.scoped_environment(redshift_login.login_environment()):
+    with _warehouse_lock(config.warehouse_lock), settings.scoped_environment(redshift_login.login_environment()):
         try:
             yield
         finally:
             release_embedded_database()
 
 
-@contextlib.contextmanager
-def warehouse_lock(path: Path | None) -> Iterator[None]:
-    """An exclusive flock on `path` (threads and processes alike take turns); no-op for None."""
-    if path is None:
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _warehouse_lock(path: Path | None) -> contextlib.AbstractContextManager[None]:
+    """The embedded warehouse's lock (tasks take turns: DuckDB takes one writer); none on a server warehouse."""
+    return contextlib.nullcontext() if path is None else file_lock.exclusive(path)
 
 
 def common_args(config: RunnerConfig, work: Path) -> list[str]:
