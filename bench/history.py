@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 
 from orchestrator import config as config_module
-from orchestrator.cli.session import Mode, local_run_lock, open_session
+from orchestrator.cli.session import LocalBackend
 from orchestrator.errors import StoreSalesError
 from orchestrator.executions import launcher
 from orchestrator.protocol import ExecutionRequest
@@ -26,7 +26,8 @@ DEADLINE_SECONDS = 3600.0
 
 
 def execution_history(window: RefreshWindow) -> dict[str, object]:
-    with local_run_lock(), open_session(Mode.LOCAL, config_module.load()) as session:
+    backend = LocalBackend(config_module.load())
+    with backend.exclusive(), backend.open() as session:
         ref = launcher.start(
             session.sfn,
             session.state_machine_arn,

@@ -449,9 +449,11 @@ def connect(
         secret_arn=secret_arn or cfg.redshift_secret_arn,
     )
     if target.secret_arn is not None:
-        check_secret(aws_client("secretsmanager", cfg), target.secret_arn)
+        check_secret(aws_client("secretsmanager", cfg.require("region")), target.secret_arn)
     schema = _schema(cfg.reports_schema or config_module.DEFAULT_REPORTS_SCHEMA)
-    return ReportConnection(DataApiBackend(aws_client("redshift-data", cfg), target, schema, timeout_seconds))
+    return ReportConnection(
+        DataApiBackend(aws_client("redshift-data", cfg.require("region")), target, schema, timeout_seconds)
+    )
 
 
 def _json_value(value: object) -> str:

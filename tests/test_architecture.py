@@ -39,6 +39,7 @@ ALLOWED = {
 }
 RUNTIME_MODULES = {
     "orchestrator",
+    "orchestrator.aws",
     "orchestrator.contract",
     "orchestrator.errors",
     "orchestrator.protocol",

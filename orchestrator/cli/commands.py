@@ -1,15 +1,13 @@
-"""The data engineer's and analyst's commands: run, watch, history, backfill, resume, report.
+"""The data engineer's and analyst's commands: run, watch, history, status, backfill, resume, report.
 
-They share one path for AWS and the local emulator (`orchestrator.cli.session`); only where the record
-of past executions lives differs (Step Functions itself, or the local journal).
+Each takes its typed options (`orchestrator.cli.options`) and a `Backend` (`orchestrator.cli.session`): one
+path for AWS and the local emulator, which differ only in what the backend carries (where past executions
+are kept, where the extracts land, the lock, what stopping the watch does).
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -18,23 +16,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator import config as config_module
-from orchestrator import settings
 from orchestrator.cli import display
-from orchestrator.cli.session import Mode, Session, local_run_lock, open_session, resolve_mode
-from orchestrator.contract import EXTRACTS
-from orchestrator.errors import (
-    ConfigurationError,
-    EnvironmentProblem,
-    ExitCode,
-    StoreSalesError,
-    UsageError,
-    WatchDeadlineExceeded,
+from orchestrator.cli import session as session_module
+from orchestrator.cli.options import (
+    BackfillOptions,
+    HistoryOptions,
+    PipelineOptions,
+    ReportOptions,
+    ResumeOptions,
+    RunOptions,
+    StatusOptions,
+    Watching,
+    WatchOptions,
 )
+from orchestrator.cli.session import Backend, Mode, Session, resolve_mode
+from orchestrator.contract import EXTRACTS
+from orchestrator.errors import EnvironmentProblem, ExitCode, StoreSalesError, UsageError, WatchDeadlineExceeded
 from orchestrator.executions import launcher
+from orchestrator.executions.history import RESUMABLE, window_is_loaded
 from orchestrator.executions.launcher import ExecutionResult, ExecutionStatus
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import landing_gate
-from orchestrator.window import RefreshWindow, parse_date
+from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
     from orchestrator.definition.graph import DbtGraph
@@ -47,30 +50,6 @@ _EXIT_BY_STATUS = {
     ExecutionStatus.TIMED_OUT: ExitCode.TIMED_OUT,
     ExecutionStatus.ABORTED: ExitCode.TIMED_OUT,
 }
-_RESUMABLE = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED})
-
-
-def _window(args: argparse.Namespace) -> RefreshWindow:
-    date_text = getattr(args, "date", None)
-    if date_text is not None:
-        if args.start is not None or args.end is not None:
-            raise UsageError("give either --date D or --start D1 --end D2, not both")
-        return RefreshWindow.day(parse_date(date_text, "--date"))
-    if args.start is None or args.end is None:
-        raise UsageError("give a refresh date (--date YYYY-MM-DD) or a window (--start YYYY-MM-DD --end YYYY-MM-DD)")
-    return RefreshWindow.parse(args.start, args.end)
-
-
-def _check_local_data(window: RefreshWindow) -> None:
-    """Locally the landing data is at hand: refuse a window outside it before anything starts."""
-    from orchestrator.local.sample_data import landing_date_range
-
-    available = landing_date_range(settings.data_dir())
-    if window.start < available.start or window.end > available.end:
-        raise UsageError(
-            f"refresh window {window} is outside the landing data ({available}) in {settings.data_dir()}: "
-            f"pick dates in that range or generate more data"
-        )
 
 
 def _model_names(graph: DbtGraph, select: Sequence[str] = (), exclude: Sequence[str] = ()) -> tuple[str, ...]:
@@ -81,56 +60,30 @@ def _model_names(graph: DbtGraph, select: Sequence[str] = (), exclude: Sequence[
     return tuple(sorted(graph.nodes[uid].name for uid in chosen))
 
 
-def _selection(args: argparse.Namespace, session: Session) -> tuple[str, ...] | None:
+def _selection(options: RunOptions, session: Session) -> tuple[str, ...] | None:
     """`nodes` of the execution input: None for everything, else the selected model names (from the session's
     graph: locally the project it has just parsed)."""
-    if not args.select and not args.exclude:
+    if not options.select and not options.exclude:
         return None
-    return _model_names(session.graph(), args.select, args.exclude)
+    return _model_names(session.graph(), options.select, options.exclude)
 
 
-def _check_full_refresh(window: RefreshWindow) -> None:
-    """A full refresh rebuilds the marts from the window alone: locally, insist it starts at the first load."""
-    from orchestrator.local.sample_data import landing_date_range
-
-    first = landing_date_range(settings.data_dir()).start
-    if window.start != first:
-        raise UsageError(
-            f"--full-refresh rebuilds every table from the window alone, so {window} would drop the history "
-            f"before it: start the window at the first load date, {first}"
-        )
-
-
-def _launch_and_watch(session: Session, request: ExecutionRequest, args: argparse.Namespace) -> ExecutionResult:
+def _launch_and_watch(session: Session, request: ExecutionRequest, watching: Watching) -> ExecutionResult:
     ref = session.start(request)
-    if not args.json:
+    if not watching.json:
         print(f"started {ref.name} ({request.window}{', selected models' if request.nodes else ''})", flush=True)
-    progress = None if args.json else display.Progress()
+    progress = None if watching.json else display.Progress()
     try:
         result = launcher.watch(
             session.sfn,
             ref.arn,
-            deadline_seconds=args.timeout,
+            deadline_seconds=watching.timeout,
             on_progress=progress,
             max_poll_seconds=session.max_poll_seconds,
         )
     except (KeyboardInterrupt, WatchDeadlineExceeded) as stopped:
-        if session.journal is None:
-            print(
-                f"\nstopped watching; {ref.name} goes on. Watch it again with `python -m orchestrator watch "
-                f"{ref.name}` or stop it with `aws stepfunctions stop-execution --execution-arn {ref.arn}`",
-                file=sys.stderr,
-            )
-            raise
-        session.sfn.stop_execution(executionArn=ref.arn, error="Local.Stopped", cause=f"stopped: {stopped!r}")
-        session.journal.save(launcher.watch(session.sfn, ref.arn, deadline_seconds=60))
-        raise WatchDeadlineExceeded(
-            f"the local execution {ref.name} ran inside this command and was stopped with it (recorded as "
-            f"ABORTED); the task that was running finishes first. Resume it with `python -m orchestrator "
-            f"resume {ref.name}` (reruns are idempotent)"
-        ) from None
-    if session.journal is not None:
-        session.journal.save(result)
+        session.stop_watching(ref, stopped)
+    session.history.record(result)
     return result
 
 
@@ -142,68 +95,51 @@ def _finish(result: ExecutionResult, as_json: bool) -> int:
     return int(_EXIT_BY_STATUS.get(result.ref.status, ExitCode.PIPELINE_FAILED))
 
 
-def _run_request(window: RefreshWindow, args: argparse.Namespace, session: Session) -> ExecutionRequest:
+def _run_request(window: RefreshWindow, options: RunOptions, session: Session) -> ExecutionRequest:
     return ExecutionRequest(
         window,
-        full_refresh=args.full_refresh,
-        nodes=_selection(args, session),
-        full_tests=args.full_tests,
-        allow_missing=tuple(args.allow_missing),
+        full_refresh=options.full_refresh,
+        nodes=_selection(options, session),
+        full_tests=options.full_tests,
+        allow_missing=options.allow_missing,
     )
 
 
-def _run(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
-    if args.date is None and args.start is None and args.end is None:
-        caught_up = _catch_up_window(mode, cfg)
-        if caught_up is None:
-            return ExitCode.OK
-        window = caught_up
-    else:
-        window = _window(args)
-    if args.wait_for_landing:
-        if args.timeout <= 0:
-            raise UsageError(f"--timeout {args.timeout:g}: the wait for the landing needs a positive number of seconds")
-        store = _landing_store(mode, cfg)
-        poll = 1.0 if mode is Mode.LOCAL else 15.0  # a local look is a few stats; on AWS, S3 requests
-        landing_gate.wait_for_window(store, window, args.allow_missing, args.timeout, _say, poll_seconds=poll)
-    if mode is Mode.LOCAL:
-        if args.no_wait:
-            raise UsageError("--no-wait needs --aws: the local emulator lives only as long as this command")
-        _check_local_data(window)
-        if args.full_refresh:
-            _check_full_refresh(window)
-    if mode is Mode.LOCAL:
-        with local_run_lock(), open_session(mode, cfg, (window,)) as session:
-            request = _run_request(window, args, session)
-            return _finish(_launch_and_watch(session, request, args), args.json)
-    with open_session(mode, cfg) as session:
-        request = _run_request(window, args, session)
-        if args.no_wait:
-            ref = session.start(request)
-            print(ref.arn)
-            return ExitCode.OK
-        return _finish(_launch_and_watch(session, request, args), args.json)
-
-
-def _landing_store(mode: Mode, cfg: config_module.Config) -> landing_gate.LandingStore:
-    """Where the extracts land: the local data directory, or on AWS the landing S3 folder."""
-    if mode is Mode.LOCAL:
-        return landing_gate.LocalLanding(settings.data_dir())
-    uri = os.environ.get(landing_gate.LANDING_S3_URI_ENV, "")
-    if not uri:
-        raise ConfigurationError(
-            f"{landing_gate.LANDING_S3_URI_ENV} is not set: the catch-up and --wait-for-landing read the landing "
-            "S3 folder (e.g. s3://my-bucket/store-sales); set it, or give --date without --wait-for-landing"
+def _run(options: RunOptions, backend: Backend) -> int:
+    window = options.window or _catch_up_window(backend)
+    if window is None:
+        return ExitCode.OK
+    if options.wait_for_landing:
+        if options.watching.timeout <= 0:
+            raise UsageError(
+                f"--timeout {options.watching.timeout:g}: the wait for the landing needs a positive number of seconds"
+            )
+        landing_gate.wait_for_window(
+            backend.landing(),
+            window,
+            options.allow_missing,
+            options.watching.timeout,
+            _say,
+            poll_seconds=backend.landing_poll_seconds,
         )
-    from orchestrator.aws import aws_client
+    if options.no_wait:
+        backend.check_detached()
+    backend.check_window(window, full_refresh=options.full_refresh)
+    with backend.exclusive(), backend.open((window,)) as session:
+        request = _run_request(window, options, session)
+        if options.no_wait:
+            print(session.start(request).arn)
+            return ExitCode.OK
+        return _finish(_launch_and_watch(session, request, options.watching), options.watching.json)
 
-    return landing_gate.S3Landing(uri, aws_client("s3", cfg))
 
+def _catch_up_window(backend: Backend) -> RefreshWindow | None:
+    """`run` without a date: every landed day after the last loaded one, said first; None when none.
 
-def _catch_up_window(mode: Mode, cfg: config_module.Config) -> RefreshWindow | None:
-    """`run` without a date: every landed day after the last loaded one, said first; None when none."""
-    last = _last_loaded_day(mode, cfg)
-    window = landing_gate.landed_window(_landing_store(mode, cfg), last)
+    A run of selected models does not count as a load, so the catch-up may reload a day: harmless, a
+    window's load is idempotent and range == sequence."""
+    last = backend.history.last_loaded_day()
+    window = landing_gate.landed_window(backend.landing(), last)
     if window is None:
         news = "no day has landed yet" if last is None else f"nothing new has landed after the last loaded day {last}"
         _say(f"catch-up: {news}; nothing to do")
@@ -213,51 +149,16 @@ def _catch_up_window(mode: Mode, cfg: config_module.Config) -> RefreshWindow | N
     return window
 
 
-def _last_loaded_day(mode: Mode, cfg: config_module.Config) -> date | None:
-    """The end of the latest window this orchestrator loaded completely (its execution history). A run of
-    selected models does not count, so the catch-up may reload a day: harmless, a window's load is
-    idempotent and range == sequence."""
-    if mode is Mode.LOCAL:
-        from orchestrator.cli.session import journal
-
-        runs = _by_window([journal().load(name) for name in journal().names()])
-        return max((window.end for window, attempts in runs.items() if chunk_is_loaded(attempts)), default=None)
-    from orchestrator.aws import aws_client
-
-    sfn = aws_client("stepfunctions", cfg)
-    arn = cfg.require("state_machine_arn")
-    succeeded = [
-        (ref.window.end, ref) for ref in launcher.list_executions(sfn, arn, ExecutionStatus.SUCCEEDED) if ref.window
-    ]
-    for _, ref in sorted(succeeded, key=lambda pair: pair[0], reverse=True):
-        request = ExecutionRequest.from_input(launcher.describe(sfn, ref.arn).get("input"))
-        if request is not None and request.nodes is None:
-            return request.window.end
-    return None
-
-
-def _status(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
+def _status(options: StatusOptions, backend: Backend) -> int:
     from orchestrator.cli import status
 
-    store = _landing_store(mode, cfg)
-    day = parse_date(args.date, "--date") if args.date else _newest_landed_day(store)
-    deadline = status.deadline_of(day, args.deadline, status.time_zone())
+    store = backend.landing()
+    day = options.day or _newest_landed_day(store)
+    deadline = status.deadline_of(day, options.deadline, status.time_zone())
     arrivals = landing_gate.arrivals(store, day)
-    running = None
-    if mode is Mode.LOCAL:
-        from orchestrator.cli.session import journal, local_run_holder
-
-        ref = launcher.newest_covering(journal().executions(), day)
-        execution = journal().load(ref.name) if ref else None
-        running = local_run_holder()
-    else:
-        from orchestrator.aws import aws_client
-
-        sfn = aws_client("stepfunctions", cfg)
-        ref = launcher.newest_covering(launcher.list_executions(sfn, cfg.require("state_machine_arn")), day)
-        execution = launcher.snapshot(sfn, ref.arn) if ref else None
-    verdict = status.judge(day, deadline, arrivals, execution, running, datetime.now(UTC))
-    status.show(verdict, args.json)
+    execution = backend.history.newest_covering(day)
+    verdict = status.judge(day, deadline, arrivals, execution, backend.running(), datetime.now(UTC))
+    status.show(verdict, options.json)
     return int(verdict.exit_code)
 
 
@@ -268,33 +169,17 @@ def _newest_landed_day(store: landing_gate.LandingStore) -> date:
     return max(days)
 
 
-def _watch(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
-    if mode is Mode.LOCAL:
-        from orchestrator.cli.session import journal
-
-        return _finish(journal().load(args.execution), args.json)
-    with open_session(mode, cfg) as session:
-        arn = launcher.resolve_execution(session.sfn, session.state_machine_arn, args.execution)
-        progress = None if args.json else display.Progress()
-        result = launcher.watch(session.sfn, arn, deadline_seconds=args.timeout, on_progress=progress)
-        return _finish(result, args.json)
+def _watch(options: WatchOptions, backend: Backend) -> int:
+    progress = None if options.watching.json else display.Progress()
+    result = backend.history.follow(options.execution, options.watching.timeout, progress)
+    return _finish(result, options.watching.json)
 
 
-def _history(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
-    if args.limit < 1:
-        raise UsageError(f"--limit must be at least 1, not {args.limit}")
-    if mode is Mode.LOCAL:
-        from orchestrator.cli.session import journal
-
-        refs = journal().executions()[: args.limit]
-    else:
-        with open_session(mode, cfg) as session:
-            refs = []
-            for ref in launcher.list_executions(session.sfn, session.state_machine_arn):
-                refs.append(ref)
-                if len(refs) >= args.limit:
-                    break
-    if args.json:
+def _history(options: HistoryOptions, backend: Backend) -> int:
+    if options.limit < 1:
+        raise UsageError(f"--limit must be at least 1, not {options.limit}")
+    refs = backend.history.recent(options.limit)
+    if options.json:
         print(
             json.dumps(
                 [
@@ -316,13 +201,6 @@ def _history(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) ->
     return ExitCode.OK
 
 
-def _failed_on_aws(session: Session, name_or_arn: str, timeout: float) -> ExecutionResult:
-    arn = launcher.resolve_execution(session.sfn, session.state_machine_arn, name_or_arn)
-    if launcher.describe(session.sfn, arn)["status"] == ExecutionStatus.RUNNING:
-        raise UsageError(f"execution {name_or_arn} is still RUNNING: watch it, and resume it only if it fails")
-    return launcher.watch(session.sfn, arn, deadline_seconds=timeout)
-
-
 def rerun_nodes(result: ExecutionResult, all_models: tuple[str, ...]) -> tuple[str, ...]:
     """The models an execution did not finish: what it was asked for, less what dbt built successfully."""
     wanted = result.request.nodes if result.request and result.request.nodes is not None else all_models
@@ -336,7 +214,7 @@ def rerun_nodes(result: ExecutionResult, all_models: tuple[str, ...]) -> tuple[s
 
 
 def _resume_request(result: ExecutionResult, session: Session) -> ExecutionRequest:
-    if result.ref.status not in _RESUMABLE:
+    if result.ref.status not in RESUMABLE:
         raise UsageError(f"execution {result.ref.name} is {result.ref.status}: only a failed one can be resumed")
     if result.request is None:
         raise UsageError(f"execution {result.ref.name} was not started by this orchestrator: its input has no window")
@@ -346,17 +224,12 @@ def _resume_request(result: ExecutionResult, session: Session) -> ExecutionReque
     return replace(result.request, nodes=nodes)
 
 
-def _resume(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
-    if mode is Mode.LOCAL:
-        from orchestrator.cli.session import journal
-
-        failed = journal().load(args.execution)
-        windows = () if failed.request is None else (failed.request.window,)
-        with local_run_lock(), open_session(mode, cfg, windows) as session:
-            return _finish(_launch_and_watch(session, _resume_request(failed, session), args), args.json)
-    with open_session(mode, cfg) as session:
-        request = _resume_request(_failed_on_aws(session, args.execution, args.timeout), session)
-        return _finish(_launch_and_watch(session, request, args), args.json)
+def _resume(options: ResumeOptions, backend: Backend) -> int:
+    failed = backend.history.finished(options.execution, options.watching.timeout)
+    windows = () if failed.request is None else (failed.request.window,)
+    with backend.exclusive(), backend.open(windows) as session:
+        result = _launch_and_watch(session, _resume_request(failed, session), options.watching)
+        return _finish(result, options.watching.json)
 
 
 def chunks(window: RefreshWindow, chunk_days: int) -> list[RefreshWindow]:
@@ -374,62 +247,29 @@ def chunks(window: RefreshWindow, chunk_days: int) -> list[RefreshWindow]:
     return result
 
 
-def _past_runs(session: Session, parts: Sequence[RefreshWindow]) -> dict[RefreshWindow, list[ExecutionResult]]:
-    """Finished executions of these windows, oldest first (local journal or Step Functions)."""
-    wanted = set(parts)
-    if session.journal is not None:
-        records = [session.journal.load(name) for name in session.journal.names()]
-    else:
-        records = [
-            launcher.watch(session.sfn, ref.arn, deadline_seconds=60)
-            for ref in launcher.list_executions(session.sfn, session.state_machine_arn)
-            if ref.window in wanted and ref.status is not ExecutionStatus.RUNNING
-        ]
-    return _by_window(records)
-
-
-def _by_window(records: Sequence[ExecutionResult]) -> dict[RefreshWindow, list[ExecutionResult]]:
-    """Executions grouped by their window, oldest first (those not started by this orchestrator left out)."""
-    runs: dict[RefreshWindow, list[ExecutionResult]] = {}
-    for record in sorted(records, key=lambda item: item.ref.started):
-        if record.request is not None:
-            runs.setdefault(record.request.window, []).append(record)
-    return runs
-
-
-def chunk_is_loaded(runs: list[ExecutionResult]) -> bool:
-    """A window is loaded when its last execution succeeded on every model, or completed a failed one."""
-    if not runs or runs[-1].ref.status is not ExecutionStatus.SUCCEEDED:
-        return False
-    last = runs[-1]
-    return last.request is None or last.request.nodes is None or (len(runs) > 1 and runs[-2].ref.status in _RESUMABLE)
-
-
-def _backfill(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -> int:
-    window = _window(args)
-    parts = chunks(window, args.chunk_days)
-    if mode is Mode.LOCAL:
-        _check_local_data(window)
-    lock = local_run_lock() if mode is Mode.LOCAL else contextlib.nullcontext()
-    with lock, open_session(mode, cfg, parts) as session:
-        past = _past_runs(session, parts)
+def _backfill(options: BackfillOptions, backend: Backend) -> int:
+    window = options.window
+    parts = chunks(window, options.chunk_days)
+    backend.check_window(window)
+    with backend.exclusive(), backend.open(parts) as session:
+        past = session.history.of_windows(parts)
         done: list[dict[str, str]] = []
         for index, part in enumerate(parts, start=1):
             runs = past.get(part, [])
             prefix = f"[{index}/{len(parts)}] {part}"
-            if chunk_is_loaded(runs):
+            if window_is_loaded(runs):
                 _say(f"{prefix}: already loaded by {runs[-1].ref.name}, skipped")
                 done.append({"window": str(part), "execution": runs[-1].ref.name, "status": "skipped"})
                 continue
-            if runs and runs[-1].ref.status in _RESUMABLE:
+            if runs and runs[-1].ref.status in RESUMABLE:
                 _say(f"{prefix}: resuming {runs[-1].ref.name}")
                 request = _resume_request(runs[-1], session)
             else:
                 _say(f"{prefix}: loading")
-                request = ExecutionRequest(part, full_tests=args.full_tests, allow_missing=tuple(args.allow_missing))
-            result = _launch_and_watch(session, request, args)
+                request = ExecutionRequest(part, full_tests=options.full_tests, allow_missing=options.allow_missing)
+            result = _launch_and_watch(session, request, options.watching)
             if result.ref.status is not ExecutionStatus.SUCCEEDED:
-                code = _finish(result, args.json)
+                code = _finish(result, options.watching.json)
                 print(
                     f"backfill stopped at {part}; fix the cause and run the same backfill command again: "
                     "loaded chunks are skipped and this one resumes from its failed node",
@@ -437,7 +277,7 @@ def _backfill(args: argparse.Namespace, mode: Mode, cfg: config_module.Config) -
                 )
                 return code
             done.append({"window": str(part), "execution": result.ref.name, "status": result.ref.status.value})
-    if args.json:
+    if options.watching.json:
         print(json.dumps({"window": str(window), "chunks": done}, indent=2))
     _say(f"backfill of {window} done in {len(parts)} chunk(s)")
     return ExitCode.OK
@@ -448,42 +288,56 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def dispatch(args: argparse.Namespace) -> int:
-    cfg = config_module.load(args.config)
-    mode = resolve_mode(args.mode, cfg)
-    handlers = {
-        "run": _run,
-        "watch": _watch,
-        "history": _history,
-        "backfill": _backfill,
-        "resume": _resume,
-        "status": _status,
-    }
-    return handlers[args.command](args, mode, cfg)
+def dispatch(options: PipelineOptions) -> int:
+    """run / watch / history / status / backfill / resume, in the mode asked for or configured."""
+    cfg = config_module.load(options.target.config_file)
+    backend = session_module.backend(resolve_mode(options.target.mode, cfg), cfg)
+    match options:
+        case RunOptions():
+            return _run(options, backend)
+        case WatchOptions():
+            return _watch(options, backend)
+        case HistoryOptions():
+            return _history(options, backend)
+        case StatusOptions():
+            return _status(options, backend)
+        case BackfillOptions():
+            return _backfill(options, backend)
+        case ResumeOptions():
+            return _resume(options, backend)
 
 
-def report(args: argparse.Namespace) -> int:
+def report(options: ReportOptions) -> int:
     """`report daily|weekly`: a thin caller of the reports library (`orchestrator.reports`)."""
     from orchestrator import reports
 
-    if args.plot is not None:
-        _check_plot_path(args.plot)
-    source = {Mode.LOCAL: reports.ReportSource.LOCAL, Mode.AWS: reports.ReportSource.REDSHIFT}.get(args.mode)
-    conn = reports.connect(
-        source, config=config_module.load(args.config), secret_arn=args.secret_arn, timeout_seconds=args.timeout
+    if options.plot is not None:
+        _check_plot_path(options.plot)
+    mode = options.target.mode
+    source = (
+        {Mode.LOCAL: reports.ReportSource.LOCAL, Mode.AWS: reports.ReportSource.REDSHIFT}.get(mode) if mode else None
     )
-    if args.kind == "daily":
-        frame = conn.daily_store_sales(date=args.date, start=args.start, end=args.end, city=args.city, state=args.state)
+    conn = reports.connect(
+        source,
+        config=config_module.load(options.target.config_file),
+        secret_arn=options.secret_arn,
+        timeout_seconds=options.timeout,
+    )
+    if options.kind == "daily":
+        frame = conn.daily_store_sales(
+            date=options.date, start=options.start, end=options.end, city=options.city, state=options.state
+        )
     else:
-        frame = conn.weekly_region_sales(region=args.region, weeks=args.weeks, date=args.date)
+        frame = conn.weekly_region_sales(region=options.region, weeks=options.weeks, date=options.date)
+    output = reports.OutputFormat(options.format)
     # a table reads better under its date; CSV and JSON stay pure data on stdout
-    print(_data_as_of_line(conn), file=sys.stdout if args.format == reports.OutputFormat.TABLE else sys.stderr)
-    print(reports.render(frame, reports.OutputFormat(args.format)))
-    if args.plot is not None:
+    print(_data_as_of_line(conn), file=sys.stdout if output is reports.OutputFormat.TABLE else sys.stderr)
+    print(reports.render(frame, output))
+    if options.plot is not None:
         from orchestrator import charts
 
-        figure = charts.daily(frame) if args.kind == "daily" else charts.weekly(frame)
-        print(f"chart: {charts.save(figure, args.plot)}", file=sys.stderr)
+        figure = charts.daily(frame) if options.kind == "daily" else charts.weekly(frame)
+        print(f"chart: {charts.save(figure, options.plot)}", file=sys.stderr)
     return ExitCode.OK
 
 

@@ -385,15 +385,15 @@ def settings_from_args(args: argparse.Namespace) -> DeploySettings:
     )
 
 
-def command(args: argparse.Namespace) -> int:
-    """The `deploy` subcommand: print the script, or run it and write the configuration file."""
-    config = settings_from_args(args)
-    if args.print:
+def command(config: DeploySettings, print_only: bool = False, config_file: Path | None = None) -> int:
+    """The `deploy` subcommand: print the script, or run it and write the configuration file (default
+    <project>/store-sales.toml)."""
+    if print_only:
         print(script(config), end="")
         return 0
     from orchestrator.config import CONFIG_FILE_NAME
 
-    config_file: Path = args.config_file or settings.project_dir() / CONFIG_FILE_NAME
+    config_file = config_file or settings.project_dir() / CONFIG_FILE_NAME
     values = execute(config, config_file)
     print(f"deployed {config.stack_name}: state machine {values['state_machine_arn']}; wrote {config_file}")
     return 0

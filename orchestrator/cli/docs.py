@@ -16,11 +16,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator import settings
+from orchestrator.aws import aws_client
 from orchestrator.errors import ConfigurationError, DocsError
 from orchestrator.runtime import thread_locks
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 thread_locks.install()
 
@@ -74,7 +78,7 @@ def generate_site(project_dir: Path, profiles_dir: Path, target: str, target_pat
     return site
 
 
-def publish_site(site: DocsSite, bucket: str, prefix: str, s3_client: Any) -> str:
+def publish_site(site: DocsSite, bucket: str, prefix: str, s3_client: S3Client) -> str:
     """Upload the site to s3://bucket/prefix/; returns the URI of its page."""
     key_prefix = prefix.strip("/")
     uploads = [(site.page, f"{key_prefix}/index.html", "text/html; charset=utf-8")]
@@ -92,8 +96,6 @@ def publish_site(site: DocsSite, bucket: str, prefix: str, s3_client: Any) -> st
 
 def handler(event: Any, context: Any) -> dict[str, str]:
     """Lambda entrypoint of the docs function: generate against the warehouse, publish to the bucket."""
-    import boto3
-
     bucket = os.environ.get(DOCS_BUCKET_ENV)
     if not bucket:
         raise ConfigurationError(f"{DOCS_BUCKET_ENV} is not set: the docs function does not know where to publish")
@@ -108,7 +110,7 @@ def handler(event: Any, context: Any) -> dict[str, str]:
             work / "target",
             work / "logs",
         )
-        uri = publish_site(site, bucket, prefix, boto3.client("s3"))
+        uri = publish_site(site, bucket, prefix, aws_client("s3"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"docs": uri}

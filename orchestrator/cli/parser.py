@@ -17,11 +17,24 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator import settings
 from orchestrator.cli import deploy
+from orchestrator.cli.options import (
+    DEFAULT_WATCH_SECONDS,
+    BackfillOptions,
+    HistoryOptions,
+    PipelineOptions,
+    ReportOptions,
+    ResumeOptions,
+    RunOptions,
+    StatusOptions,
+    Target,
+    Watching,
+    WatchOptions,
+)
 from orchestrator.contract import EXTRACTS
-from orchestrator.errors import ExitCode, StoreSalesError
+from orchestrator.errors import ExitCode, StoreSalesError, UsageError
+from orchestrator.window import RefreshWindow, parse_date
 
 DEBUG_ENV = "STORE_SALES_DEBUG"
-DEFAULT_WATCH_SECONDS = 6 * 3600
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -106,17 +119,91 @@ def _add_allow_missing(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    return deploy.command(deploy.settings_from_args(args), args.print, args.config_file)
+
+
+def _target(args: argparse.Namespace) -> Target:
+    return Target(args.mode, args.config)
+
+
+def _watching(args: argparse.Namespace) -> Watching:
+    return Watching(args.json, args.timeout)
+
+
+def _window(args: argparse.Namespace) -> RefreshWindow:
+    """--date D, or --start D1 --end D2."""
+    date_text = getattr(args, "date", None)
+    if date_text is not None:
+        if args.start is not None or args.end is not None:
+            raise UsageError("give either --date D or --start D1 --end D2, not both")
+        return RefreshWindow.day(parse_date(date_text, "--date"))
+    if args.start is None or args.end is None:
+        raise UsageError("give a refresh date (--date YYYY-MM-DD) or a window (--start YYYY-MM-DD --end YYYY-MM-DD)")
+    return RefreshWindow.parse(args.start, args.end)
+
+
+def _pipeline_options(args: argparse.Namespace) -> PipelineOptions:
+    """The typed options of run / watch / history / status / backfill / resume."""
+    if args.command == "run":
+        catch_up = args.date is None and args.start is None and args.end is None
+        return RunOptions(
+            window=None if catch_up else _window(args),
+            select=tuple(args.select),
+            exclude=tuple(args.exclude),
+            full_refresh=args.full_refresh,
+            full_tests=args.full_tests,
+            allow_missing=tuple(args.allow_missing),
+            wait_for_landing=args.wait_for_landing,
+            no_wait=args.no_wait,
+            watching=_watching(args),
+            target=_target(args),
+        )
+    if args.command == "watch":
+        return WatchOptions(args.execution, _watching(args), _target(args))
+    if args.command == "history":
+        return HistoryOptions(args.limit, args.json, _target(args))
+    if args.command == "status":
+        day = parse_date(args.date, "--date") if args.date else None
+        return StatusOptions(day, args.deadline, args.json, _target(args))
+    if args.command == "backfill":
+        return BackfillOptions(
+            window=_window(args),
+            chunk_days=args.chunk_days,
+            full_tests=args.full_tests,
+            allow_missing=tuple(args.allow_missing),
+            watching=_watching(args),
+            target=_target(args),
+        )
+    return ResumeOptions(args.execution, _watching(args), _target(args))
+
+
 def _pipeline(args: argparse.Namespace) -> int:
-    """run / backfill / resume / watch / history: everything that talks to a state machine."""
+    """run / backfill / resume / watch / history / status: everything that talks to a state machine."""
     from orchestrator.cli import commands
 
-    return commands.dispatch(args)
+    return commands.dispatch(_pipeline_options(args))
 
 
 def _report(args: argparse.Namespace) -> int:
     from orchestrator.cli import commands
 
-    return commands.report(args)
+    options = ReportOptions(
+        kind=args.kind,
+        date=args.date,
+        start=getattr(args, "start", None),
+        end=getattr(args, "end", None),
+        city=getattr(args, "city", None),
+        state=getattr(args, "state", None),
+        region=getattr(args, "region", ReportOptions.region),
+        weeks=getattr(args, "weeks", ReportOptions.weeks),
+        format=args.format,
+        plot=args.plot,
+        timeout=args.timeout,
+        secret_arn=args.secret_arn,
+        target=_target(args),
+    )
+    return commands.report(options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         "infra/template.yaml, publish the dbt docs, and write the stack outputs to store-sales.toml.",
     )
     deploy.add_arguments(deploy_parser)
-    deploy_parser.set_defaults(handler=deploy.command)
+    deploy_parser.set_defaults(handler=_deploy)
 
     report = commands.add_parser(
         "report",

@@ -1,34 +1,57 @@
 """Where commands act: the deployed state machine on AWS, or the local emulator on this machine.
 
-`open_session` gives every command the same things (a Step Functions client and the state
-machine's ARN) so that launching, watching and resuming are one code path. Local mode also has:
-- the journal of finished local executions (`orchestrator.executions.journal`);
-- a lock on the data directory held while a local execution runs, so two local runs never load the
-  same warehouse at once (the second is refused and names the first);
-- a parsed dbt project: `dbt parse` runs first when target/manifest.json is missing or stale, as the
-  container image build does for AWS.
+A command gets a `Backend` for its mode and never asks which one it has. The backend carries everything
+that differs between the two:
+- the execution history (`orchestrator.executions.history`): Step Functions itself, or the local journal;
+- where the extracts land (the landing S3 folder, or the data directory) and how often to look;
+- the lock held while executions run: none on AWS (the launcher's overlap guard serializes executions),
+  the data directory's lock locally, so two local runs never load the same warehouse at once (the second
+  is refused and names the first);
+- the checks only a local run can make before it starts (the window lies in the landing data at hand);
+- `open()`, the `Session` of the state machine to drive: the deployed one, or one deployed into the
+  local emulator for this command after `dbt parse` (run when target/manifest.json is missing or stale,
+  as the container image build does for AWS);
+- what stopping the watch does (`Interruption`): on AWS the execution goes on; locally it lives inside the
+  command, so it is stopped and recorded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from orchestrator import settings
 from orchestrator.aws import aws_client
 from orchestrator.config import Config
 from orchestrator.definition.graph import DbtGraph
 from orchestrator.definition.manifest import load_manifest
-from orchestrator.errors import DataDirError, ExecutionConflict, ManifestError
+from orchestrator.errors import (
+    ConfigurationError,
+    DataDirError,
+    ExecutionConflict,
+    ManifestError,
+    UsageError,
+    WatchDeadlineExceeded,
+)
 from orchestrator.executions import launcher
+from orchestrator.executions.history import (
+    RECORD_READ_SECONDS,
+    ExecutionHistory,
+    JournalHistory,
+    StepFunctionsHistory,
+)
 from orchestrator.executions.journal import Journal
 from orchestrator.executions.launcher import ExecutionRef
 from orchestrator.protocol import START_SETTLE_SECONDS, ExecutionRequest
-from orchestrator.runtime import file_lock
+from orchestrator.runtime import file_lock, landing_gate
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -42,17 +65,28 @@ class Mode(StrEnum):
     AWS = "aws"
 
 
+class Interruption(StrEnum):
+    """What stopping the watch (Ctrl-C, --timeout) does to the execution being watched."""
+
+    LEAVE_RUNNING = "leave running"  # on AWS: the execution goes on; say how to find it again
+    STOP_AND_RECORD = "stop and record"  # locally: the emulator ends with the command, so stop it first
+
+
 LOCAL_MAX_POLL_SECONDS = 0.25  # local polls are in-process HTTP calls: watch closely, so the end is seen at once
 AWS_MAX_POLL_SECONDS = 5.0
+LOCAL_LANDING_POLL_SECONDS = 1.0  # a local look at the landing is a few stats
+AWS_LANDING_POLL_SECONDS = 15.0  # on AWS, S3 requests
 
 
 @dataclass(frozen=True)
 class Session:
-    mode: Mode
+    """A state machine to drive for the length of a command."""
+
     sfn: SFNClient
     state_machine_arn: str
     config: Config
-    journal: Journal | None = None
+    history: ExecutionHistory
+    interruption: Interruption
     max_poll_seconds: float = AWS_MAX_POLL_SECONDS
     # on AWS other launchers may start overlapping windows at the same instant; a local run holds the data
     # directory's lock, so no other local launch can (see orchestrator.executions.launcher)
@@ -66,14 +100,175 @@ class Session:
             return self.project_graph
         return DbtGraph.from_manifest(load_manifest(settings.project_dir()))
 
-    def known_names(self) -> list[str]:
-        return self.journal.names() if self.journal is not None else []
-
     def start(self, request: ExecutionRequest) -> ExecutionRef:
         """Start an execution of the request, guarded against overlapping windows."""
         return launcher.start(
-            self.sfn, self.state_machine_arn, request, self.known_names(), settle_seconds=self.start_settle_seconds
+            self.sfn,
+            self.state_machine_arn,
+            request,
+            self.history.names(),
+            settle_seconds=self.start_settle_seconds,
         )
+
+    def stop_watching(self, ref: ExecutionRef, stopped: KeyboardInterrupt | WatchDeadlineExceeded) -> NoReturn:
+        """The watch of `ref` was interrupted: leave the execution running, or stop and record it."""
+        if self.interruption is Interruption.LEAVE_RUNNING:
+            print(
+                f"\nstopped watching; {ref.name} goes on. Watch it again with `python -m orchestrator watch "
+                f"{ref.name}` or stop it with `aws stepfunctions stop-execution --execution-arn {ref.arn}`",
+                file=sys.stderr,
+            )
+            raise stopped
+        self.sfn.stop_execution(executionArn=ref.arn, error="Local.Stopped", cause=f"stopped: {stopped!r}")
+        self.history.record(launcher.watch(self.sfn, ref.arn, deadline_seconds=RECORD_READ_SECONDS))
+        raise WatchDeadlineExceeded(
+            f"the local execution {ref.name} ran inside this command and was stopped with it (recorded as "
+            f"ABORTED); the task that was running finishes first. Resume it with `python -m orchestrator "
+            f"resume {ref.name}` (reruns are idempotent)"
+        ) from None
+
+
+class Backend(ABC):
+    """What differs between AWS and local mode, for the commands (see the module's docstring)."""
+
+    config: Config
+    landing_poll_seconds: float
+
+    @property
+    @abstractmethod
+    def history(self) -> ExecutionHistory:
+        """The executions run so far."""
+
+    @abstractmethod
+    def landing(self) -> landing_gate.LandingStore:
+        """Where the extracts land."""
+
+    @abstractmethod
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """Held while this command's executions run."""
+
+    @abstractmethod
+    def check_window(self, window: RefreshWindow, *, full_refresh: bool = False) -> None:
+        """Refuse, before anything starts, a window this mode can tell is wrong."""
+
+    @abstractmethod
+    def check_detached(self) -> None:
+        """Refuse --no-wait where the execution cannot outlive the command."""
+
+    @abstractmethod
+    def running(self) -> str | None:
+        """Who runs the pipeline now when only this machine can know (a local run's `pid N`), else None."""
+
+    @abstractmethod
+    def open(self, windows: Sequence[RefreshWindow] = ()) -> contextlib.AbstractContextManager[Session]:
+        """The state machine to drive, for `windows` (the windows this command will run)."""
+
+
+class AwsBackend(Backend):
+    """The deployed stack: its state machine, the landing S3 folder, Step Functions' own history."""
+
+    landing_poll_seconds = AWS_LANDING_POLL_SECONDS
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    @cached_property
+    def _sfn(self) -> SFNClient:
+        return aws_client("stepfunctions", self.config.require("region"))
+
+    @cached_property
+    def history(self) -> StepFunctionsHistory:
+        return StepFunctionsHistory(self._sfn, self.config.require("state_machine_arn"))
+
+    def landing(self) -> landing_gate.LandingStore:
+        uri = os.environ.get(landing_gate.LANDING_S3_URI_ENV, "")
+        if not uri:
+            raise ConfigurationError(
+                f"{landing_gate.LANDING_S3_URI_ENV} is not set: the catch-up and --wait-for-landing read the "
+                "landing S3 folder (e.g. s3://my-bucket/store-sales); set it, or give --date without "
+                "--wait-for-landing"
+            )
+        return landing_gate.S3Landing(uri, aws_client("s3", self.config.require("region")))
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # the launcher's overlap guard serializes executions
+
+    def check_window(self, window: RefreshWindow, *, full_refresh: bool = False) -> None:
+        """Nothing to check here: the landing is in S3, and each task's landing gate checks its window."""
+
+    def check_detached(self) -> None:
+        """The deployed execution outlives the command: --no-wait is fine."""
+
+    def running(self) -> str | None:
+        return None  # Step Functions lists running executions itself
+
+    @contextlib.contextmanager
+    def open(self, windows: Sequence[RefreshWindow] = ()) -> Iterator[Session]:
+        history = self.history
+        yield Session(self._sfn, history.state_machine_arn, self.config, history, Interruption.LEAVE_RUNNING)
+
+
+class LocalBackend(Backend):
+    """This machine: the local emulator, the data directory's landing and lock, the local journal."""
+
+    landing_poll_seconds = LOCAL_LANDING_POLL_SECONDS
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    @cached_property
+    def history(self) -> JournalHistory:
+        return JournalHistory(journal())
+
+    def landing(self) -> landing_gate.LandingStore:
+        return landing_gate.LocalLanding(settings.data_dir())
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        return local_run_lock()
+
+    def check_window(self, window: RefreshWindow, *, full_refresh: bool = False) -> None:
+        """The landing data is at hand: a window outside it, or a full refresh that would drop the history
+        before it, is refused before anything starts."""
+        from orchestrator.local.sample_data import landing_date_range
+
+        available = landing_date_range(settings.data_dir())
+        if window.start < available.start or window.end > available.end:
+            raise UsageError(
+                f"refresh window {window} is outside the landing data ({available}) in {settings.data_dir()}: "
+                f"pick dates in that range or generate more data"
+            )
+        if full_refresh and window.start != available.start:
+            raise UsageError(
+                f"--full-refresh rebuilds every table from the window alone, so {window} would drop the history "
+                f"before it: start the window at the first load date, {available.start}"
+            )
+
+    def check_detached(self) -> None:
+        raise UsageError("--no-wait needs --aws: the local emulator lives only as long as this command")
+
+    def running(self) -> str | None:
+        return local_run_holder()
+
+    @contextlib.contextmanager
+    def open(self, windows: Sequence[RefreshWindow] = ()) -> Iterator[Session]:
+        """The emulator, for this command. When none of `windows` can reach an ECS task, it deploys no ECS
+        (moto's ECS backend alone costs a second of every command's start)."""
+        from orchestrator.local.emulator import LocalAws, LocalOptions
+
+        project_dir = settings.project_dir()
+        manifest = ensure_parsed(project_dir)
+        options = LocalOptions(project_dir=project_dir, parsed_manifest=manifest, windows=tuple(windows))
+        with LocalAws(options) as aws:
+            yield Session(
+                aws.client("stepfunctions"),
+                aws.state_machine_arn,
+                self.config,
+                self.history,
+                Interruption.STOP_AND_RECORD,
+                LOCAL_MAX_POLL_SECONDS,
+                start_settle_seconds=0.0,
+                project_graph=aws.graph,
+            )
 
 
 def resolve_mode(requested: Mode | None, config: Config) -> Mode:
@@ -81,6 +276,10 @@ def resolve_mode(requested: Mode | None, config: Config) -> Mode:
     if requested is not None:
         return requested
     return Mode.AWS if config.has_aws else Mode.LOCAL
+
+
+def backend(mode: Mode, config: Config) -> Backend:
+    return AwsBackend(config) if mode is Mode.AWS else LocalBackend(config)
 
 
 def ensure_parsed(project_dir: Path) -> Any:
@@ -115,6 +314,7 @@ def ensure_parsed(project_dir: Path) -> Any:
 
 
 def journal() -> Journal:
+    """The local journal of executions, in the data directory."""
     return Journal(settings.data_dir() / "executions")
 
 
@@ -143,30 +343,3 @@ def local_run_lock(directory: Path | None = None) -> Iterator[None]:
         raise DataDirError(f"cannot lock the data directory {directory}: {error.strerror}") from None
     with file_lock.exclusive(path, refuse):
         yield
-
-
-@contextlib.contextmanager
-def open_session(mode: Mode, config: Config, windows: Sequence[RefreshWindow] = ()) -> Iterator[Session]:
-    """The state machine to drive: deployed on AWS, or deployed into the local emulator for this command.
-
-    `windows`: locally, the windows this command will run; when none of them can reach an ECS task, the
-    emulator deploys no ECS (moto's ECS backend alone costs a second of every command's start)."""
-    if mode is Mode.AWS:
-        yield Session(mode, aws_client("stepfunctions", config), config.require("state_machine_arn"), config)
-        return
-    from orchestrator.local.emulator import LocalAws, LocalOptions
-
-    project_dir = settings.project_dir()
-    manifest = ensure_parsed(project_dir)
-    options = LocalOptions(project_dir=project_dir, parsed_manifest=manifest, windows=tuple(windows))
-    with LocalAws(options) as aws:
-        yield Session(
-            mode,
-            aws.client("stepfunctions"),
-            aws.state_machine_arn,
-            config,
-            journal(),
-            LOCAL_MAX_POLL_SECONDS,
-            start_settle_seconds=0.0,
-            project_graph=aws.graph,
-        )

@@ -21,13 +21,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
 from orchestrator.executions import launcher, schedule
 from orchestrator.executions.launcher import ExecutionRef, ExecutionStatus
 from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 ALERT_TOPIC_ENV = "STORE_SALES_ALERT_TOPIC_ARN"
 LAST_STATE_EVENTS = 25
@@ -40,7 +45,9 @@ class DeadlineVerdict:
     message: str
 
 
-def check(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, s3: Any = None) -> DeadlineVerdict:
+def check(
+    event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNClient, s3: S3Client | None = None
+) -> DeadlineVerdict:
     """What the deadline finds for the day the scheduled time stands for."""
     scheduled_time = event.get(schedule.DEADLINE_KEY)
     if not isinstance(scheduled_time, str):
@@ -74,7 +81,7 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-def _current_state(sfn: Any, ref: ExecutionRef) -> str:
+def _current_state(sfn: SFNClient, ref: ExecutionRef) -> str:
     """The last state the execution entered (the newest events of its history, not all of it)."""
     events = sfn.get_execution_history(executionArn=ref.arn, reverseOrder=True, maxResults=LAST_STATE_EVENTS)
     for item in events.get("events", ()):
@@ -84,7 +91,7 @@ def _current_state(sfn: Any, ref: ExecutionRef) -> str:
     return "(none yet)"
 
 
-def _landing_news(env: Mapping[str, str], day: date, s3: Any) -> str:
+def _landing_news(env: Mapping[str, str], day: date, s3: S3Client | None) -> str:
     uri = env.get(landing_gate.LANDING_S3_URI_ENV)
     if not uri or s3 is None:
         return ""
@@ -92,7 +99,9 @@ def _landing_news(env: Mapping[str, str], day: date, s3: Any) -> str:
     return f"; not landed: {check.summary()}" if check.problems else "; every extract has landed"
 
 
-def alert(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, sns: Any, s3: Any = None) -> DeadlineVerdict:
+def alert(
+    event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNClient, sns: SNSClient, s3: S3Client | None = None
+) -> DeadlineVerdict:
     """Check, and publish one line to the alert topic when the day is not published."""
     verdict = check(event, env, sfn, s3)
     if not verdict.published:

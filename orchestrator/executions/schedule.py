@@ -25,15 +25,20 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from orchestrator.aws import aws_client
 from orchestrator.contract import EXTRACTS
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
 from orchestrator.executions import launcher
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
 
 STATE_MACHINE_ENV = "STORE_SALES_STATE_MACHINE_ARN"
 TIME_ZONE_ENV = "STORE_SALES_SCHEDULE_TIME_ZONE"
@@ -68,7 +73,7 @@ def refresh_date(scheduled_time: str, time_zone: str) -> date:
     return scheduled_instant(scheduled_time).astimezone(zone).date() - timedelta(days=1)
 
 
-def start_daily(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any) -> launcher.ExecutionRef:
+def start_daily(event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNClient) -> launcher.ExecutionRef:
     """Start the execution for yesterday; raises a StoreSalesError leaf on bad input or a running overlap."""
     scheduled_time = event.get(SCHEDULED_TIME_KEY)
     if not isinstance(scheduled_time, str):
@@ -90,7 +95,7 @@ class Start:
     started: bool
 
 
-def start_once(sfn: Any, state_machine_arn: str, day: date) -> Start:
+def start_once(sfn: SFNClient, state_machine_arn: str, day: date) -> Start:
     """Start the execution of [day, day] unless one exists already (see the module docstring)."""
     window = RefreshWindow.day(day)
     live = {launcher.ExecutionStatus.RUNNING, launcher.ExecutionStatus.SUCCEEDED}
@@ -100,7 +105,7 @@ def start_once(sfn: Any, state_machine_arn: str, day: date) -> Start:
     return Start(launcher.start(sfn, state_machine_arn, ExecutionRequest(window=window)), started=True)
 
 
-def start_on_arrival(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any, s3: Any) -> str:
+def start_on_arrival(event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNClient, s3: S3Client) -> str:
     """An S3 "Object Created" event of a `_SUCCESS` marker: start its day once all extracts have landed.
     Returns the line the function logs."""
     detail = event.get("detail") or {}
@@ -130,20 +135,16 @@ def start_on_arrival(event: Mapping[str, Any], env: Mapping[str, str], sfn: Any,
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, str]:
     """Lambda entrypoint of the arrival events, the 07:00 fallback and the deadline check
     (`orchestrator.executions.deadline`); a failure goes to the function's dead-letter topic (the alert topic)."""
-    import boto3
-
     if event.get("source") == "aws.s3":
-        line = start_on_arrival(event, os.environ, boto3.client("stepfunctions"), boto3.client("s3"))
+        line = start_on_arrival(event, os.environ, aws_client("stepfunctions"), aws_client("s3"))
         print(line)
         return {"result": line}
     if DEADLINE_KEY in event:
         from orchestrator.executions import deadline
 
-        verdict = deadline.alert(
-            event, os.environ, boto3.client("stepfunctions"), boto3.client("sns"), boto3.client("s3")
-        )
+        verdict = deadline.alert(event, os.environ, aws_client("stepfunctions"), aws_client("sns"), aws_client("s3"))
         print(verdict.message)
         return {"day": verdict.day.isoformat(), "published": str(verdict.published).lower()}
-    ref = start_daily(event, os.environ, boto3.client("stepfunctions"))
+    ref = start_daily(event, os.environ, aws_client("stepfunctions"))
     print(f"the day's execution: {ref.name}, {ref.status.value} ({ref.arn})")  # started now, or earlier
     return {"execution_arn": ref.arn, "name": ref.name}

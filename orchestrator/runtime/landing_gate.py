@@ -31,11 +31,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from orchestrator.contract import EXTRACTS, LANDING_DIR, PARTITION_COLUMN
 from orchestrator.errors import LandingIncomplete, LandingTimedOut, UsageError
 from orchestrator.window import RefreshWindow
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 LANDING_S3_URI_ENV = "STORE_SALES_LANDING_S3_URI"  # on AWS: the S3 folder holding landing/ (as for dbt)
 MARKER_FILE = "_SUCCESS"
@@ -123,7 +126,7 @@ class LocalLanding:
 class S3Landing:
     """`s3://bucket/prefix/landing/<extract>/load_date=D/` keys: one listing per extract, footers by range."""
 
-    def __init__(self, uri: str, s3: Any) -> None:
+    def __init__(self, uri: str, s3: S3Client) -> None:
         if not uri.startswith("s3://"):
             raise UsageError(
                 f"landing URI {uri!r} must be the S3 folder holding landing/, e.g. s3://bucket/store-sales"

@@ -17,16 +17,22 @@ import functools
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
+from orchestrator.aws import aws_client
 from orchestrator.errors import RedshiftLoginError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 SECRET_ARN_ENV = "STORE_SALES_REDSHIFT_SECRET_ARN"
 USER_ENV = "STORE_SALES_REDSHIFT_DB_USER"
 PASSWORD_ENV = "DBT_ENV_SECRET_REDSHIFT_PASSWORD"
 
 
-def login_environment(environ: Mapping[str, str] | None = None, client: Any = None) -> dict[str, str]:
+def login_environment(
+    environ: Mapping[str, str] | None = None, client: SecretsManagerClient | None = None
+) -> dict[str, str]:
     """The variables dbt's profile reads for a password login; none when no secret is configured."""
     arn = (os.environ if environ is None else environ).get(SECRET_ARN_ENV, "")
     if not arn:
@@ -36,11 +42,9 @@ def login_environment(environ: Mapping[str, str] | None = None, client: Any = No
 
 
 @functools.cache
-def _read_secret(arn: str, client: Any) -> tuple[str, str]:
+def _read_secret(arn: str, client: SecretsManagerClient | None) -> tuple[str, str]:
     if client is None:
-        import boto3
-
-        client = boto3.client("secretsmanager")
+        client = aws_client("secretsmanager")
     try:
         text = client.get_secret_value(SecretId=arn)["SecretString"]
     except Exception as error:  # botocore raises several unrelated types (ClientError, EndpointError...)

@@ -45,9 +45,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from orchestrator import settings
+from orchestrator.aws import aws_client
 from orchestrator.errors import (
     ArtifactUploadError,
     DbtCrashed,
@@ -69,6 +70,10 @@ from orchestrator.protocol import (
     TaskSummary,
 )
 from orchestrator.runtime import file_lock, landing_gate, redshift_login, thread_locks
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
 
 thread_locks.install()
 
@@ -153,7 +158,7 @@ _MANIFESTS: dict[tuple[str, str, str, str], Any] = {}
 
 
 def run_task(
-    request: TaskRequest, config: RunnerConfig, s3_client: Any = None, deadline: float | None = None
+    request: TaskRequest, config: RunnerConfig, s3_client: S3Client | None = None, deadline: float | None = None
 ) -> TaskSummary:
     """Build the request's models with dbt; return the summary or raise a `RunnerError` leaf.
 
@@ -207,7 +212,9 @@ def run_task(
     )
 
 
-def _check_landing(request: TaskRequest, manifest: Any, selected: Sequence[str], s3_client: Any) -> list[str]:
+def _check_landing(
+    request: TaskRequest, manifest: Any, selected: Sequence[str], s3_client: S3Client | None
+) -> list[str]:
     """The landing gate (orchestrator.runtime.landing_gate) for a task whose models read an extract: on DuckDB the
     local data directory, on Redshift the landing S3 folder; other warehouses load their landing tables
     with a loader, which has no markers. Returns the deliveries accepted as missing."""
@@ -226,7 +233,7 @@ def _check_landing(request: TaskRequest, manifest: Any, selected: Sequence[str],
         store = landing_gate.LocalLanding(settings.data_dir())
     elif adapter == "redshift":
         uri = os.environ.get(landing_gate.LANDING_S3_URI_ENV, "")
-        store = landing_gate.S3Landing(uri, s3_client or _client("s3"))
+        store = landing_gate.S3Landing(uri, s3_client or aws_client("s3"))
     else:
         return []
     try:
@@ -496,11 +503,11 @@ def _test_counts(results: Sequence[NodeResult]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _upload_artifacts(request: TaskRequest, files: Sequence[Path], s3_client: Any) -> str | None:
+def _upload_artifacts(request: TaskRequest, files: Sequence[Path], s3_client: S3Client | None) -> str | None:
     if not request.artifacts_bucket:
         return None
     prefix = "/".join(p for p in (request.artifacts_prefix.strip("/"), request.execution, request.task) if p)
-    client = s3_client or _client("s3")
+    client = s3_client or aws_client("s3")
     try:
         for path in files:
             if path.is_file():
@@ -511,12 +518,6 @@ def _upload_artifacts(request: TaskRequest, files: Sequence[Path], s3_client: An
             f"failed: {error}; check the bucket name and the task role's s3:PutObject permission"
         ) from None
     return f"s3://{request.artifacts_bucket}/{prefix}/"
-
-
-def _client(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service)  # type: ignore[call-overload]
 
 
 class BackgroundThread:
@@ -589,7 +590,7 @@ class Heartbeat(BackgroundThread):
 
     def __init__(
         self,
-        sfn: Any,
+        sfn: SFNClient,
         token: str,
         interval: float,
         task: str = "",
@@ -631,7 +632,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     """The ECS container's command: run the task from the environment, report to Step Functions."""
     values = os.environ if env is None else env
     token = values.get(ENV_TASK_TOKEN)
-    sfn = _client("stepfunctions") if token else None
+    sfn = aws_client("stepfunctions") if token else None
     try:
         output = _run_from_env(values, sfn, token)
     except StoreSalesError as error:
@@ -651,7 +652,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     return 0
 
 
-def _run_from_env(values: Mapping[str, str], sfn: Any, token: str | None) -> str:
+def _run_from_env(values: Mapping[str, str], sfn: SFNClient | None, token: str | None) -> str:
     request = TaskRequest.from_env(values)
     if sfn is None or token is None:
         summary = run_task(request, RunnerConfig.from_env())
