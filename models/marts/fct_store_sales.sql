@@ -7,21 +7,8 @@
     )
 }}
 
-{%- set measures = [
-    ('ss_quantity', 'integer'),
-    ('ss_wholesale_cost', 'numeric(7, 2)'),
-    ('ss_list_price', 'numeric(7, 2)'),
-    ('ss_sales_price', 'numeric(7, 2)'),
-    ('ss_ext_discount_amt', 'numeric(7, 2)'),
-    ('ss_ext_sales_price', 'numeric(7, 2)'),
-    ('ss_ext_wholesale_cost', 'numeric(7, 2)'),
-    ('ss_ext_list_price', 'numeric(7, 2)'),
-    ('ss_ext_tax', 'numeric(7, 2)'),
-    ('ss_coupon_amt', 'numeric(7, 2)'),
-    ('ss_net_paid', 'numeric(7, 2)'),
-    ('ss_net_paid_inc_tax', 'numeric(7, 2)'),
-    ('ss_net_profit', 'numeric(7, 2)'),
-] -%}
+{#- the measures and their modeled types: macros/store_sales_measures.sql -#}
+{%- set measures = store_sales_measures() -%}
 
 with
 
