@@ -79,6 +79,7 @@ from orchestrator.contract import (
     PARTITION_COLUMN,
     REFERENCE_DIR,
     REFERENCE_TABLES,
+    SALES_MEASURES,
 )
 from orchestrator.errors import DataDirError, EnvironmentProblem, UsageError
 from orchestrator.runtime import landing_gate
@@ -93,7 +94,9 @@ TEMP_DIR_PREFIX = ".sample-data-"
 # data of another generator (or of this one before arrival markers) is regenerated, not reused
 _MARKER_GENERATOR = f"TPC-DS dsdgen, DuckDB {duckdb.__version__} tpcds extension, _SUCCESS arrival markers"
 
-_STORE_SALES_SQL = """
+_SALES_MEASURES = ",\n        ".join(f"sales_lines.{column}" for column in SALES_MEASURES)
+
+_STORE_SALES_SQL = f"""
 with sales_lines as (
     select * from store_sales where ss_sold_date_sk is not null
 ),
@@ -120,19 +123,7 @@ final as (
         addresses.ca_address_id,
         stores.s_store_id,
         sales_lines.ss_ticket_number,
-        sales_lines.ss_quantity,
-        sales_lines.ss_wholesale_cost,
-        sales_lines.ss_list_price,
-        sales_lines.ss_sales_price,
-        sales_lines.ss_ext_discount_amt,
-        sales_lines.ss_ext_sales_price,
-        sales_lines.ss_ext_wholesale_cost,
-        sales_lines.ss_ext_list_price,
-        sales_lines.ss_ext_tax,
-        sales_lines.ss_coupon_amt,
-        sales_lines.ss_net_paid,
-        sales_lines.ss_net_paid_inc_tax,
-        sales_lines.ss_net_profit,
+        {_SALES_MEASURES},
         dates.d_date as load_date,
         sales_lines.ss_item_sk,
     from sales_lines
