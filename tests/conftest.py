@@ -7,10 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import window_history
-from models_harness import Warehouse
 from moto.server import ThreadedMotoServer
-from postgres_server import PostgresServer
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 # The suite runs on two workers (pytest-xdist, `-n 2` in pyproject.toml). A module listed
@@ -63,19 +60,3 @@ def moto_server() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL server on 127.0.0.1 (free port, C locale) for the whole session, stopped at its end."""
-    server = PostgresServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    """tests/window_history.py's warehouse, loaded once per session; tests break copies of it."""
-    return window_history.load(tmp_path_factory.mktemp("window-tests") / "loaded")

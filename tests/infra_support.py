@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,10 @@ from cfnlint.decode import cfn_yaml
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.yaml"
 DOCKERFILE = ROOT / "infra" / "Dockerfile"
+BIN = Path(sys.executable).parent
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 CHECKOV_VERSION = "3.3.30"
 CHECKOV_VENV = ROOT / ".venv" / "checkov"
 
@@ -63,3 +69,42 @@ def offline(argv: list[str]) -> list[str]:
     if unshare and subprocess.run([unshare, "--net", "true"], capture_output=True, check=False).returncode == 0:
         return [unshare, "--net", *argv]
     return argv
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def statements(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every statement, including every branch of an Fn::If, nested ones too."""
+    for statement in document["Statement"]:
+        yield from branches(statement)
+
+
+def branches(statement: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if "Fn::If" not in statement:
+        yield statement
+        return
+    for branch in statement["Fn::If"][1:]:
+        yield from branches(branch)
+
+
+def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, role in resources(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            yield f"{name}/{policy['PolicyName']}", policy["PolicyDocument"]
+    for name, policy in resources(template, "AWS::IAM::ManagedPolicy").items():
+        yield name, policy["Properties"]["PolicyDocument"]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def substituted(definition: str, template: dict[str, Any]) -> str:
+    """The definition with plausible values for the template's DefinitionSubstitutions."""
+    names = template["Resources"]["StateMachine"]["Properties"]["DefinitionSubstitutions"]
+    values = {name: f"arn:aws:test:{REGION}:{ACCOUNT}:{name.lower()}" for name in names}
+    values["EcsContainerName"] = "dbt-runner"
+    values["ArtifactsBucket"] = "store-sales-artifacts"
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], definition)

@@ -1,7 +1,7 @@
 """Every adaptation of moto (pinned 5.2.5) the local emulator needs, in one place.
 
 moto's Step Functions interpreter runs the real definition, but a few of its service integrations
-stop short of AWS's behaviour. Each patch below says what it fixes; `tests/test_moto_adapt.py` checks
+stop short of AWS's behaviour. Each patch below says what it fixes; `tests/local/test_moto_adapt.py` checks
 that the patched attribute still exists with the expected signature and that the fix is still needed
 and works, so a moto upgrade fails loudly instead of silently changing the emulator.
 
@@ -19,7 +19,7 @@ and works, so a moto upgrade fails loudly instead of silently changing the emula
    more the longer it ran. Paged as AWS pages it (nextToken: the offset of the next page).
 5. `state_machines_from_cloudformation`: a StateMachine created by moto's CloudFormation goes to the plain
    Step Functions backend even when the interpreter is on, so the stack's own state machine could not be
-   executed. Created in the backend the API uses (tests/test_stack.py deploys the packaged template).
+   executed. Created in the backend the API uses (tests/infra/test_stack.py deploys the packaged template).
 6. `scaled_waits` (TESTS ONLY, a context manager, off unless entered): multiplies the sleeps of Retry
    backoff and Wait states by a factor, so a retry test does not sleep for real minutes; leaving it
    restores moto's own, so no other test runs with shortened waits.

@@ -4,7 +4,7 @@ There is no cluster here: the target points at an unresolvable host. Parsing nee
 `compile --no-populate-cache` compiles every node that does not introspect the warehouse; inline compiles
 render the DDL pieces: dbt-redshift's own `dist`/`sort` clause macros applied to each model's resolved
 configuration, the Spectrum DDL and the window's partition statements. Every statement of a first load and
-of a daily run, with the models that introspect (is_incremental()), is recorded in tests/test_redshift_sql.py.
+of a daily run, with the models that introspect (is_incremental()), is recorded in tests/models/test_redshift_sql.py.
 """
 
 from __future__ import annotations
@@ -14,42 +14,9 @@ from pathlib import Path
 
 import pytest
 from models_harness import Warehouse, node_results
+from redshift_offline import S3_URI
 
 pytestmark = pytest.mark.slow
-
-PROFILE = """
-store_sales:
-  target: redshift
-  outputs:
-    redshift:
-      type: redshift
-      method: database
-      host: redshift.invalid
-      port: 5439
-      user: dbt_store_sales
-      password: "{{ env_var('STORE_SALES_REDSHIFT_PASSWORD', 'not-a-secret') }}"
-      dbname: dev
-      schema: store_sales
-      threads: 1
-      connect_timeout: 1
-      retries: 0
-"""
-S3_URI = "s3://landing-bucket/store-sales"
-
-
-@pytest.fixture(scope="module")
-def redshift(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    root = tmp_path_factory.mktemp("redshift")
-    (root / "profiles.yml").write_text(PROFILE)
-    return Warehouse(
-        root,
-        target="redshift",
-        profiles_dir=root,
-        extra_env={
-            "STORE_SALES_LANDING_S3_URI": S3_URI,
-            "STORE_SALES_SPECTRUM_ROLE_ARN": "arn:aws:iam::123456789012:role/store-sales-spectrum",
-        },
-    )
 
 
 def inline(warehouse: Warehouse, code: str, start: date | None = None) -> str:

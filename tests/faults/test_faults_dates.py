@@ -1,6 +1,6 @@
-"""Dates that are wrong, beyond tests/test_cli.py: impossible days, reversed or far-future windows on every
+"""Dates that are wrong, beyond tests/cli/test_cli.py: impossible days, reversed or far-future windows on every
 command that takes them. Each is one line on stderr with exit code 2, before any emulator or warehouse
-starts. (A day with no sales is a valid day: tests/test_faults_landing.py loads one.)
+starts. (A day with no sales is a valid day: tests/faults/test_faults_landing.py loads one.)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_cli import assert_one_line_error, cli
+from cli_support import assert_one_line_error, cli
 
 
 @pytest.fixture(scope="module")

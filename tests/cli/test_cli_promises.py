@@ -15,20 +15,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from models_harness import BUILD_WITHOUT_TESTS, Warehouse
 from moto import mock_aws
-from test_pipeline_e2e import (
-    FIRST,
-    built_models,
-    data_dir,
-    extracts,
-    run_cli,
-    tables,
-)
+from pipeline_support import FIRST, SECOND, built_models, clean_build, run_cli, tables
 
 from orchestrator import cli
 from orchestrator.cli.session import ensure_parsed, journal, local_run_lock
@@ -41,19 +33,7 @@ from orchestrator.protocol import ExecutionRequest, TaskSummary
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow
-__all__ = ["data_dir", "extracts"]  # fixtures shared with tests/test_pipeline_e2e.py
-
-PROJECT = Path(__file__).resolve().parent.parent
-SECOND = FIRST + timedelta(days=1)
-
-
-def clean_build(data: Path, root: Path, end: object = SECOND) -> dict[str, list[tuple[object, ...]]]:
-    """The same window built by plain dbt in a fresh warehouse: what any stopped-then-resumed run must equal."""
-    reference = Warehouse(root)
-    shutil.copytree(data / "landing", reference.data_dir / "landing")
-    shutil.copytree(data / "reference", reference.data_dir / "reference")
-    reference.run(*BUILD_WITHOUT_TESTS, start=FIRST, end=end)  # type: ignore[arg-type]
-    return tables(reference.duckdb_path)
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def history(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:

@@ -1,9 +1,9 @@
 """Each custom generic dbt test (tests/dbt/generic/) fails on data that breaks it, with dbt's message.
 
-On a copy of the day-by-day warehouse (tests/window_history.py), one rule at a time is broken by writing
+On a copy of the day-by-day warehouse (tests/models/window_history.py), one rule at a time is broken by writing
 straight into a table, in rows of the refresh window (the marts' tests read the window's rows), then the one
 test that guards the rule runs: it passes on the clean copy and returns exactly the broken rows after.
-`scd2_no_overlap` is broken the same way in tests/test_window_tests.py (an overlapping item version).
+`scd2_no_overlap` is broken the same way in tests/models/test_window_tests.py (an overlapping item version).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The same deliveries are laid out in both; the gate must return the same verdicts: landed, not delivered,
 files without a marker, counts that do not match, and days accepted by `allow_missing`. (The runner's use
-of the gate, before any model and with the marts unchanged, is in tests/test_faults_landing.py.)
+of the gate, before any model and with the marts unchanged, is in tests/faults/test_faults_landing.py.)
 """
 
 from __future__ import annotations

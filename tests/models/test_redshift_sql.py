@@ -1,5 +1,5 @@
 """What Redshift will run, seen before a user deploys: every statement dbt-redshift sends for a first load and
-for a daily run, every data test and the landing operation, recorded offline (tests/redshift_offline.py),
+for a daily run, every data test and the landing operation, recorded offline (tests/models/redshift_offline.py),
 kept as golden files, parsed with sqlfluff's Redshift grammar and scanned for what Redshift does not support.
 
 Goldens: tests/golden/redshift/{first_load,daily,data_tests,operations}.sql. After an intended change,
@@ -26,10 +26,8 @@ from engine_support import GOLDEN_DIR, ROOT, UPDATE_GOLDEN_ENV
 from models_harness import Warehouse, describe_failure, node_results
 from redshift_offline import HOOKS, Catalog, Recording, offline_redshift
 from sqlfluff.core import Linter
-from test_models_redshift import redshift
 
 pytestmark = pytest.mark.slow
-__all__ = ["redshift"]  # the offline Redshift target of tests/test_models_redshift.py
 
 DAY = date(2002, 12, 31)
 SCHEMA = "store_sales"

@@ -18,12 +18,14 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dbt.adapters.redshift.connections as redshift_connections
 from dbt.adapters.contracts.relation import RelationType
 from dbt.adapters.redshift.impl import RedshiftAdapter
 from dbt.task.run import ModelRunner
+from models_harness import Warehouse
 
 HOOKS = "(hooks)"
 TEMPORARY_SUFFIX = re.compile(r"__dbt_(tmp|backup)\w*$")
@@ -157,3 +159,37 @@ def offline_redshift(catalog: Catalog, declared: dict[str, list[tuple[str, str]]
     finally:
         for (owner, name), original in originals.items():
             setattr(owner, name, original)
+
+
+PROFILE = """
+store_sales:
+  target: redshift
+  outputs:
+    redshift:
+      type: redshift
+      method: database
+      host: redshift.invalid
+      port: 5439
+      user: dbt_store_sales
+      password: "{{ env_var('STORE_SALES_REDSHIFT_PASSWORD', 'not-a-secret') }}"
+      dbname: dev
+      schema: store_sales
+      threads: 1
+      connect_timeout: 1
+      retries: 0
+"""
+S3_URI = "s3://landing-bucket/store-sales"
+
+
+def redshift_target(root: Path) -> Warehouse:
+    """The project with a Redshift profile in `root` whose host does not resolve: parse and compile only."""
+    (root / "profiles.yml").write_text(PROFILE)
+    return Warehouse(
+        root,
+        target="redshift",
+        profiles_dir=root,
+        extra_env={
+            "STORE_SALES_LANDING_S3_URI": S3_URI,
+            "STORE_SALES_SPECTRUM_ROLE_ARN": "arn:aws:iam::123456789012:role/store-sales-spectrum",
+        },
+    )

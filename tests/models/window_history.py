@@ -1,5 +1,6 @@
 """A small warehouse loaded day by day from a random landing history: the one the data-test proofs break
-(tests/test_window_tests.py, tests/test_generic_tests.py). Tests break a copy, never the loaded original."""
+(tests/models/test_window_tests.py, tests/models/test_generic_tests.py). Tests break a copy, never the loaded
+original."""
 
 from __future__ import annotations
 

@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli_promises import clean_build
-from test_pipeline_e2e import FIRST, data_dir, extracts, tables
+from pipeline_support import FIRST, clean_build, tables
 
 from orchestrator import cli
 from orchestrator.errors import ExitCode
 from orchestrator.runtime.landing_gate import MARKER_FILE
 
 pytestmark = pytest.mark.slow
-__all__ = ["data_dir", "extracts"]  # fixtures shared with tests/test_pipeline_e2e.py
 
 DAY = [FIRST + timedelta(days=n) for n in range(6)]
 

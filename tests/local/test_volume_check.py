@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from alert_queue import alerts, subscribe_queue
 from engine_support import ROOT, entered_states, execution_input, history, project_parsed_dir, wait_for_execution
 from landing import STORES, Address, Day, Item, Landing, Sale, customer_id, natural_id
 from models_harness import BUILD_WITHOUT_TESTS, Warehouse, node_results, warnings
-from test_local import alerts, subscribe_queue
 
 from orchestrator.local.emulator import LocalAws, LocalOptions
 from orchestrator.window import RefreshWindow

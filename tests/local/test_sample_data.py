@@ -37,7 +37,7 @@ from orchestrator.local.sample_data import SampleSummary
 
 SCALE = 0.1
 SOURCE_SALES_LINES = 288_464  # dsdgen SF 0.1 store_sales, as measured by hand
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from orchestrator.local import sample_data
 
 pytestmark = pytest.mark.slow
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 NOTEBOOK = PROJECT_DIR / "notebooks" / "store_sales_checks.ipynb"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 FIRST, LAST = date(1998, 1, 2), date(2002, 12, 31)
 PASSWORD = uuid.uuid4().hex  # a fresh value each run: no literal for the repository secrets scan
 

@@ -2,7 +2,7 @@
 
 Real dbt (in-process dbtRunner) builds real DuckDB warehouses from small hand-made landing extracts
 (tests/landing.py); the marts are compared with a plain-Python reading of the rules
-(tests/models_oracle.py) and between runs.
+(tests/models/models_oracle.py) and between runs.
 """
 
 from __future__ import annotations

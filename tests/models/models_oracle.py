@@ -17,7 +17,7 @@ from landing import JULIAN_OF_EPOCH, STORES, Day, customer_id
 
 REGIONS = dict(
     tuple(line.split(",", 1))
-    for line in (Path(__file__).resolve().parent.parent / "seeds" / "country_regions.csv").read_text().splitlines()[1:]
+    for line in (Path(__file__).resolve().parents[2] / "seeds" / "country_regions.csv").read_text().splitlines()[1:]
 )
 
 Row = dict[str, Any]

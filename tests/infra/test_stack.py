@@ -7,8 +7,8 @@ state machine, started by the CLI from the stack's outputs (`store-sales.toml`, 
 
 moto cannot run the runner's container image: invocations of the stack's runner function are routed to the same
 Lambda handler in-process, on the local DuckDB target. Resource types moto's CloudFormation does not create
-(`UNSUPPORTED_BY_MOTO`) are checked by other means: cfn-lint and checkov (tests/test_infra.py) validate their
-properties, and the daily schedule's input is the trigger's (tests/test_infra.py, schedule).
+(`UNSUPPORTED_BY_MOTO`) are checked by other means: cfn-lint and checkov (tests/infra/test_template.py) validate their
+properties, and the daily schedule's input is the trigger's (tests/infra/test_schedule.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The status verdicts and their exit codes (`orchestrator.cli.status.judge`), for every case the clock decides;
-the command itself runs in tests/test_landing_arrival.py."""
+the command itself runs in tests/cli/test_landing_arrival.py."""
 
 from __future__ import annotations
 

@@ -8,88 +8,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
 from models_harness import BUILD_WITHOUT_TESTS, Warehouse
+from pipeline_support import FIRST, built_models, negative, pipeline_runs, run_cli, summaries, tables
 
 from orchestrator import cli
 from orchestrator.errors import ExitCode
-from orchestrator.local import sample_data
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow
-
-FIRST = date(1998, 1, 2)
-TABLES = ("dim_customer_address", "dim_item", "fct_store_sales", "rpt_daily_store_sales", "rpt_weekly_region_sales")
-
-
-@pytest.fixture(scope="module")
-def extracts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("sf001") / "data"
-    sample_data.generate(scale=0.01, data_dir=data)
-    return data
-
-
-@pytest.fixture
-def data_dir(extracts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private copy of the extracts, with the warehouse beside them, as the commands' data directory."""
-    data = tmp_path / "data"
-    shutil.copytree(extracts / "landing", data / "landing")
-    shutil.copytree(extracts / "reference", data / "reference")
-    for name in ("STORE_SALES_DUCKDB", "STORE_SALES_CONFIG", "STORE_SALES_STATE_MACHINE_ARN", "STORE_SALES_TARGET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(data))
-    yield data
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
-    """Run a command with --json; return its exit code and its output, which must be one JSON document."""
-    code = cli.main([*args, "--json"])
-    out = capsys.readouterr().out
-    return code, json.loads(out) if out.strip() else None
-
-
-def tables(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
-    with duckdb.connect(str(warehouse)) as connection:
-        return {name: sorted(connection.execute(f"select * from main.{name}").fetchall()) for name in TABLES}
-
-
-def summaries(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {summary["task"]: summary for summary in result["dbt"]}
-
-
-def built_models(result: dict[str, Any]) -> set[str]:
-    return {
-        node["name"]
-        for summary in result["dbt"]
-        for node in summary["models"]
-        if node["status"] == "success" and node["resource_type"] == "model"
-    }
-
-
-def pipeline_runs(warehouse: Path) -> list[dict[str, Any]]:
-    """The run log, oldest first."""
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        cursor = connection.execute("select * from main.pipeline_runs order by started_at")
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def negative(path: Path, column: str) -> bytes:
-    """Make `column` negative on one line of the extract (a dbt test rejects it); return the bytes to put back."""
-    original = path.read_bytes()
-    with duckdb.connect() as connection:
-        connection.execute(
-            f"copy (select * replace (case when row_number() over () = 1 then -1 else {column} end as {column})"
-            f" from read_parquet('{path}')) to '{path}.new' (format parquet)"
-        )
-    Path(f"{path}.new").replace(path)
-    return original
 
 
 def test_backfill_of_a_month_equals_the_daily_sequence(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_pipeline_e2e import negative
+from pipeline_support import negative
 
 from orchestrator import cli, settings
 from orchestrator.cli.session import ensure_parsed

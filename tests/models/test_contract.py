@@ -18,7 +18,7 @@ from models_harness import Warehouse, node_results
 
 from orchestrator import contract
 
-SOURCES = Path(__file__).resolve().parent.parent / "models" / "staging" / "tpcds" / "_tpcds__sources.yml"
+SOURCES = Path(__file__).resolve().parents[2] / "models" / "staging" / "tpcds" / "_tpcds__sources.yml"
 DUPLICATE_LINES_TEST = "stg_tpcds__store_sales_no_identical_duplicate_lines"
 
 
