@@ -18,7 +18,7 @@ from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 # test_window_tests and test_generic_tests share the session warehouse `loaded`, so they share a worker.
 ISOLATED_MODULES = {
     "test_architecture": "test_architecture",
-    "test_contract": "test_contract",
+    "test_landing_contract": "test_landing_contract",
     "test_faults_landing": "test_faults_landing",
     "test_generic_tests": "window_history",
     "test_graph": "test_graph",

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from orchestrator.contract import SALES_MEASURES
+from orchestrator.landing_contract import SALES_MEASURES
 from orchestrator.runtime.landing_gate import MARKER_FILE
 
 MONEY = pa.decimal128(7, 2)

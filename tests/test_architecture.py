@@ -26,7 +26,7 @@ from orchestrator.protocol import INPUT_KEYS, SUMMARY_KEYS, TASK_SUMMARY_MARKERS
 from orchestrator.window import RefreshWindow
 
 PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
-FOUNDATION = {"errors", "window", "settings", "config", "contract", "protocol", "aws"}
+FOUNDATION = {"errors", "window", "settings", "config", "landing_contract", "protocol", "aws"}
 ANALYST = {"reports", "redshift_data", "charts"}
 ALLOWED = {
     "foundation": {"foundation"},
@@ -40,7 +40,7 @@ ALLOWED = {
 RUNTIME_MODULES = {
     "orchestrator",
     "orchestrator.aws",
-    "orchestrator.contract",
+    "orchestrator.landing_contract",
     "orchestrator.errors",
     "orchestrator.protocol",
     "orchestrator.runtime",

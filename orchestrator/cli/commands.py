@@ -30,11 +30,11 @@ from orchestrator.cli.options import (
     WatchOptions,
 )
 from orchestrator.cli.session import Backend, Mode, Session, resolve_mode
-from orchestrator.contract import EXTRACTS
 from orchestrator.errors import EnvironmentProblem, ExitCode, StoreSalesError, UsageError, WatchDeadlineExceeded
 from orchestrator.executions import launcher
 from orchestrator.executions.history import RESUMABLE, window_is_loaded
 from orchestrator.executions.launcher import ExecutionResult, ExecutionStatus
+from orchestrator.landing_contract import EXTRACTS
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow

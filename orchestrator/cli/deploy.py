@@ -146,7 +146,7 @@ def _quote(part: str) -> str:
     return shlex.quote(part)
 
 
-def plan(config: DeploySettings) -> list[Step]:
+def steps(config: DeploySettings) -> list[Step]:
     """The deployment commands after rendering, in order."""
     region = ("--region", config.region)
     build_args = [item for key, value in config.connection().items() for item in ("--build-arg", f"{key}={value}")]
@@ -268,7 +268,7 @@ def plan(config: DeploySettings) -> list[Step]:
 def script(config: DeploySettings) -> str:
     """The plan as a POSIX shell script, run from the project directory."""
     lines = ["set -eu", "dbt parse --quiet", f"python -m orchestrator render --out {DEFINITION}"]
-    for step in plan(config):
+    for step in steps(config):
         lines += [f"# {step.description}", step.shell()]
     return "\n".join(lines) + "\n"
 
@@ -311,7 +311,7 @@ def execute(config: DeploySettings, config_file: Path, runner: Runner = run_comm
     render_file(settings.project_dir(), settings.project_dir() / DEFINITION)
     variables: dict[str, str] = {}
     output = ""
-    for step in plan(config):
+    for step in steps(config):
         argv = [_expand(part, variables) for part in step.argv]
         stdin = runner([_expand(p, variables) for p in step.stdin_from], None) if step.stdin_from else None
         output = runner(argv, stdin)

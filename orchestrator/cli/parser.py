@@ -30,8 +30,8 @@ from orchestrator.cli.options import (
     Watching,
     WatchOptions,
 )
-from orchestrator.contract import EXTRACTS
 from orchestrator.errors import ExitCode, StoreSalesError, UsageError
+from orchestrator.landing_contract import EXTRACTS
 from orchestrator.window import RefreshWindow, parse_date
 
 DEBUG_ENV = "STORE_SALES_DEBUG"

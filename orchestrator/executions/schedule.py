@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orchestrator.aws import aws_client
-from orchestrator.contract import EXTRACTS
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
 from orchestrator.executions import launcher
+from orchestrator.landing_contract import EXTRACTS
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow

@@ -71,7 +71,8 @@ import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from orchestrator.contract import (
+from orchestrator.errors import DataDirError, EnvironmentProblem, UsageError
+from orchestrator.landing_contract import (
     ADDRESS_COLUMNS,
     EXTRACTS,
     ITEM_COLUMNS,
@@ -81,7 +82,6 @@ from orchestrator.contract import (
     REFERENCE_TABLES,
     SALES_MEASURES,
 )
-from orchestrator.errors import DataDirError, EnvironmentProblem, UsageError
 from orchestrator.runtime import landing_gate
 from orchestrator.settings import DATA_DIR_ENV
 from orchestrator.window import RefreshWindow

@@ -33,8 +33,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from orchestrator.contract import EXTRACTS, LANDING_DIR, PARTITION_COLUMN
 from orchestrator.errors import LandingIncomplete, LandingTimedOut, UsageError
+from orchestrator.landing_contract import EXTRACTS, LANDING_DIR, PARTITION_COLUMN
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:

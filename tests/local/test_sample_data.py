@@ -23,7 +23,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestrator.contract import (
+from orchestrator.errors import DataDirError, ExitCode
+from orchestrator.landing_contract import (
     ADDRESS_COLUMNS,
     EXTRACTS,
     ITEM_COLUMNS,
@@ -31,7 +32,6 @@ from orchestrator.contract import (
     SALES_COLUMNS,
     SALES_MEASURES,
 )
-from orchestrator.errors import DataDirError, ExitCode
 from orchestrator.local import sample_data
 from orchestrator.local.sample_data import SampleSummary
 

@@ -52,7 +52,7 @@ ITEM_COLUMNS: tuple[str, ...] = (
     "i_product_name",
 )
 # The store sales measures are defined once, in dbt (macros/store_sales_measures.sql, with their modeled types);
-# tests/models/test_contract.py holds this copy to it.
+# tests/models/test_landing_contract.py holds this copy to it.
 SALES_MEASURES: tuple[str, ...] = (
     "ss_quantity",
     "ss_wholesale_cost",
