@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -30,3 +31,16 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *
     assert "Traceback" not in result.stderr
     for word in words:
         assert word in lines[0]
+
+
+def december_landing(root: Path) -> Path:
+    """A data directory in `root` whose store_sales extracts span 2002-12-01..2002-12-31 (empty Parquet files
+    suffice: the commands refuse bad dates before they read any)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for day in (date(2002, 12, 1), date(2002, 12, 31)):
+        partition = root / "landing" / "store_sales" / f"load_date={day.isoformat()}"
+        partition.mkdir(parents=True)
+        pq.write_table(pa.table({"ss_ticket_number": pa.array([], pa.int64())}), partition / "part-0.parquet")
+    return root

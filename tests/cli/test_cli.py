@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from cli_support import assert_one_line_error, cli
+from cli_support import assert_one_line_error, cli, december_landing
 
 from orchestrator.cli import commands
 from orchestrator.errors import UsageError
@@ -16,16 +16,7 @@ from orchestrator.window import RefreshWindow
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory whose store_sales extracts span 2002-12-01..2002-12-31 (empty Parquet files suffice)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    root = tmp_path_factory.mktemp("data")
-    for day in (date(2002, 12, 1), date(2002, 12, 31)):
-        partition = root / "landing" / "store_sales" / f"load_date={day.isoformat()}"
-        partition.mkdir(parents=True)
-        pq.write_table(pa.table({"ss_ticket_number": pa.array([], pa.int64())}), partition / "part-0.parquet")
-    return root
+    return december_landing(tmp_path_factory.mktemp("data"))
 
 
 @pytest.mark.parametrize(

@@ -5,24 +5,15 @@ starts. (A day with no sales is a valid day: tests/faults/test_faults_landing.py
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from cli_support import assert_one_line_error, cli
+from cli_support import assert_one_line_error, cli, december_landing
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Landing data whose store_sales extracts span 2002-12-01..2002-12-31 (empty Parquet files suffice)."""
-    root = tmp_path_factory.mktemp("dates")
-    for day in (date(2002, 12, 1), date(2002, 12, 31)):
-        partition = root / "landing" / "store_sales" / f"load_date={day.isoformat()}"
-        partition.mkdir(parents=True)
-        pq.write_table(pa.table({"ss_ticket_number": pa.array([], pa.int64())}), partition / "part-0.parquet")
-    return root
+    return december_landing(tmp_path_factory.mktemp("dates"))
 
 
 @pytest.mark.parametrize(
