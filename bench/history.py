@@ -15,7 +15,6 @@ import json
 import sys
 from collections import Counter
 
-from orchestrator import config as config_module
 from orchestrator.cli.session import LocalBackend
 from orchestrator.errors import StoreSalesError
 from orchestrator.executions import launcher
@@ -26,7 +25,7 @@ DEADLINE_SECONDS = 3600.0
 
 
 def execution_history(window: RefreshWindow) -> dict[str, object]:
-    backend = LocalBackend(config_module.load())
+    backend = LocalBackend()
     with backend.exclusive(), backend.open() as session:
         ref = launcher.start(
             session.sfn,

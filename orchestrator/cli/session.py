@@ -84,7 +84,6 @@ class Session:
 
     sfn: SFNClient
     state_machine_arn: str
-    config: Config
     history: ExecutionHistory
     interruption: Interruption
     max_poll_seconds: float = AWS_MAX_POLL_SECONDS
@@ -131,7 +130,6 @@ class Session:
 class Backend(ABC):
     """What differs between AWS and local mode, for the commands (see the module's docstring)."""
 
-    config: Config
     landing_poll_seconds: float
 
     @property
@@ -205,16 +203,13 @@ class AwsBackend(Backend):
     @contextlib.contextmanager
     def open(self, windows: Sequence[RefreshWindow] = ()) -> Iterator[Session]:
         history = self.history
-        yield Session(self._sfn, history.state_machine_arn, self.config, history, Interruption.LEAVE_RUNNING)
+        yield Session(self._sfn, history.state_machine_arn, history, Interruption.LEAVE_RUNNING)
 
 
 class LocalBackend(Backend):
     """This machine: the local emulator, the data directory's landing and lock, the local journal."""
 
     landing_poll_seconds = LOCAL_LANDING_POLL_SECONDS
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
 
     @cached_property
     def history(self) -> JournalHistory:
@@ -262,7 +257,6 @@ class LocalBackend(Backend):
             yield Session(
                 aws.client("stepfunctions"),
                 aws.state_machine_arn,
-                self.config,
                 self.history,
                 Interruption.STOP_AND_RECORD,
                 LOCAL_MAX_POLL_SECONDS,
@@ -279,7 +273,7 @@ def resolve_mode(requested: Mode | None, config: Config) -> Mode:
 
 
 def backend(mode: Mode, config: Config) -> Backend:
-    return AwsBackend(config) if mode is Mode.AWS else LocalBackend(config)
+    return AwsBackend(config) if mode is Mode.AWS else LocalBackend()
 
 
 def ensure_parsed(project_dir: Path) -> Any:

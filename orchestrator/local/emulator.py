@@ -87,7 +87,6 @@ class LocalAws:
     def __init__(self, options: LocalOptions | None = None) -> None:
         self.options = options or LocalOptions()
         self.state_machine_arn = ""
-        self.bucket = BUCKET_NAME
         self.topic_arn = ""
         self.definition = ""
         self.graph: DbtGraph | None = None  # the project's graph as deployed (read from manifest.json once)
@@ -97,10 +96,6 @@ class LocalAws:
         self._fargate: LocalFargate | None = None
         self._own_work_dir = self.options.work_dir is None
         self.work_dir = self.options.work_dir or Path(tempfile.mkdtemp(prefix="store-sales-local-"))
-
-    @property
-    def endpoint_url(self) -> str:
-        return self._server.endpoint_url
 
     def client(self, service: str) -> Any:
         return self._server.client(service)
