@@ -469,13 +469,15 @@ def generate(scale: float, data_dir: Path, force: bool = False) -> SampleSummary
 
 
 def landing_date_range(data_dir: Path) -> RefreshWindow:
-    """The first..last load date that has a store_sales extract under `data_dir`."""
+    """The first..last load date that has a store_sales extract under `data_dir`: Parquet files, or a
+    `_SUCCESS` marker alone (a day delivered with no sales, `{"files": []}`)."""
     sales_dir = data_dir / LANDING_DIR / "store_sales"
     prefix = f"{PARTITION_COLUMN}="
     dates: list[date] = []
     if sales_dir.is_dir():
         for partition in sales_dir.iterdir():
-            if not partition.is_dir() or not any(partition.glob("*.parquet")):
+            delivered = any(partition.glob("*.parquet")) or (partition / landing_gate.MARKER_FILE).is_file()
+            if not partition.is_dir() or not delivered:
                 continue
             try:
                 dates.append(date.fromisoformat(partition.name.removeprefix(prefix)))
