@@ -1,12 +1,20 @@
 {#-
-  Catch-up by default: a plain `dbt run` or `dbt build` on DuckDB (target `local`) with no window loads
-  every landed day after the last loaded one, like `python -m orchestrator run` without a date.
+  Plain dbt runs in the ledger, and catch-up by default.
+
+  Every plain `dbt run` or `dbt build` (not one of an orchestrated execution's tasks, which set
+  STORE_SALES_EXECUTION and are recorded once, by the execution's last state) writes its row to the ledger
+  (macros/pipeline_runs.sql): the first on-run-start hook inserts it as `dbt-<invocation_id>`, RUNNING, with
+  its window; the on-run-end hook turns it into SUCCEEDED or FAILED with its counts. So a developer's build
+  of a window counts as a load like any other, and the ledger stays the one truth of what is loaded.
+
+  Without a window, on DuckDB (target `local`), the run catches up: it loads every landed day after the
+  last loaded one, like `python -m orchestrator run` without a date.
 
   - landed: a day whose three extracts have their `_SUCCESS` marker under STORE_SALES_DATA_DIR/landing
     (the README's "Arrival markers"); the window runs from the day after the last loaded one up to the
     last landed day before a gap;
-  - last loaded: the newest window end of a SUCCEEDED run without selection in pipeline_runs
-    (macros/pipeline_runs.sql), which orchestrated executions and these catch-ups both write;
+  - last loaded: the newest window end in the ledger's view of complete loads, pipeline_loads
+    (macros/pipeline_runs.sql), over the rows that orchestrated executions and these catch-ups both write;
   - the first on-run-start hook (validate_refresh_window) computes the window ONCE, says it, and pins it
     as this invocation's row `dbt-<invocation_id>` (status RUNNING) in pipeline_runs; every later
     refresh_window() of the invocation reads the pin, so no model sees another window even if a marker
@@ -20,6 +28,11 @@
 {% macro catch_up_enabled() %}
   {#- Not `dbt retry`: it reruns the failed nodes of an earlier invocation, whose window it must be given. -#}
   {{- return(execute and target.type == "duckdb" and flags.WHICH in ["run", "build"]) -}}
+{% endmacro %}
+
+{% macro plain_run_recorded() %}
+  {#- A plain dbt run or build, as opposed to a task of an orchestrated execution (its runner sets STORE_SALES_EXECUTION). -#}
+  {{- return(execute and flags.WHICH in ["run", "build"] and env_var("STORE_SALES_EXECUTION", "") | trim == "") -}}
 {% endmacro %}
 
 {% macro _catch_up_name() %}
@@ -48,12 +61,10 @@
 {% endmacro %}
 
 {% macro _last_loaded_day() %}
-  {#- The newest window end of a complete successful run in pipeline_runs, or none. -#}
-  {%- set relation = pipeline_runs_relation() -%}
+  {#- The newest window end of a complete load (the ledger's view pipeline_loads), or none. -#}
   {%- set query -%}
     select cast(max(window_end) as varchar)
-    from {{ relation }}
-    where status = 'SUCCEEDED' and selection is null
+    from {{ pipeline_loads_relation() }}
   {%- endset -%}
   {%- set last = run_query(query).columns[0].values()[0] -%}
   {{- return(none if last is none else _parse_window_date("pipeline_runs.window_end", last)) -}}
@@ -89,6 +100,17 @@
     {{ log("catch-up: loading " ~ start ~ " .. " ~ ns.end ~ " (" ~ ((ns.end - start).days + 1) ~ " landed day(s), " ~ since ~ ")", info=true) }}
     {%- set window = {"start": start, "end": ns.end} -%}
   {%- endif -%}
+  {%- do _insert_plain_run(window) -%}
+{% endmacro %}
+
+{% macro open_plain_run(window) %}
+  {#- First on-run-start hook of a plain run given a window: its ledger row, RUNNING. -#}
+  {%- do create_pipeline_runs() -%}
+  {%- do _insert_plain_run(window) -%}
+{% endmacro %}
+
+{% macro _insert_plain_run(window) %}
+  {#- The plain run's ledger row, RUNNING, holding its window (for a catch-up, the pin every model reads). -#}
   {%- set selection = none if not flags.SELECT else flags.SELECT | join(" ") -%}
   {%- set run = {
       "execution_name": _catch_up_name(),
@@ -102,6 +124,8 @@
       "rows_written": none,
       "anomalies": none,
       "error": none,
+      "completes_window": not flags.SELECT and not flags.EXCLUDE,
+      "allowed_gap": false,
   } -%}
   {%- do _insert_pipeline_run(run) -%}
 {% endmacro %}
@@ -124,9 +148,9 @@
   }) }}
 {% endmacro %}
 
-{% macro record_catch_up_run(results) %}
-  {#- on-run-end hook: the catch-up's row becomes SUCCEEDED or FAILED, with what it wrote. -#}
-  {%- if catch_up_enabled() and not refresh_window_in_environment() -%}
+{% macro record_plain_run(results) %}
+  {#- on-run-end hook: a plain run's row becomes SUCCEEDED or FAILED, with what it wrote. -#}
+  {%- if plain_run_recorded() -%}
     {%- set window = pinned_catch_up_window() -%}
     {%- if window is not none -%}
       {%- set failed = [] -%}

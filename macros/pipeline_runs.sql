@@ -1,6 +1,11 @@
 {#-
-  The run log: one row per orchestrated execution in `<target schema>.pipeline_runs`, so an analyst can
-  ask "as of when?" in SQL (`orchestrator report` prints it as its "data as of" line).
+  The ledger of loads: one row per load attempt in `<target schema>.pipeline_runs` (an orchestrated execution,
+  or a plain dbt catch-up: macros/catch_up.sql), and the view `<target schema>.pipeline_loads` of the rows
+  that count as a complete load. That view is THE rule of what is loaded: the catch-up (here and in
+  `python -m orchestrator run`), `status`, `history`, `report`'s "data as of" and the analyst's SQL read it
+  (orchestrator/ledger.py). A complete load is a SUCCEEDED row that built every model of its window: a run
+  without selection, or a resume that finished such a run (`completes_window`, set by the launcher). Rows
+  written before that column existed count when they had no selection.
 
   The state machine's last step on both its success and its failure path ("Record run", "Record failure")
   invokes the runner with a `record_run` payload; the runner (orchestrator.runtime.run_record) calls
@@ -26,6 +31,11 @@
   {{- return(_sql_string(text) | trim) -}}
 {% endmacro %}
 
+{% macro _sql_boolean(value) %}
+  {#- true/false from a boolean or its text ("true"/"false", as the runner's macro arguments carry it). -#}
+  {{- return("true" if value | string | lower == "true" else "false") -}}
+{% endmacro %}
+
 {% macro _pipeline_run_rows_written(run) %}
   {#- Per model whose meta declares `window_tests` (the column marking the rows a window writes, see
       macros/window_tests.sql): its rows in the run's window, counted now; a model not built yet is left out. -#}
@@ -45,7 +55,12 @@
   {{- return(api.Relation.create(database=target.database, schema=target.schema, identifier="pipeline_runs")) -}}
 {% endmacro %}
 
+{% macro pipeline_loads_relation() %}
+  {{- return(api.Relation.create(database=target.database, schema=target.schema, identifier="pipeline_loads", type="view")) -}}
+{% endmacro %}
+
 {% macro create_pipeline_runs() %}
+  {#- The run log and its view of complete loads, created or brought up to date (also as a run-operation). -#}
   {%- set text = _pipeline_runs_text_type() -%}
   {%- set relation = pipeline_runs_relation() -%}
   {%- do adapter.create_schema(relation) -%}
@@ -61,8 +76,27 @@
         database_user {{ text }},
         rows_written {{ text }},
         anomalies {{ text }},
-        error {{ text }}
+        error {{ text }},
+        completes_window boolean,
+        allowed_gap boolean
     )
+  {%- endcall -%}
+  {%- set present = adapter.get_columns_in_relation(relation) | map(attribute="name") | map("lower") | list -%}
+  {%- for column in ["completes_window", "allowed_gap"] if column not in present -%}
+    {%- do run_query("alter table " ~ relation ~ " add column " ~ column ~ " boolean") -%}
+  {%- endfor -%}
+  {%- call statement("create_pipeline_loads") -%}
+    create or replace view {{ pipeline_loads_relation() }} as
+    select
+        execution_name,
+        window_start,
+        window_end,
+        started_at,
+        finished_at,
+        rows_written,
+        anomalies
+    from {{ relation }}
+    where status = 'SUCCEEDED' and coalesce(completes_window, selection is null)
   {%- endcall -%}
 {% endmacro %}
 
@@ -79,7 +113,9 @@
         database_user,
         rows_written,
         anomalies,
-        error
+        error,
+        completes_window,
+        allowed_gap
     )
     select
         {{ _sql_text(run.execution_name) }},
@@ -92,7 +128,9 @@
         coalesce({{ _sql_text(run.database_user) }}, current_user),
         {{ _sql_text(run.rows_written) }},
         {{ _sql_text(run.anomalies) }},
-        {{ _sql_text(run.error) }}
+        {{ _sql_text(run.error) }},
+        {{ _sql_boolean(run.completes_window) }},
+        {{ _sql_boolean(run.allowed_gap) }}
   {%- endcall -%}
   {%- do adapter.commit() -%}
 {% endmacro %}

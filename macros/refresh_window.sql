@@ -71,7 +71,8 @@
 
 {% macro validate_refresh_window() %}
   {#- First on-run-start hook: fails fast, before any model SQL runs; without a window on DuckDB, pins the
-      catch-up window (macros/catch_up.sql). Renders no SQL. -#}
+      catch-up window; a plain run (not an execution's task) opens its ledger row (macros/catch_up.sql).
+      Renders no SQL. -#}
   {%- if execute -%}
     {%- if not refresh_window_in_environment() and catch_up_enabled() -%}
       {%- do pin_catch_up_window() -%}
@@ -82,6 +83,9 @@
     {%- endif -%}
     {%- if window.given -%}
       {{ log("refresh window: " ~ window.start ~ " .. " ~ window.end, info=true) }}
+      {%- if refresh_window_in_environment() and plain_run_recorded() -%}
+        {%- do open_plain_run(window) -%}
+      {%- endif -%}
     {%- endif -%}
   {%- endif -%}
 {% endmacro %}

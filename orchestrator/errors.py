@@ -43,6 +43,14 @@ class DataDirError(UsageError):
     """The data directory is missing, unreadable, not writable or does not hold the expected layout."""
 
 
+class LoadGap(UsageError):
+    """A window that would leave landed days unloaded before it (type-2 history needs days in order)."""
+
+
+class LedgerOutdated(UsageError):
+    """The warehouse's run log lacks what this version reads (the view of complete loads)."""
+
+
 class EnvironmentProblem(StoreSalesError):
     """The machine or a service is not in a state the command can work with (disk, permissions, tools)."""
 

@@ -43,7 +43,16 @@ START_SETTLE_SECONDS = 2.0
 ADMISSION_SECONDS = 10
 OVERLAP_STOP_ERROR = "OverlappingExecution"
 RECORD_RUN_KEY = "record_run"
-INPUT_KEYS = ("refresh_window", "window_days", "full_refresh", "full_tests", "nodes", "allow_missing")
+INPUT_KEYS = (
+    "refresh_window",
+    "window_days",
+    "full_refresh",
+    "full_tests",
+    "nodes",
+    "allow_missing",
+    "completes_window",
+    "allow_gap",
+)
 SUMMARY_KEYS = (
     "task",
     "status",
@@ -82,6 +91,15 @@ class ExecutionRequest:
     nodes: tuple[str, ...] | None = None
     full_tests: bool = False
     allow_missing: tuple[str, ...] = ()
+    # a resume of a run of every model: its nodes are what that run did not finish (see completes_window)
+    resumes_complete_load: bool = False
+    allow_gap: bool = False  # started with --allow-gap: landed days before the window were left unloaded
+
+    @property
+    def completes_window(self) -> bool:
+        """Does a success leave every model of the window loaded? A run without selection does, and so does a
+        resume of one; the ledger counts only those as loads (input key `completes_window`)."""
+        return self.nodes is None or self.resumes_complete_load
 
     def to_input(self) -> str:
         return json.dumps(
@@ -92,6 +110,8 @@ class ExecutionRequest:
                 "full_tests": self.full_tests,
                 "nodes": list(self.nodes) if self.nodes is not None else None,
                 "allow_missing": list(self.allow_missing),
+                "completes_window": self.completes_window,
+                "allow_gap": self.allow_gap,
             },
             sort_keys=True,
         )
@@ -109,6 +129,8 @@ class ExecutionRequest:
                 nodes=tuple(nodes) if nodes is not None else None,
                 full_tests=bool(document.get("full_tests", False)),
                 allow_missing=tuple(str(e) for e in document.get("allow_missing") or ()),
+                resumes_complete_load=nodes is not None and bool(document.get("completes_window", False)),
+                allow_gap=bool(document.get("allow_gap", False)),
             )
         except (ValueError, KeyError, TypeError, UsageError):
             return None
@@ -133,8 +155,13 @@ class TaskRequest:
     time_limit_seconds: float | None = None
 
     def dbt_environment(self) -> dict[str, str]:
-        """The variables dbt reads at execution time: the window and whether tests check whole tables."""
-        return {**self.window.as_env(), FULL_TESTS_ENV: "true" if self.full_tests else "false"}
+        """The variables dbt reads at execution time: the window, whether tests check whole tables, and the
+        execution the task belongs to (its dbt invocation is then not recorded on its own in the ledger)."""
+        return {
+            **self.window.as_env(),
+            FULL_TESTS_ENV: "true" if self.full_tests else "false",
+            ENV_EXECUTION: self.execution,
+        }
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> TaskRequest:

@@ -27,7 +27,7 @@ from orchestrator.window import RefreshWindow
 
 PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 FOUNDATION = {"errors", "window", "settings", "config", "landing_contract", "protocol", "aws"}
-ANALYST = {"reports", "redshift_data", "charts"}
+ANALYST = {"reports", "redshift_data", "charts", "warehouse", "ledger"}
 ALLOWED = {
     "foundation": {"foundation"},
     "runtime": {"foundation", "runtime"},

@@ -30,13 +30,21 @@ from orchestrator.cli.options import (
     WatchOptions,
 )
 from orchestrator.cli.session import Backend, Mode, Session, resolve_mode
-from orchestrator.errors import EnvironmentProblem, ExitCode, StoreSalesError, UsageError, WatchDeadlineExceeded
+from orchestrator.errors import (
+    EnvironmentProblem,
+    ExitCode,
+    LoadGap,
+    StoreSalesError,
+    UsageError,
+    WatchDeadlineExceeded,
+)
 from orchestrator.executions import launcher
-from orchestrator.executions.history import RESUMABLE, window_is_loaded
+from orchestrator.executions.history import RESUMABLE
 from orchestrator.executions.launcher import ExecutionResult, ExecutionStatus
 from orchestrator.landing_contract import EXTRACTS
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import landing_gate
+from orchestrator.warehouse import ReportSource
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -102,6 +110,7 @@ def _run_request(window: RefreshWindow, options: RunOptions, session: Session) -
         nodes=_selection(options, session),
         full_tests=options.full_tests,
         allow_missing=options.allow_missing,
+        allow_gap=options.allow_gap,
     )
 
 
@@ -109,6 +118,8 @@ def _run(options: RunOptions, backend: Backend) -> int:
     window = options.window or _catch_up_window(backend)
     if window is None:
         return ExitCode.OK
+    if options.window is not None and not options.full_refresh:  # a full refresh starts at the first load date
+        _refuse_gap(window, backend, options.allow_gap)
     if options.wait_for_landing:
         if options.watching.timeout <= 0:
             raise UsageError(
@@ -138,7 +149,7 @@ def _catch_up_window(backend: Backend) -> RefreshWindow | None:
 
     A run of selected models does not count as a load, so the catch-up may reload a day: harmless, a
     window's load is idempotent and range == sequence."""
-    last = backend.history.last_loaded_day()
+    last = backend.ledger.last_loaded_day()
     window = landing_gate.landed_window(backend.landing(), last)
     if window is None:
         news = "no day has landed yet" if last is None else f"nothing new has landed after the last loaded day {last}"
@@ -149,6 +160,38 @@ def _catch_up_window(backend: Backend) -> RefreshWindow | None:
     return window
 
 
+def _refuse_gap(window: RefreshWindow, backend: Backend, allow_gap: bool) -> None:
+    """Refuse a window that would leave landed days unloaded before it: after the last loaded day, or from the
+    first landed day when the warehouse holds no load at all. Type-2 history is only right when days load in
+    order; --allow-gap starts anyway (said here, and recorded in the execution's input and the ledger).
+
+    Where the landing cannot be listed (AWS without STORE_SALES_LANDING_S3_URI) every day between the last
+    loaded day and the window counts as landed, and a warehouse that holds no load refuses nothing."""
+    ledger = backend.ledger
+    last = ledger.last_loaded_day()
+    if backend.knows_landing:
+        landed = set().union(*(backend.landing().marker_days(extract) for extract in EXTRACTS))
+        skipped = sorted(day for day in landed if day < window.start and (last is None or day > last))
+        unknown = ""
+    else:
+        skipped = [] if last is None or window.start <= last else list(RefreshWindow(last, window.start).dates())[1:-1]
+        unknown = f"; the landing is not listed here (set {landing_gate.LANDING_S3_URI_ENV} to count landed days only)"
+    if not skipped:
+        return
+    gap = RefreshWindow(skipped[0], skipped[-1])
+    warehouse = ledger.describe()
+    where = f"{warehouse} holds no load yet" if last is None else f"the last loaded day in {warehouse} is {last}"
+    if allow_gap:
+        _say(f"--allow-gap: {len(skipped)} landed day(s) in {gap} stay unloaded before {window} ({where}{unknown})")
+        return
+    raise LoadGap(
+        f"refused: {window} would leave {len(skipped)} landed day(s) in {gap} unloaded before it ({where}{unknown}); "
+        f"type-2 history is only right when days load in order: load them first with `python -m orchestrator run` "
+        f"(catch-up) or `python -m orchestrator backfill --start {gap.start} --end {gap.end}`, or check "
+        "STORE_SALES_DUCKDB / the configured warehouse; --allow-gap starts anyway"
+    )
+
+
 def _status(options: StatusOptions, backend: Backend) -> int:
     from orchestrator.cli import status
 
@@ -156,8 +199,9 @@ def _status(options: StatusOptions, backend: Backend) -> int:
     day = options.day or _newest_landed_day(store)
     deadline = status.deadline_of(day, options.deadline, status.time_zone())
     arrivals = landing_gate.arrivals(store, day)
-    execution = backend.history.newest_covering(day)
-    verdict = status.judge(day, deadline, arrivals, execution, backend.running(), datetime.now(UTC))
+    executions = backend.history.covering(day)
+    loads = backend.ledger.attempts(RefreshWindow.day(day))
+    verdict = status.judge(day, deadline, arrivals, executions, loads, backend.running(), datetime.now(UTC))
     status.show(verdict, options.json)
     return int(verdict.exit_code)
 
@@ -179,25 +223,12 @@ def _history(options: HistoryOptions, backend: Backend) -> int:
     if options.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {options.limit}")
     refs = backend.history.recent(options.limit)
+    oldest = min((ref.started for ref in refs), default=datetime.now(UTC))
+    rows = display.history_rows(refs, backend.ledger.since(oldest), options.limit)
     if options.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "name": ref.name,
-                        "execution_arn": ref.arn,
-                        "status": ref.status.value,
-                        "window": str(ref.window) if ref.window else None,
-                        "started": ref.started.isoformat(),
-                        "seconds": ref.seconds,
-                    }
-                    for ref in refs
-                ],
-                indent=2,
-            )
-        )
+        print(json.dumps([row.to_dict() for row in rows], indent=2))
     else:
-        display.show_history(refs)
+        display.show_history(rows)
     return ExitCode.OK
 
 
@@ -221,7 +252,7 @@ def _resume_request(result: ExecutionResult, session: Session) -> ExecutionReque
     nodes = rerun_nodes(result, _model_names(session.graph()))
     if not nodes:
         raise UsageError(f"execution {result.ref.name} built every model; nothing to resume")
-    return replace(result.request, nodes=nodes)
+    return replace(result.request, nodes=nodes, resumes_complete_load=result.request.completes_window)
 
 
 def _resume(options: ResumeOptions, backend: Backend) -> int:
@@ -251,22 +282,31 @@ def _backfill(options: BackfillOptions, backend: Backend) -> int:
     window = options.window
     parts = chunks(window, options.chunk_days)
     backend.check_window(window)
+    _refuse_gap(window, backend, options.allow_gap)
+    ledger = backend.ledger
+    loaded = ledger.loaded_days(window)
     with backend.exclusive(), backend.open(parts) as session:
         past = session.history.of_windows(parts)
         done: list[dict[str, str]] = []
         for index, part in enumerate(parts, start=1):
             runs = past.get(part, [])
             prefix = f"[{index}/{len(parts)}] {part}"
-            if window_is_loaded(runs):
-                _say(f"{prefix}: already loaded by {runs[-1].ref.name}, skipped")
-                done.append({"window": str(part), "execution": runs[-1].ref.name, "status": "skipped"})
+            if loaded >= set(part.dates()):
+                by = ", ".join(sorted({e.execution for e in ledger.attempts(part) if e.published}))
+                _say(f"{prefix}: already loaded by {by}, skipped")
+                done.append({"window": str(part), "execution": by, "status": "skipped"})
                 continue
             if runs and runs[-1].ref.status in RESUMABLE:
                 _say(f"{prefix}: resuming {runs[-1].ref.name}")
                 request = _resume_request(runs[-1], session)
             else:
                 _say(f"{prefix}: loading")
-                request = ExecutionRequest(part, full_tests=options.full_tests, allow_missing=options.allow_missing)
+                request = ExecutionRequest(
+                    part,
+                    full_tests=options.full_tests,
+                    allow_missing=options.allow_missing,
+                    allow_gap=options.allow_gap,
+                )
             result = _launch_and_watch(session, request, options.watching)
             if result.ref.status is not ExecutionStatus.SUCCEEDED:
                 code = _finish(result, options.watching.json)
@@ -314,9 +354,7 @@ def report(options: ReportOptions) -> int:
     if options.plot is not None:
         _check_plot_path(options.plot)
     mode = options.target.mode
-    source = (
-        {Mode.LOCAL: reports.ReportSource.LOCAL, Mode.AWS: reports.ReportSource.REDSHIFT}.get(mode) if mode else None
-    )
+    source = {Mode.LOCAL: ReportSource.LOCAL, Mode.AWS: ReportSource.REDSHIFT}.get(mode) if mode else None
     conn = reports.connect(
         source,
         config=config_module.load(options.target.config_file),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, StateRun, StateStatus
+from orchestrator.ledger import LedgerEntry
 from orchestrator.protocol import TASK_SUMMARY_MARKERS
 
 _MARK = {StateStatus.RUNNING: "▶", StateStatus.SUCCEEDED: "✔", StateStatus.FAILED: "✘"}
@@ -156,20 +158,88 @@ def result_json(result: ExecutionResult) -> str:
     return json.dumps(document, indent=2, sort_keys=True, default=str)
 
 
-def history_table(refs: list[ExecutionRef]) -> Table:
-    table = Table(title="recent executions", title_justify="left")
-    for column in ("name", "status", "window", "started", "seconds"):
-        table.add_column(column, justify="right" if column == "seconds" else "left")
-    for ref in refs:
-        table.add_row(
+@dataclass(frozen=True)
+class HistoryRow:
+    """One line of `history`: an execution (with what the ledger says it loaded) or a plain dbt catch-up."""
+
+    name: str
+    status: str
+    window: str | None
+    started: datetime
+    seconds: float | None
+    arn: str | None  # None for a plain dbt catch-up: it is in the ledger only
+    recorded: LedgerEntry | None
+
+    @property
+    def loaded(self) -> str:
+        """What the ledger says the attempt left in the warehouse."""
+        if self.recorded is None:
+            return "—" if self.status != "SUCCEEDED" else "not recorded"
+        if not self.recorded.published:
+            return "selected models" if self.recorded.status == "SUCCEEDED" else "nothing published"
+        rows = ", ".join(f"{model} {count:,}" for model, count in sorted(self.recorded.rows_written.items()))
+        return f"published ({rows})" if rows else "published"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "execution_arn": self.arn,
+            "source": "execution" if self.arn is not None else "plain dbt catch-up",
+            "status": self.status,
+            "window": self.window,
+            "started": self.started.isoformat(),
+            "seconds": self.seconds,
+            "published": None if self.recorded is None else self.recorded.published,
+            "rows_written": None if self.recorded is None else dict(self.recorded.rows_written),
+        }
+
+
+def history_rows(refs: list[ExecutionRef], entries: list[LedgerEntry], limit: int) -> list[HistoryRow]:
+    """The executions with their ledger rows, and the ledger rows of no execution (plain dbt), newest first."""
+    recorded = {entry.execution: entry for entry in entries}
+    rows = [
+        HistoryRow(
             ref.name,
             ref.status.value,
-            str(ref.window) if ref.window else "—",
-            ref.started.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-            _seconds(ref.seconds),
+            str(ref.window) if ref.window else None,
+            ref.started,
+            ref.seconds,
+            ref.arn,
+            recorded.pop(ref.name, None),
+        )
+        for ref in refs
+    ]
+    rows.extend(
+        HistoryRow(
+            entry.execution,
+            entry.status,
+            str(entry.window),
+            entry.started,
+            (entry.finished - entry.started).total_seconds() if entry.finished else None,
+            None,
+            entry,
+        )
+        for entry in recorded.values()
+        if entry.by_plain_dbt
+    )
+    return sorted(rows, key=lambda row: row.started, reverse=True)[:limit]
+
+
+def history_table(rows: list[HistoryRow]) -> Table:
+    table = Table(title="recent executions", title_justify="left")
+    for column in ("name", "status", "window", "started", "seconds", "loaded"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    for row in rows:
+        table.add_row(
+            row.name,
+            row.status,
+            row.window or "—",
+            row.started.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            _seconds(row.seconds),
+            row.loaded,
         )
     return table
 
 
-def show_history(refs: list[ExecutionRef], stream: TextIO | None = None) -> None:
-    _console(stream).print(history_table(refs))
+def show_history(rows: list[HistoryRow], stream: TextIO | None = None) -> None:
+    _console(stream).print(history_table(rows))

@@ -37,6 +37,7 @@ class RunOptions:
     full_refresh: bool = False
     full_tests: bool = False
     allow_missing: tuple[str, ...] = ()
+    allow_gap: bool = False
     wait_for_landing: bool = False
     no_wait: bool = False
     watching: Watching = Watching()
@@ -71,6 +72,7 @@ class BackfillOptions:
     chunk_days: int = 0
     full_tests: bool = False
     allow_missing: tuple[str, ...] = ()
+    allow_gap: bool = False
     watching: Watching = Watching()
     target: Target = Target()
 

@@ -119,6 +119,15 @@ def _add_allow_missing(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_allow_gap(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-gap",
+        action="store_true",
+        help="start even though landed days before the window are not loaded (refused otherwise: type-2 history "
+        "is only right when days load in order); recorded in the run and in the warehouse's ledger",
+    )
+
+
 def _deploy(args: argparse.Namespace) -> int:
     return deploy.command(deploy.settings_from_args(args), args.print, args.config_file)
 
@@ -154,6 +163,7 @@ def _pipeline_options(args: argparse.Namespace) -> PipelineOptions:
             full_refresh=args.full_refresh,
             full_tests=args.full_tests,
             allow_missing=tuple(args.allow_missing),
+            allow_gap=args.allow_gap,
             wait_for_landing=args.wait_for_landing,
             no_wait=args.no_wait,
             watching=_watching(args),
@@ -172,6 +182,7 @@ def _pipeline_options(args: argparse.Namespace) -> PipelineOptions:
             chunk_days=args.chunk_days,
             full_tests=args.full_tests,
             allow_missing=tuple(args.allow_missing),
+            allow_gap=args.allow_gap,
             watching=_watching(args),
             target=_target(args),
         )
@@ -252,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
     _add_full_tests(run)
     _add_allow_missing(run)
+    _add_allow_gap(run)
     run.add_argument(
         "--wait-for-landing",
         action="store_true",
@@ -287,10 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status",
         help="is the day published, and if not, why: landing, execution, warnings, deadline",
-        description="For one day: which extracts landed and when, the newest execution that loads it (status, "
-        "times, each state's duration), the volume check's warnings, and whether it was published by the "
-        "deadline (--deadline HH:MM the day after, in STORE_SALES_SCHEDULE_TIME_ZONE, default UTC). Exit 0 "
-        "published on time, 1 failed, late or missed, 3 running or not started before the deadline.",
+        description="For one day: which extracts landed and when, whether and when it was published and by "
+        "which load (the warehouse's ledger: a later failed rerun does not unpublish it), every attempt at it "
+        "with its error, the newest execution's states, the volume check's warnings, and whether it was "
+        "published by the deadline (--deadline HH:MM the day after, in STORE_SALES_SCHEDULE_TIME_ZONE, "
+        "default UTC). Exit 0 published on time, 1 failed, late or missed, 3 running or not started before "
+        "the deadline.",
     )
     status.add_argument("--date", help="the day, YYYY-MM-DD (default: the newest day any extract landed for)")
     status.add_argument("--deadline", default="09:00", help="when the day's reports are due, HH:MM (default 09:00)")
@@ -310,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--chunk-days", type=int, default=0, help="days per execution (default 0: one execution)")
     _add_full_tests(backfill)
     _add_allow_missing(backfill)
+    _add_allow_gap(backfill)
     _add_watch_options(backfill)
     _add_mode(backfill)
     backfill.set_defaults(handler=_pipeline)

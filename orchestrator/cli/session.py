@@ -3,6 +3,9 @@
 A command gets a `Backend` for its mode and never asks which one it has. The backend carries everything
 that differs between the two:
 - the execution history (`orchestrator.executions.history`): Step Functions itself, or the local journal;
+- the warehouse's ledger of loads (`orchestrator.ledger`): Redshift through the Data API when the
+  configuration names a cluster or workgroup, else the local DuckDB file (the reports' rule,
+  `orchestrator.warehouse.open_warehouse`), so `run`, `status` and `report` read the same warehouse;
 - where the extracts land (the landing S3 folder, or the data directory) and how often to look;
 - the lock held while executions run: none on AWS (the launcher's overlap guard serializes executions),
   the data directory's lock locally, so two local runs never load the same warehouse at once (the second
@@ -56,6 +59,8 @@ from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
+
+    from orchestrator.ledger import Ledger
 
 LOCK_FILE_NAME = ".pipeline.lock"
 
@@ -134,12 +139,22 @@ class Backend(ABC):
 
     @property
     @abstractmethod
+    def knows_landing(self) -> bool:
+        """Whether `landing()` can say which days have landed (on AWS only with the landing S3 folder)."""
+
+    @property
+    @abstractmethod
     def history(self) -> ExecutionHistory:
         """The executions run so far."""
 
     @abstractmethod
     def landing(self) -> landing_gate.LandingStore:
         """Where the extracts land."""
+
+    @property
+    @abstractmethod
+    def ledger(self) -> Ledger:
+        """The warehouse's ledger of loads: what is loaded, when, by which execution."""
 
     @abstractmethod
     def exclusive(self) -> contextlib.AbstractContextManager[None]:
@@ -170,6 +185,10 @@ class AwsBackend(Backend):
     def __init__(self, config: Config) -> None:
         self.config = config
 
+    @property
+    def knows_landing(self) -> bool:
+        return bool(os.environ.get(landing_gate.LANDING_S3_URI_ENV))
+
     @cached_property
     def _sfn(self) -> SFNClient:
         return aws_client("stepfunctions", self.config.require("region"))
@@ -187,6 +206,13 @@ class AwsBackend(Backend):
                 "--wait-for-landing"
             )
         return landing_gate.S3Landing(uri, aws_client("s3", self.config.require("region")))
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        from orchestrator.ledger import Ledger
+        from orchestrator.warehouse import open_warehouse
+
+        return Ledger(open_warehouse(config=self.config))
 
     def exclusive(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()  # the launcher's overlap guard serializes executions
@@ -210,6 +236,7 @@ class LocalBackend(Backend):
     """This machine: the local emulator, the data directory's landing and lock, the local journal."""
 
     landing_poll_seconds = LOCAL_LANDING_POLL_SECONDS
+    knows_landing = True
 
     @cached_property
     def history(self) -> JournalHistory:
@@ -217,6 +244,13 @@ class LocalBackend(Backend):
 
     def landing(self) -> landing_gate.LandingStore:
         return landing_gate.LocalLanding(settings.data_dir())
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        from orchestrator.ledger import Ledger
+        from orchestrator.warehouse import DuckDBBackend
+
+        return Ledger(DuckDBBackend(settings.duckdb_path()))
 
     def exclusive(self) -> contextlib.AbstractContextManager[None]:
         return local_run_lock()

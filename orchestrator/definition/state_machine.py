@@ -303,6 +303,8 @@ def _record_state(status: str, following: str, options: RenderOptions) -> dict[s
     """The execution's last step: the runner writes its row to the warehouse's pipeline_runs
     (`orchestrator.runtime.run_record`). A failed record is caught: it never changes the execution's outcome."""
     payload: dict[str, Any] = {
+        "allow_gap.$": "$.allow_gap",
+        "completes_window.$": "$.completes_window",
         "execution.$": "$$.Execution.Name",
         "nodes.$": "$.nodes",
         "refresh_window.$": "$.refresh_window",

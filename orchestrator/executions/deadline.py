@@ -3,10 +3,11 @@ reports are not published.
 
 An EventBridge Scheduler schedule at the deadline invokes the trigger function with
 `{"deadline_check": "<aws.scheduler.scheduled-time>"}` (`orchestrator.executions.schedule.handler` dispatches here).
-The day is the one the morning's run loads (yesterday in the schedule's zone, as for the 07:00 start). The
+The day is the one the morning's run loads (yesterday in the schedule's zone, as for the 07:00 start). A
+SUCCEEDED execution of every model whose window holds the day (a run without selection, or a resume of one:
+its input's `completes_window`) means it is published, whatever ran after it; nothing is sent. Otherwise the
 newest execution whose window holds that day decides:
 
-- SUCCEEDED: the day is published; nothing is sent.
 - RUNNING: "… not published by the deadline: store-sales-D-r1 RUNNING for 2 h 05 min, in state Build item".
 - FAILED, TIMED_OUT or ABORTED: the status, when it stopped and its error.
 - none: "no execution started", with what has not landed (the landing gate's words) when the landing S3
@@ -20,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
 from orchestrator.executions import launcher, schedule
 from orchestrator.executions.launcher import ExecutionRef, ExecutionStatus
+from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow
 
@@ -60,12 +62,14 @@ def check(
         raise ConfigurationError(f"{schedule.STATE_MACHINE_ENV} is not set: the deadline check has nothing to check")
     day = schedule.refresh_date(scheduled_time, env.get(schedule.TIME_ZONE_ENV) or "UTC")
     now = schedule.scheduled_instant(scheduled_time)
-    newest = launcher.newest_covering(launcher.list_executions(sfn, state_machine_arn), day)
+    covering = sorted(launcher.covering(launcher.list_executions(sfn, state_machine_arn), day), key=_started)
+    published = next((ref for ref in covering if _loads_everything(sfn, ref)), None)
+    if published is not None:
+        return DeadlineVerdict(day, True, f"store sales of {day} published by {published.name}")
     late = f"store sales of {day} not published by the deadline ({scheduled_time})"
+    newest = covering[-1] if covering else None
     if newest is None:
         return DeadlineVerdict(day, False, f"{late}: no execution started{_landing_news(env, day, s3)}")
-    if newest.status is ExecutionStatus.SUCCEEDED:
-        return DeadlineVerdict(day, True, f"store sales of {day} published by {newest.name}")
     if newest.status is ExecutionStatus.RUNNING:
         running = _duration((now - newest.started).total_seconds())
         state = _current_state(sfn, newest)
@@ -74,6 +78,18 @@ def check(
     stopped = newest.stopped.astimezone(UTC).strftime("%H:%M UTC") if newest.stopped else "an unknown time"
     error = " ".join(f"{description.get('error') or ''}: {description.get('cause') or ''}".split())[:300]
     return DeadlineVerdict(day, False, f"{late}: {newest.name} {newest.status.value} at {stopped} ({error})")
+
+
+def _started(ref: ExecutionRef) -> datetime:
+    return ref.started
+
+
+def _loads_everything(sfn: SFNClient, ref: ExecutionRef) -> bool:
+    """A SUCCEEDED execution that built every model of its window (its input says so)."""
+    if ref.status is not ExecutionStatus.SUCCEEDED:
+        return False
+    request = ExecutionRequest.from_input(launcher.describe(sfn, ref.arn).get("input"))
+    return request is None or request.completes_window
 
 
 def _duration(seconds: float) -> str:

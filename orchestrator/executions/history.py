@@ -1,10 +1,13 @@
 """Past executions, wherever they are kept: Step Functions itself on AWS, the local journal on this machine.
 
-The commands ask the same questions in both modes (what ran recently, what loaded a window, what failed and
-can be resumed, what covers a day); `ExecutionHistory` is those questions, answered by
+The commands ask the same questions in both modes (what ran recently, what ran for a window, what failed and
+can be resumed, what tried a day); `ExecutionHistory` is those questions, answered by
 `StepFunctionsHistory` (the service keeps every execution and its events) and by `JournalHistory` (the
 local emulator lives only as long as its command, so each local execution is recorded once it ends,
 `orchestrator.executions.journal`). The commands never ask which one they have.
+
+The history is the truth of what is running and where a failed execution stopped; what is LOADED is the
+warehouse's ledger's to say (`orchestrator.ledger`), which every load writes, plain dbt included.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from orchestrator.errors import UsageError
 from orchestrator.executions import launcher
 from orchestrator.executions.journal import Journal
 from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, ExecutionStatus, ProgressCallback
-from orchestrator.protocol import ExecutionRequest
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -52,12 +54,8 @@ class ExecutionHistory(Protocol):
         """The ended executions of these windows, grouped by window, oldest first."""
         ...
 
-    def last_loaded_day(self) -> date | None:
-        """The end of the latest window loaded completely (a run of selected models does not count)."""
-        ...
-
-    def newest_covering(self, day: date) -> ExecutionResult | None:
-        """The newest execution whose window holds `day`, as it is now (running or not)."""
+    def covering(self, day: date) -> list[ExecutionResult]:
+        """Every execution whose window holds `day`, as it is now (running or not), oldest first."""
         ...
 
     def record(self, result: ExecutionResult) -> None:
@@ -72,14 +70,6 @@ def by_window(records: Sequence[ExecutionResult]) -> dict[RefreshWindow, list[Ex
         if record.request is not None:
             runs.setdefault(record.request.window, []).append(record)
     return runs
-
-
-def window_is_loaded(runs: list[ExecutionResult]) -> bool:
-    """A window is loaded when its last execution succeeded on every model, or completed a failed one."""
-    if not runs or runs[-1].ref.status is not ExecutionStatus.SUCCEEDED:
-        return False
-    last = runs[-1]
-    return last.request is None or last.request.nodes is None or (len(runs) > 1 and runs[-2].ref.status in RESUMABLE)
 
 
 @dataclass(frozen=True)
@@ -106,13 +96,8 @@ class JournalHistory:
         runs = by_window(self._every_record())
         return {window: attempts for window, attempts in runs.items() if window in windows}
 
-    def last_loaded_day(self) -> date | None:
-        runs = by_window(self._every_record())
-        return max((window.end for window, attempts in runs.items() if window_is_loaded(attempts)), default=None)
-
-    def newest_covering(self, day: date) -> ExecutionResult | None:
-        ref = launcher.newest_covering(self.journal.executions(), day)
-        return self.journal.load(ref.name) if ref else None
+    def covering(self, day: date) -> list[ExecutionResult]:
+        return [self.journal.load(ref.name) for ref in _oldest_first(launcher.covering(self.journal.executions(), day))]
 
     def record(self, result: ExecutionResult) -> None:
         self.journal.save(result)
@@ -155,22 +140,13 @@ class StepFunctionsHistory:
             ]
         )
 
-    def last_loaded_day(self) -> date | None:
-        """The newest SUCCEEDED execution of every model (its input says so); older ones are never read."""
-        succeeded = [
-            (ref.window.end, ref)
-            for ref in launcher.list_executions(self.sfn, self.state_machine_arn, ExecutionStatus.SUCCEEDED)
-            if ref.window
-        ]
-        for _, ref in sorted(succeeded, key=lambda pair: pair[0], reverse=True):
-            request = ExecutionRequest.from_input(launcher.describe(self.sfn, ref.arn).get("input"))
-            if request is not None and request.nodes is None:
-                return request.window.end
-        return None
-
-    def newest_covering(self, day: date) -> ExecutionResult | None:
-        ref = launcher.newest_covering(launcher.list_executions(self.sfn, self.state_machine_arn), day)
-        return launcher.snapshot(self.sfn, ref.arn) if ref else None
+    def covering(self, day: date) -> list[ExecutionResult]:
+        refs = launcher.covering(launcher.list_executions(self.sfn, self.state_machine_arn), day)
+        return [launcher.snapshot(self.sfn, ref.arn) for ref in _oldest_first(refs)]
 
     def record(self, result: ExecutionResult) -> None:
         """Nothing to do: Step Functions keeps every execution and its events."""
+
+
+def _oldest_first(refs: Sequence[ExecutionRef]) -> list[ExecutionRef]:
+    return sorted(refs, key=lambda ref: ref.started)

@@ -487,10 +487,9 @@ def _result(execution_arn: str, description: dict[str, Any], reader: HistoryRead
     )
 
 
-def newest_covering(refs: Iterable[ExecutionRef], day: date) -> ExecutionRef | None:
-    """The newest execution whose window holds `day` (the one that decides whether the day is published)."""
-    covering = [ref for ref in refs if ref.window is not None and ref.window.start <= day <= ref.window.end]
-    return max(covering, key=lambda ref: ref.started, default=None)
+def covering(refs: Iterable[ExecutionRef], day: date) -> list[ExecutionRef]:
+    """The executions whose window holds `day`."""
+    return [ref for ref in refs if ref.window is not None and ref.window.start <= day <= ref.window.end]
 
 
 def watch(

@@ -47,6 +47,8 @@ class RunRecord:
     database_user: str | None
     anomalies: tuple[str, ...]
     error: str | None
+    completes_window: bool
+    allowed_gap: bool
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any], finished: datetime) -> RunRecord:
@@ -66,11 +68,14 @@ class RunRecord:
                 database_user=next((str(s["database_user"]) for s in summaries if s.get("database_user")), None),
                 anomalies=tuple(str(line) for s in summaries for line in s.get("warnings") or ()),
                 error=None if not error else _error_text(error),
+                completes_window=bool(event.get("completes_window", nodes is None)),
+                allowed_gap=bool(event.get("allow_gap", False)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise RunnerPayloadError(
                 f"record_run payload is missing or has a malformed {error}: expected execution, started, status, "
-                "refresh_window{start,end}, nodes, results (see orchestrator.definition.state_machine._record_state)"
+                "refresh_window{start,end}, nodes, completes_window, allow_gap, results "
+                "(see orchestrator.definition.state_machine._record_state)"
             ) from None
 
     def macro_args(self) -> dict[str, Any]:
@@ -89,6 +94,8 @@ class RunRecord:
             "status": self.status,
             "window_end": self.window.end.isoformat(),
             "window_start": self.window.start.isoformat(),
+            "completes_window": "true" if self.completes_window else "false",
+            "allowed_gap": "true" if self.allowed_gap else "false",
         }
 
 

@@ -31,7 +31,8 @@ from orchestrator.errors import (
     UsageError,
 )
 from orchestrator.redshift_data import RedshiftTarget, check_secret, query
-from orchestrator.reports import DataApiBackend, DuckDBBackend, OutputFormat, ReportConnection
+from orchestrator.reports import OutputFormat, ReportConnection
+from orchestrator.warehouse import DataApiBackend, DuckDBBackend
 from orchestrator.window import RefreshWindow
 
 INJECTION = "Midway' or '1'='1"

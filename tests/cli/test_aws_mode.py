@@ -41,7 +41,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalAw
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
     """Run a command with --json: its standard output must be one JSON document and nothing else."""
     code = cli.main([*args, "--json"])
-    return code, json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert captured.out.strip(), captured.err
+    return code, json.loads(captured.out)
 
 
 def test_run_watch_and_history_use_step_functions_itself(
@@ -71,7 +73,7 @@ def test_no_wait_returns_the_arn_and_a_second_overlapping_run_is_refused(
     assert code == ExitCode.OK
     assert arn.endswith(":store-sales-1998-01-02-to-1998-01-05-r1")
 
-    code = cli.main(["run", "--date", "1998-01-04"])
+    code = cli.main(["run", "--date", "1998-01-03"])
     captured = capsys.readouterr()
     assert code == ExitCode.USAGE
     assert "store-sales-1998-01-02-to-1998-01-05-r1 is already RUNNING" in captured.err
@@ -105,7 +107,12 @@ def test_backfill_and_resume_go_through_step_functions(
     deployed: tuple[LocalAws, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, data = deployed
-    assert cli.main(["backfill", "--start", "1998-02-02", "--end", "1998-02-04", "--aws"]) == ExitCode.OK
+    # without the landing S3 folder, the days after the last loaded one (the ledger's) count as landed
+    code = cli.main(["backfill", "--start", "1998-02-02", "--end", "1998-02-04", "--aws"])
+    refused = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert "would leave" in refused and "the landing is not listed here" in refused
+    assert cli.main(["backfill", "--start", "1998-02-02", "--end", "1998-02-04", "--aws", "--allow-gap"]) == ExitCode.OK
     assert "backfill of 1998-02-02..1998-02-04 done in 1 chunk(s)" in capsys.readouterr().err
 
     sales = next((data / "landing" / "store_sales" / "load_date=1998-02-05").glob("*.parquet"))

@@ -31,6 +31,19 @@ LATE_BY = timedelta(hours=2, minutes=5, seconds=30)
 DEFINITIONS = {
     "published": {"StartAt": "Build item", "States": {"Build item": {"Type": "Pass", "End": True}}},
     "running": {"StartAt": "Build item", "States": {"Build item": {"Type": "Wait", "Seconds": 3600, "End": True}}},
+    # succeeds, or fails when its input asks for whole-table tests: a published day and a failed rerun of it
+    "rerun-fails": {
+        "StartAt": "Route",
+        "States": {
+            "Route": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.full_tests", "BooleanEquals": True, "Next": "Pipeline failed"}],
+                "Default": "Build item",
+            },
+            "Build item": {"Type": "Pass", "End": True},
+            "Pipeline failed": {"Type": "Fail", "Error": "DbtTestFailed", "Cause": "item: a test failed"},
+        },
+    },
     "failed": {
         "StartAt": "Pipeline failed",
         "States": {
@@ -91,8 +104,10 @@ def check(aws: Aws) -> deadline.DeadlineVerdict:
     return deadline.alert({schedule.DEADLINE_KEY: aws.deadline.isoformat()}, aws.env, aws.sfn, aws.sns, aws.s3)
 
 
-def start_and_settle(aws: Aws, arn: str, window: RefreshWindow, settled: ExecutionStatus) -> str:
-    ref = launcher.start(aws.sfn, arn, ExecutionRequest(window))
+def start_and_settle(
+    aws: Aws, arn: str, window: RefreshWindow, settled: ExecutionStatus, request: ExecutionRequest | None = None
+) -> str:
+    ref = launcher.start(aws.sfn, arn, request or ExecutionRequest(window))
     for _ in range(100):
         if aws.sfn.describe_execution(executionArn=ref.arn)["status"] == settled.value:
             return ref.name
@@ -103,6 +118,22 @@ def start_and_settle(aws: Aws, arn: str, window: RefreshWindow, settled: Executi
 def test_a_published_day_stays_silent_even_inside_a_catch_up_window(aws: Aws) -> None:
     arn = machine(aws, "published")
     name = start_and_settle(aws, arn, RefreshWindow(aws.day - timedelta(days=1), aws.day), ExecutionStatus.SUCCEEDED)
+
+    verdict = check(aws)
+
+    assert verdict.published and verdict.message == f"store sales of {aws.day} published by {name}"
+    assert aws.alerts() == []
+
+
+def test_a_failed_rerun_does_not_unpublish_a_day_and_a_run_of_selected_models_does_not_publish_it(aws: Aws) -> None:
+    arn = machine(aws, "rerun-fails")
+    day = RefreshWindow.day(aws.day)
+    start_and_settle(aws, arn, day, ExecutionStatus.SUCCEEDED, ExecutionRequest(day, nodes=("dim_item",)))
+    assert not check(aws).published  # selected models only: not a load of the day
+    aws.alerts()
+
+    name = start_and_settle(aws, arn, day, ExecutionStatus.SUCCEEDED)
+    start_and_settle(aws, arn, day, ExecutionStatus.FAILED, ExecutionRequest(day, full_tests=True))
 
     verdict = check(aws)
 

@@ -83,6 +83,8 @@ def test_the_started_input_carries_window_days_and_full_tests(sfn: Any) -> None:
             "full_tests": True,
             "nodes": None,
             "allow_missing": [],
+            "completes_window": True,
+            "allow_gap": False,
         },
         {
             "refresh_window": {"start": "2003-01-01", "end": "2003-01-01"},
@@ -91,6 +93,8 @@ def test_the_started_input_carries_window_days_and_full_tests(sfn: Any) -> None:
             "full_tests": False,
             "nodes": None,
             "allow_missing": [],
+            "completes_window": True,
+            "allow_gap": False,
         },
     ]
     assert all(set(document) == set(INPUT_KEYS) for document in inputs)  # what Initialize passes on
