@@ -13,7 +13,7 @@ Everything that crosses a process or service boundary is defined here, once:
 - the error names Retry and Catch match: the class names of `orchestrator.errors.RunnerError` leaves
   (`RUNNER_TRANSIENT_ERROR` is the one retried, `RUNNER_TIMED_OUT_ERROR` the one sent on to ECS).
 
-It imports only the window and the errors, so the runtime (runner, Lambda handler) loads nothing of the
+It imports only the settings, the window and the errors, so the runtime (runner, Lambda handler) loads nothing of the
 definition generator, the local emulator or the CLI.
 """
 
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from orchestrator import settings
 from orchestrator.errors import DbtTaskTimedOut, DbtTransientError, RunnerPayloadError, UsageError
 from orchestrator.window import FULL_TESTS_ENV, WINDOW_END_ENV, WINDOW_START_ENV, RefreshWindow
 
@@ -68,18 +69,19 @@ SUMMARY_KEYS = (
 )
 TASK_SUMMARY_MARKERS = frozenset({"task", "status", "models", "invocation_id"})
 
-# Environment variables of the ECS container (read by `python -m orchestrator.runtime.runner`).
-ENV_TASK_TOKEN = "STORE_SALES_TASK_TOKEN"
-ENV_TASK = "STORE_SALES_TASK"
-ENV_MODELS = "STORE_SALES_MODELS"
-ENV_EXTRA_TESTS = "STORE_SALES_EXTRA_TESTS"
-ENV_FULL_REFRESH = "STORE_SALES_FULL_REFRESH"
-ENV_NODES = "STORE_SALES_NODES"
-ENV_ALLOW_MISSING = "STORE_SALES_ALLOW_MISSING"
-ENV_EXECUTION = "STORE_SALES_EXECUTION"
-ENV_ARTIFACTS_BUCKET = "STORE_SALES_ARTIFACTS_BUCKET"
-ENV_ARTIFACTS_PREFIX = "STORE_SALES_ARTIFACTS_PREFIX"
-ENV_HEARTBEAT_SECONDS = "STORE_SALES_HEARTBEAT_SECONDS"
+# Environment variables of the ECS container (read by `python -m orchestrator.runtime.runner`; what each
+# accepts: orchestrator.settings)
+ENV_TASK_TOKEN = settings.TASK_TOKEN.name
+ENV_TASK = settings.TASK.name
+ENV_MODELS = settings.MODELS.name
+ENV_EXTRA_TESTS = settings.EXTRA_TESTS.name
+ENV_FULL_REFRESH = settings.FULL_REFRESH.name
+ENV_NODES = settings.NODES.name
+ENV_ALLOW_MISSING = settings.ALLOW_MISSING.name
+ENV_EXECUTION = settings.EXECUTION.name
+ENV_ARTIFACTS_BUCKET = settings.ARTIFACTS_BUCKET.name
+ENV_ARTIFACTS_PREFIX = settings.ARTIFACTS_PREFIX.name
+ENV_HEARTBEAT_SECONDS = settings.HEARTBEAT_SECONDS.name
 
 
 @dataclass(frozen=True)
@@ -196,28 +198,24 @@ class TaskRequest:
         """From the ECS container's environment."""
         try:
             nodes = json.loads(env.get(ENV_NODES) or "null")
-            full_refresh = json.loads(env.get(ENV_FULL_REFRESH) or "false")
-            full_tests = json.loads(env.get(FULL_TESTS_ENV) or "false")
             allow_missing = json.loads(env.get(ENV_ALLOW_MISSING) or "[]")
             return cls(
                 task=env[ENV_TASK],
                 models=tuple(env[ENV_MODELS].split()),
                 window=RefreshWindow.parse(env[WINDOW_START_ENV], env[WINDOW_END_ENV]),
                 execution=env.get(ENV_EXECUTION) or "manual",
-                full_refresh=bool(full_refresh),
+                full_refresh=settings.FULL_REFRESH.flag(env),
                 nodes=None if nodes is None else tuple(str(n) for n in nodes),
                 extra_tests=tuple((env.get(ENV_EXTRA_TESTS) or "").split()),
                 artifacts_bucket=env.get(ENV_ARTIFACTS_BUCKET, ""),
                 artifacts_prefix=env.get(ENV_ARTIFACTS_PREFIX, ""),
-                full_tests=bool(full_tests),
+                full_tests=settings.FULL_TESTS.flag(env),
                 allow_missing=tuple(str(e) for e in allow_missing),
             )
         except KeyError as error:
             raise RunnerPayloadError(f"environment variable {error} is not set: the task cannot start") from None
         except json.JSONDecodeError as error:
-            raise RunnerPayloadError(
-                f"{ENV_NODES}/{ENV_FULL_REFRESH}/{FULL_TESTS_ENV}/{ENV_ALLOW_MISSING} is not JSON: {error}"
-            ) from None
+            raise RunnerPayloadError(f"{ENV_NODES}/{ENV_ALLOW_MISSING} is not JSON: {error}") from None
 
     def selected_models(self) -> tuple[str, ...]:
         """The task's models that `nodes` asks for (names or unique ids), all when `nodes` is null."""

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from orchestrator import settings
 from orchestrator.errors import UsageError
 
-WINDOW_START_ENV = "STORE_SALES_WINDOW_START"
-WINDOW_END_ENV = "STORE_SALES_WINDOW_END"
+WINDOW_START_ENV = settings.WINDOW_START.name
+WINDOW_END_ENV = settings.WINDOW_END.name
 # `true`: the data tests check whole tables instead of the rows the window wrote (macros/window_tests.sql)
-FULL_TESTS_ENV = "STORE_SALES_FULL_TESTS"
+FULL_TESTS_ENV = settings.FULL_TESTS.name
 
 
 def parse_date(text: str, what: str = "date") -> date:

@@ -160,13 +160,13 @@ class LocalAws:
             **os.environ,
             **settings.dbt_environment(),
             **self.options.runner_env,
-            settings.PROJECT_DIR_ENV: str(config.project_dir),
+            settings.PROJECT_DIR.name: str(config.project_dir),
             PROFILES_DIR_ENV: str(config.profiles_dir),
             PARSED_DIR_ENV: str(config.parsed_dir),
             WAREHOUSE_LOCK_ENV: str(config.warehouse_lock),
             WORK_DIR_ENV: str(config.work_root),
             # the container's memory, as the task definition gives it: DuckDB sizes itself from it
-            settings.MEMORY_ENV: str(CONTAINER_MEMORY_MB),
+            settings.MEMORY.name: str(CONTAINER_MEMORY_MB),
             "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p),
             **overrides,
         }

@@ -83,7 +83,7 @@ from orchestrator.landing_contract import (
     SALES_MEASURES,
 )
 from orchestrator.runtime import landing_gate
-from orchestrator.settings import DATA_DIR_ENV
+from orchestrator.settings import DATA_DIR
 from orchestrator.window import RefreshWindow
 
 SUPPORTED_SCALES: tuple[float, ...] = (0.01, 0.1, 1.0)
@@ -486,7 +486,7 @@ def landing_date_range(data_dir: Path) -> RefreshWindow:
     if not dates:
         raise DataDirError(
             f"no store_sales extracts in {sales_dir}: run `python -m orchestrator sample-data` first "
-            f"(or point --data-dir / {DATA_DIR_ENV} at the landing data)"
+            f"(or point --data-dir / {DATA_DIR.name} at the landing data)"
         )
     return RefreshWindow(min(dates), max(dates))
 
@@ -591,14 +591,14 @@ def _sql_string(text: str) -> str:
 def _create_data_dir(data_dir: Path) -> None:
     if data_dir.exists() and not data_dir.is_dir():
         raise DataDirError(
-            f"the data directory {data_dir} is a file: choose a directory with --data-dir or {DATA_DIR_ENV}"
+            f"the data directory {data_dir} is a file: choose a directory with --data-dir or {DATA_DIR.name}"
         )
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataDirError(
             f"cannot create the data directory {data_dir}: {error.strerror}; "
-            f"choose a writable directory with --data-dir or {DATA_DIR_ENV}"
+            f"choose a writable directory with --data-dir or {DATA_DIR.name}"
         ) from None
 
 
@@ -608,7 +608,7 @@ def _make_build_dir(data_dir: Path) -> Path:
     except OSError as error:
         raise DataDirError(
             f"cannot write into the data directory {data_dir}: {error.strerror}; "
-            f"choose a writable directory with --data-dir or {DATA_DIR_ENV}"
+            f"choose a writable directory with --data-dir or {DATA_DIR.name}"
         ) from None
 
 

@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from orchestrator import settings
 from orchestrator.errors import LandingIncomplete, LandingTimedOut, UsageError
 from orchestrator.landing_contract import EXTRACTS, LANDING_DIR, PARTITION_COLUMN
 from orchestrator.window import RefreshWindow
@@ -40,7 +41,7 @@ from orchestrator.window import RefreshWindow
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-LANDING_S3_URI_ENV = "STORE_SALES_LANDING_S3_URI"  # on AWS: the S3 folder holding landing/ (as for dbt)
+LANDING_S3_URI_ENV = settings.LANDING_S3_URI.name  # on AWS: the S3 folder holding landing/ (as for dbt)
 MARKER_FILE = "_SUCCESS"
 DATA_SUFFIX = ".parquet"
 PARQUET_MAGIC = b"PAR1"

@@ -19,14 +19,15 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from orchestrator import settings
 from orchestrator.aws import aws_client
 from orchestrator.errors import RedshiftLoginError
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
-SECRET_ARN_ENV = "STORE_SALES_REDSHIFT_SECRET_ARN"
-USER_ENV = "STORE_SALES_REDSHIFT_DB_USER"
+SECRET_ARN_ENV = settings.REDSHIFT_SECRET_ARN.name
+USER_ENV = settings.REDSHIFT_DB_USER.name
 PASSWORD_ENV = "DBT_ENV_SECRET_REDSHIFT_PASSWORD"
 
 
