@@ -15,12 +15,16 @@ Sources, later ones winning: the file (`--config FILE`, else $STORE_SALES_CONFIG
 | redshift_secret_arn      | STORE_SALES_REDSHIFT_SECRET_ARN   | reports (secret auth)            |
 | reports_schema           | STORE_SALES_REPORTS_SCHEMA        | schema of the report models      |
 
+The file holds one table, [aws]; an unknown table or key, or a value its environment variable would refuse
+(`orchestrator.settings`), is a ConfigurationError naming the file, the key and what is accepted.
+
 Without a state machine ARN the commands use the local emulator; `--aws` makes a missing value an
 error that names the key and the variable to set.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, fields
@@ -30,20 +34,25 @@ from typing import Any
 from orchestrator import settings
 from orchestrator.errors import ConfigurationError
 
-CONFIG_ENV = "STORE_SALES_CONFIG"
+CONFIG_ENV = settings.CONFIG.name
 CONFIG_FILE_NAME = "store-sales.toml"
-DEFAULT_REPORTS_SCHEMA = "store_sales"
+DEFAULT_REPORTS_SCHEMA = settings.DEFAULT_REPORTS_SCHEMA
+TABLE = "aws"  # the file's one table
 
+# The keys of the [aws] table that are also environment variables: what they accept is the variable's
+_SETTINGS: dict[str, settings.Setting] = {
+    "state_machine_arn": settings.STATE_MACHINE_ARN,
+    "artifacts_uri": settings.ARTIFACTS_URI,
+    "redshift_cluster_id": settings.REDSHIFT_CLUSTER_ID,
+    "redshift_workgroup": settings.REDSHIFT_WORKGROUP,
+    "redshift_database": settings.REDSHIFT_DATABASE,
+    "redshift_db_user": settings.REDSHIFT_DB_USER,
+    "redshift_secret_arn": settings.REDSHIFT_SECRET_ARN,
+    "reports_schema": settings.REPORTS_SCHEMA,
+}
 _ENV_NAMES: dict[str, tuple[str, ...]] = {
     "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
-    "state_machine_arn": ("STORE_SALES_STATE_MACHINE_ARN",),
-    "artifacts_uri": ("STORE_SALES_ARTIFACTS_URI",),
-    "redshift_cluster_id": ("STORE_SALES_REDSHIFT_CLUSTER_ID",),
-    "redshift_workgroup": ("STORE_SALES_REDSHIFT_WORKGROUP",),
-    "redshift_database": ("STORE_SALES_REDSHIFT_DATABASE",),
-    "redshift_db_user": ("STORE_SALES_REDSHIFT_DB_USER",),
-    "redshift_secret_arn": ("STORE_SALES_REDSHIFT_SECRET_ARN",),
-    "reports_schema": ("STORE_SALES_REPORTS_SCHEMA",),
+    **{key: (setting.name,) for key, setting in _SETTINGS.items()},
 }
 
 
@@ -84,7 +93,7 @@ def _config_file(explicit: Path | None) -> Path | None:
         if not explicit.is_file():
             raise ConfigurationError(f"configuration file {explicit} does not exist: check the --config path")
         return explicit
-    from_env = os.environ.get(CONFIG_ENV)
+    from_env = settings.CONFIG.raw()
     if from_env:
         path = Path(from_env)
         if not path.is_file():
@@ -94,24 +103,48 @@ def _config_file(explicit: Path | None) -> Path | None:
     return default if default.is_file() else None
 
 
+def _closest(name: str, known: list[str]) -> str:
+    """` (did you mean X?)` when a known name is close to `name`, else nothing."""
+    matches = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {matches[0]}?)" if matches else ""
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigurationError(f"configuration file {path} cannot be read: {error}") from None
-    section = document.get("aws", {})
-    if not isinstance(section, dict):
-        raise ConfigurationError(f"configuration file {path}: [aws] must be a table of key = value lines")
-    known = {field.name for field in fields(Config)} - {"source"}
-    unknown = sorted(set(section) - known)
-    if unknown:
+    for name, value in document.items():
+        if name == TABLE:
+            continue
+        if isinstance(value, dict):
+            raise ConfigurationError(
+                f"configuration file {path}: unknown table [{name}]{_closest(f'[{name}]', [f'[{TABLE}]'])}; "
+                f"the only table is [{TABLE}]"
+            )
         raise ConfigurationError(
-            f"configuration file {path}: unknown key(s) {', '.join(unknown)} in [aws]; "
-            f"known keys are {', '.join(sorted(known))}"
+            f"configuration file {path}: key {name} is outside any table; settings go in the [{TABLE}] table"
         )
+    section = document.get(TABLE, {})
+    if not isinstance(section, dict):
+        raise ConfigurationError(f"configuration file {path}: [{TABLE}] must be a table of key = value lines")
+    known = sorted({field.name for field in fields(Config)} - {"source"})
+    for key in sorted(section):
+        if key not in known:
+            raise ConfigurationError(
+                f"configuration file {path}: unknown key {key} in [{TABLE}]{_closest(key, known)}; "
+                f"known keys are {', '.join(known)}"
+            )
     bad = sorted(key for key, value in section.items() if not isinstance(value, str))
     if bad:
         raise ConfigurationError(f"configuration file {path}: {', '.join(bad)} must be quoted strings")
+    for key, setting in _SETTINGS.items():
+        value = section.get(key, "")
+        problem = setting.problem(value.strip()) if value.strip() else None
+        if problem is not None:
+            raise ConfigurationError(
+                f"configuration file {path}: [{TABLE}] {key} = {value!r} {problem}: set it to {setting.advice()}"
+            )
     return dict(section)
 
 

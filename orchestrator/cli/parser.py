@@ -2,13 +2,13 @@
 
 Every command has `--help`. Errors are printed as one line on stderr and end the process with the
 exit code of `orchestrator.errors.ExitCode`; set STORE_SALES_DEBUG=1 to see a traceback instead.
+Every setting of the environment is checked before any command does anything (`orchestrator.settings`).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,8 +33,6 @@ from orchestrator.cli.options import (
 from orchestrator.errors import ExitCode, StoreSalesError, UsageError
 from orchestrator.landing_contract import EXTRACTS
 from orchestrator.window import RefreshWindow, parse_date
-
-DEBUG_ENV = "STORE_SALES_DEBUG"
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -152,6 +150,11 @@ def _window(args: argparse.Namespace) -> RefreshWindow:
     return RefreshWindow.parse(args.start, args.end)
 
 
+def _full_tests(args: argparse.Namespace) -> bool:
+    """--full-tests, or STORE_SALES_FULL_TESTS=true: whole-table data tests."""
+    return bool(args.full_tests) or settings.FULL_TESTS.flag()
+
+
 def _pipeline_options(args: argparse.Namespace) -> PipelineOptions:
     """The typed options of run / watch / history / status / backfill / resume."""
     if args.command == "run":
@@ -161,7 +164,7 @@ def _pipeline_options(args: argparse.Namespace) -> PipelineOptions:
             select=tuple(args.select),
             exclude=tuple(args.exclude),
             full_refresh=args.full_refresh,
-            full_tests=args.full_tests,
+            full_tests=_full_tests(args),
             allow_missing=tuple(args.allow_missing),
             allow_gap=args.allow_gap,
             wait_for_landing=args.wait_for_landing,
@@ -180,7 +183,7 @@ def _pipeline_options(args: argparse.Namespace) -> PipelineOptions:
         return BackfillOptions(
             window=_window(args),
             chunk_days=args.chunk_days,
-            full_tests=args.full_tests,
+            full_tests=_full_tests(args),
             allow_missing=tuple(args.allow_missing),
             allow_gap=args.allow_gap,
             watching=_watching(args),
@@ -234,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "DIR/reference/<table>.parquet. The same scale factor always gives byte-identical files.",
     )
     sample.add_argument("--scale", type=float, default=0.1, help="TPC-DS scale factor (default 0.1)")
-    sample.add_argument("--data-dir", help=f"where to write (default: ${settings.DATA_DIR_ENV} or <project>/data)")
+    sample.add_argument("--data-dir", help=f"where to write (default: ${settings.DATA_DIR.name} or <project>/data)")
     sample.add_argument("--force", action="store_true", help="regenerate even if the data is already there")
     sample.set_defaults(handler=_sample_data)
 
@@ -379,24 +382,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _debugging() -> bool:
+    """STORE_SALES_DEBUG: show the traceback (a value it does not accept is itself reported in one line)."""
+    try:
+        return settings.DEBUG.flag()
+    except StoreSalesError:
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Command = args.handler
     try:
+        settings.validate()
         return handler(args)
     except StoreSalesError as error:
-        if os.environ.get(DEBUG_ENV):
+        if _debugging():
             raise
         print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
         return error.exit_code
     except (ClientError, BotoCoreError) as error:
-        if os.environ.get(DEBUG_ENV):
+        if _debugging():
             raise
         print(f"error: AWS refused or could not be reached: {' '.join(str(error).split())}", file=sys.stderr)
         return ExitCode.ENVIRONMENT
     except OSError as error:
-        if os.environ.get(DEBUG_ENV):
+        if _debugging():
             raise
         print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
         return ExitCode.ENVIRONMENT

@@ -70,14 +70,18 @@ def test_stack_outputs_become_the_cli_configuration(template: dict[str, Any], tm
     assert set(deploy.OUTPUT_KEYS) <= set(outputs)
     for output, key in deploy.OUTPUT_KEYS.items():
         assert outputs[output]["Description"] == f"[aws] {key}"
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:store-sales-pipeline"
+    shaped = {"StateMachineArn": arn, "ArtifactsUri": "s3://store-sales-artifacts/dbt"}  # what the CLI accepts
     described = [
-        {"OutputKey": name, "OutputValue": f"value-of-{name}"} for name in outputs if name != "RedshiftWorkgroup"
+        {"OutputKey": name, "OutputValue": shaped.get(name, f"value-of-{name}")}
+        for name in outputs
+        if name != "RedshiftWorkgroup"
     ]
     values = deploy.config_from_outputs(described)
     path = tmp_path / "store-sales.toml"
     path.write_text(deploy.config_toml(values), encoding="utf-8")
     config = load(path)
-    assert config.state_machine_arn == "value-of-StateMachineArn"
+    assert config.state_machine_arn == arn
     assert config.redshift_cluster_id == "value-of-RedshiftClusterId" and config.redshift_workgroup is None
     configurable = {f for f in Config.__dataclass_fields__ if f not in {"source", "redshift_secret_arn"}}
     assert set(deploy.OUTPUT_KEYS.values()) == configurable
