@@ -62,7 +62,6 @@ from orchestrator.errors import (
     TaskStateEnded,
 )
 from orchestrator.protocol import (
-    ENV_HEARTBEAT_SECONDS,
     ENV_TASK_TOKEN,
     ORCHESTRATED_TYPES,
     TEST_TYPES,
@@ -77,9 +76,9 @@ if TYPE_CHECKING:
 
 thread_locks.install()
 
-PARSED_DIR_ENV = "STORE_SALES_PARSED_DIR"
-WORK_DIR_ENV = "STORE_SALES_WORK_DIR"
-WAREHOUSE_LOCK_ENV = "STORE_SALES_WAREHOUSE_LOCK"
+PARSED_DIR_ENV = settings.PARSED_DIR.name
+WORK_DIR_ENV = settings.WORK_DIR.name
+WAREHOUSE_LOCK_ENV = settings.WAREHOUSE_LOCK.name
 PROFILES_DIR_ENV = "DBT_PROFILES_DIR"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 RUN_RESULTS_FILE = "run_results.json"
@@ -122,14 +121,18 @@ class RunnerConfig:
 
     @classmethod
     def from_env(cls) -> RunnerConfig:
+        """From the function's or container's environment, after checking every setting in it (on AWS no CLI
+        has checked them: a bad value stops the task here, naming the setting, before dbt starts)."""
+        settings.validate()
         project = settings.project_dir()
-        lock = os.environ.get(WAREHOUSE_LOCK_ENV)
+        lock = settings.WAREHOUSE_LOCK.raw()
+        parsed = settings.PARSED_DIR.raw()
         return cls(
             project_dir=project,
             profiles_dir=Path(os.environ.get(PROFILES_DIR_ENV) or project),
-            parsed_dir=Path(os.environ.get(PARSED_DIR_ENV) or project / "target"),
+            parsed_dir=Path(parsed) if parsed else project / "target",
             target=settings.dbt_target(),
-            work_root=Path(os.environ.get(WORK_DIR_ENV) or tempfile.gettempdir()),
+            work_root=Path(settings.WORK_DIR.raw() or tempfile.gettempdir()),
             warehouse_lock=Path(lock) if lock else None,
         )
 
@@ -653,12 +656,13 @@ def main(env: Mapping[str, str] | None = None) -> int:
 
 
 def _run_from_env(values: Mapping[str, str], sfn: SFNClient | None, token: str | None) -> str:
+    config = RunnerConfig.from_env()
     request = TaskRequest.from_env(values)
     if sfn is None or token is None:
-        summary = run_task(request, RunnerConfig.from_env())
+        summary = run_task(request, config)
     else:
-        with Heartbeat(sfn, token, float(values.get(ENV_HEARTBEAT_SECONDS) or 30), request.task):
-            summary = run_task(request, RunnerConfig.from_env())
+        with Heartbeat(sfn, token, settings.HEARTBEAT_SECONDS.seconds(values), request.task):
+            summary = run_task(request, config)
     return json.dumps(summary.to_dict(), sort_keys=True)
 
 
