@@ -17,13 +17,18 @@
   which is exactly where a window can break those cross-row rules (a new surrogate key colliding with an
   old one, a new version overlapping an old one, a second open version).
 
-  Whole-table tests run when STORE_SALES_FULL_TESTS is `true` (`run --full-tests`), when no window is
+  Whole-table tests run when STORE_SALES_FULL_TESTS is `true` or `1` (`run --full-tests`), when no window is
   given (`dbt test`, `dbt build` without the window variables), and for models without `window_tests`.
   The test's own `where` config still applies, combined with `and`.
 -#}
 
 {% macro full_tests_requested() %}
-  {{ return(env_var("STORE_SALES_FULL_TESTS", "false") | trim | lower in ["true", "1", "yes"]) }}
+  {#- true, false, 1 or 0 (any case), as orchestrator/settings.py accepts; empty or unset: false -#}
+  {%- set text = env_var("STORE_SALES_FULL_TESTS", "") | trim -%}
+  {%- if text | lower not in ["", "true", "false", "1", "0"] -%}
+    {{ exceptions.raise_compiler_error("STORE_SALES_FULL_TESTS='" ~ text ~ "' must be true, false, 1 or 0") }}
+  {%- endif -%}
+  {{ return(text | lower in ["true", "1"]) }}
 {% endmacro %}
 
 {% macro window_test_filter(model_node, relation) %}

@@ -137,3 +137,16 @@ def test_the_scoped_test_reads_only_the_window_and_the_rows_sharing_its_keys(loa
     assert f"ca_last_load_date between cast('{LAST_DAY}' as date) and cast('{LAST_DAY}' as date)" in sql
     assert "ca_address_sk in (select ca_address_sk from" in sql
     assert "ca_address_id in (select ca_address_id from" in sql
+
+
+def test_full_tests_takes_true_false_1_or_0_and_refuses_anything_else(loaded: Warehouse, tmp_path: Path) -> None:
+    warehouse = copy(loaded, tmp_path / "flag")
+    test = "unique_dim_customer_address_ca_address_sk"
+    warehouse.extra_env["STORE_SALES_FULL_TESTS"] = "1"
+    result = warehouse.invoke("compile", "--select", test, start=LAST_DAY)
+    assert result.success, result.exception
+    assert "ca_last_load_date between" not in next(iter(node_results(result))).node.compiled_code  # whole table
+    warehouse.extra_env["STORE_SALES_FULL_TESTS"] = "maybe"  # was taken as false
+    result = warehouse.invoke("compile", "--select", test, start=LAST_DAY)
+    assert not result.success
+    assert "STORE_SALES_FULL_TESTS='maybe' must be true, false, 1 or 0" in str(result.exception), result.exception
