@@ -90,16 +90,21 @@ def _launch_and_watch(session: Session, request: ExecutionRequest, watching: Wat
             max_poll_seconds=session.max_poll_seconds,
         )
     except (KeyboardInterrupt, WatchDeadlineExceeded) as stopped:
-        session.stop_watching(ref, stopped)
+        return session.stop_watching(ref, stopped)
     session.history.record(result)
     return result
 
 
-def _finish(result: ExecutionResult, as_json: bool) -> int:
+def _finish(result: ExecutionResult, as_json: bool, session: Session | None = None) -> int:
+    """Show the execution's result; the exit code its status means. With the `session` that ran it, a stopped
+    execution's summary also says which models `resume` would build."""
     if as_json:
         print(display.result_json(result))
     else:
-        display.show_result(result)
+        resume = None
+        if session is not None and result.ref.status is ExecutionStatus.ABORTED:
+            resume = rerun_nodes(result, _model_names(session.graph()))
+        display.show_result(result, resume=resume)
     return int(_EXIT_BY_STATUS.get(result.ref.status, ExitCode.PIPELINE_FAILED))
 
 
@@ -141,7 +146,7 @@ def _run(options: RunOptions, backend: Backend) -> int:
         if options.no_wait:
             print(session.start(request).arn)
             return ExitCode.OK
-        return _finish(_launch_and_watch(session, request, options.watching), options.watching.json)
+        return _finish(_launch_and_watch(session, request, options.watching), options.watching.json, session)
 
 
 def _catch_up_window(backend: Backend) -> RefreshWindow | None:
@@ -260,7 +265,7 @@ def _resume(options: ResumeOptions, backend: Backend) -> int:
     windows = () if failed.request is None else (failed.request.window,)
     with backend.exclusive(), backend.open(windows) as session:
         result = _launch_and_watch(session, _resume_request(failed, session), options.watching)
-        return _finish(result, options.watching.json)
+        return _finish(result, options.watching.json, session)
 
 
 def chunks(window: RefreshWindow, chunk_days: int) -> list[RefreshWindow]:
@@ -309,7 +314,7 @@ def _backfill(options: BackfillOptions, backend: Backend) -> int:
                 )
             result = _launch_and_watch(session, request, options.watching)
             if result.ref.status is not ExecutionStatus.SUCCEEDED:
-                code = _finish(result, options.watching.json)
+                code = _finish(result, options.watching.json, session)
                 print(
                     f"backfill stopped at {part}; fix the cause and run the same backfill command again: "
                     "loaded chunks are skipped and this one resumes from its failed node",

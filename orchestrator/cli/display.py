@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
@@ -10,11 +11,12 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, StateRun, StateStatus
+from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, ExecutionStatus, StateRun, StateStatus
 from orchestrator.ledger import LedgerEntry
 from orchestrator.protocol import TASK_SUMMARY_MARKERS
 
-_MARK = {StateStatus.RUNNING: "▶", StateStatus.SUCCEEDED: "✔", StateStatus.FAILED: "✘"}
+_MARK = {StateStatus.RUNNING: "▶", StateStatus.SUCCEEDED: "✔", StateStatus.FAILED: "✘", StateStatus.ABORTED: "■"}
+_STYLE = {StateStatus.SUCCEEDED: "green", StateStatus.FAILED: "red", StateStatus.ABORTED: "yellow"}
 
 
 def _console(stream: TextIO | None = None) -> Console:
@@ -66,8 +68,7 @@ class Progress:
             line += f"  (retried {state.retries}x)"
         if state.error:
             line += f"  {state.error}"
-        style = {StateStatus.SUCCEEDED: "green", StateStatus.FAILED: "red"}.get(state.status)
-        self.console.print(line, style=style, markup=False)
+        self.console.print(line, style=_STYLE.get(state.status), markup=False)
 
 
 def task_summaries(result: ExecutionResult) -> list[dict[str, Any]]:
@@ -128,7 +129,9 @@ def models_table(summaries: list[dict[str, Any]]) -> Table:
     return table
 
 
-def show_result(result: ExecutionResult, stream: TextIO | None = None) -> None:
+def show_result(result: ExecutionResult, stream: TextIO | None = None, resume: Sequence[str] | None = None) -> None:
+    """The timing table, dbt's results and what they add up to; for a stopped (ABORTED) execution, what it
+    loaded and, when `resume` is given (the models a resume would build), what `resume` will do."""
     console = _console(stream)
     console.print(result_table(result))
     summaries = task_summaries(result)
@@ -142,6 +145,32 @@ def show_result(result: ExecutionResult, stream: TextIO | None = None) -> None:
         console.print(f"published with a warning: {'; '.join(warnings)}", style="yellow", markup=False)
     if result.error or result.cause:
         console.print(f"failed: {result.error}: {readable_cause(result.cause)}", style="red", markup=False)
+    if result.ref.status is ExecutionStatus.ABORTED:
+        for line in stopped_summary(result, summaries, resume):
+            console.print(line, style="yellow", markup=False)
+
+
+def stopped_summary(
+    result: ExecutionResult, summaries: list[dict[str, Any]], resume: Sequence[str] | None
+) -> list[str]:
+    """What a stopped execution loaded before it stopped, and what resuming it builds."""
+    built = [
+        f"{node['name']} ({node['rows_affected']} rows)" if node.get("rows_affected") is not None else str(node["name"])
+        for summary in summaries
+        for node in summary.get("models") or ()
+        if node.get("status") == "success" and node.get("resource_type", "model") == "model"
+    ]
+    name = result.ref.name
+    lines = [
+        f"{name} was stopped (ABORTED); before it stopped, its tasks that completed loaded: {', '.join(built)}"
+        if built
+        else f"{name} was stopped (ABORTED) before any of its tasks completed: nothing was loaded"
+    ]
+    if resume:
+        lines.append(f"`python -m orchestrator resume {name}` builds the rest: {', '.join(resume)}")
+    elif resume is not None:
+        lines.append(f"every model was built: nothing is left for `python -m orchestrator resume {name}`")
+    return lines
 
 
 def warnings_of(summaries: list[dict[str, Any]]) -> list[str]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from orchestrator import settings
 from orchestrator.aws import aws_client
@@ -46,13 +46,12 @@ from orchestrator.errors import (
 )
 from orchestrator.executions import launcher
 from orchestrator.executions.history import (
-    RECORD_READ_SECONDS,
     ExecutionHistory,
     JournalHistory,
     StepFunctionsHistory,
 )
 from orchestrator.executions.journal import Journal
-from orchestrator.executions.launcher import ExecutionRef
+from orchestrator.executions.launcher import ExecutionRef, ExecutionResult
 from orchestrator.protocol import START_SETTLE_SECONDS, ExecutionRequest
 from orchestrator.runtime import file_lock, landing_gate
 from orchestrator.window import RefreshWindow
@@ -81,6 +80,8 @@ LOCAL_MAX_POLL_SECONDS = 0.25  # local polls are in-process HTTP calls: watch cl
 AWS_MAX_POLL_SECONDS = 5.0
 LOCAL_LANDING_POLL_SECONDS = 1.0  # a local look at the landing is a few stats
 AWS_LANDING_POLL_SECONDS = 15.0  # on AWS, S3 requests
+# a stopped local execution ends once the task that was running has finished (as long as LocalAws waits for it)
+STOP_WAIT_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,9 @@ class Session:
             settle_seconds=self.start_settle_seconds,
         )
 
-    def stop_watching(self, ref: ExecutionRef, stopped: KeyboardInterrupt | WatchDeadlineExceeded) -> NoReturn:
-        """The watch of `ref` was interrupted: leave the execution running, or stop and record it."""
+    def stop_watching(self, ref: ExecutionRef, stopped: KeyboardInterrupt | WatchDeadlineExceeded) -> ExecutionResult:
+        """The watch of `ref` was interrupted: on AWS leave the execution running (raising `stopped` again);
+        locally stop it, wait for the task that is running to finish, and return it as recorded (ABORTED)."""
         if self.interruption is Interruption.LEAVE_RUNNING:
             print(
                 f"\nstopped watching; {ref.name} goes on. Watch it again with `python -m orchestrator watch "
@@ -123,13 +125,17 @@ class Session:
                 file=sys.stderr,
             )
             raise stopped
-        self.sfn.stop_execution(executionArn=ref.arn, error="Local.Stopped", cause=f"stopped: {stopped!r}")
-        self.history.record(launcher.watch(self.sfn, ref.arn, deadline_seconds=RECORD_READ_SECONDS))
-        raise WatchDeadlineExceeded(
-            f"the local execution {ref.name} ran inside this command and was stopped with it (recorded as "
-            f"ABORTED); the task that was running finishes first. Resume it with `python -m orchestrator "
-            f"resume {ref.name}` (reruns are idempotent)"
-        ) from None
+        reason = "Ctrl-C" if isinstance(stopped, KeyboardInterrupt) else "its --timeout"
+        print(
+            f"\nstopping {ref.name} ({reason}): the local execution runs inside this command, so it is stopped with it "
+            "once the task that is running has finished, and recorded as ABORTED",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.sfn.stop_execution(executionArn=ref.arn, error="Local.Stopped", cause=f"stopped by {reason}")
+        result = launcher.watch(self.sfn, ref.arn, deadline_seconds=STOP_WAIT_SECONDS)
+        self.history.record(result)
+        return result
 
 
 class Backend(ABC):

@@ -70,6 +70,7 @@ class StateStatus(StrEnum):
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    ABORTED = "ABORTED"  # the execution was stopped while the state ran, and its work never completed
 
 
 def execution_name(window: RefreshWindow, attempt: int) -> str:
@@ -359,14 +360,34 @@ def _loads(text: str | None) -> Any:
         return text
 
 
+# Events of a Parallel or Map state itself (started, succeeded, failed, aborted) name no state: they belong
+# to the innermost one of that type still open, whatever their previousEventId points at (moto points a
+# ParallelStateFailed at the Fail state of the branch that failed).
+_SCOPE_EVENT_PREFIXES = {"ParallelState": "Parallel", "MapState": "Map"}
+
+
 class HistoryReader:
-    """Turns Step Functions history events into StateRuns, incrementally (events are seen once)."""
+    """Turns Step Functions history events into StateRuns, incrementally (events are seen once).
+
+    What each state's row says:
+    - a Task state whose task completed (its `TaskSucceeded` event) is SUCCEEDED with the task's result as its
+      output, even when the execution was stopped before the state could exit: locally the running task
+      finishes before a stopped execution ends, and its rows are in the warehouse;
+    - a Parallel (or Map) state is FAILED when one of its branches failed (a Fail state entered in it, or its
+      own failed event), even though its Catch lets it exit normally; its error is the errors of the states
+      that failed inside it;
+    - a state still open when the execution was aborted is ABORTED; when it failed, FAILED.
+    """
 
     def __init__(self) -> None:
         self.states: list[StateRun] = []
         self._last_id = 0
         self._state_of_event: dict[int, StateRun] = {}
         self._open_by_name: dict[str, StateRun] = {}
+        self._open_scopes: list[StateRun] = []  # the Parallel and Map states open, innermost last
+        self._scope_of: dict[int, StateRun] = {}  # id(state) -> the Parallel or Map state it runs in
+        self._task_completed: set[int] = set()  # id(state) of the Task states whose task succeeded
+        self._failed_branches: set[int] = set()  # id(state) of the Parallel or Map states a branch of which failed
 
     @property
     def last_event_id(self) -> int:
@@ -384,57 +405,121 @@ class HistoryReader:
             changed.extend(self._apply(event))
         return changed
 
-    def close(self, stopped: datetime | None) -> list[StateRun]:
-        """The execution stopped: a state still open then did not finish (a failed Parallel, say)."""
+    def close(self, stopped: datetime | None, status: ExecutionStatus) -> list[StateRun]:
+        """The execution ended with `status`: decide the states still open (see the class docstring)."""
         closed = list(self._open_by_name.values())
         for state in closed:
-            state.status = StateStatus.FAILED
+            if state.status is StateStatus.RUNNING:
+                state.status = self._unfinished_status(state, status)
+            if state.status is StateStatus.FAILED and state.error is None:
+                state.error = self._errors_inside(state)
             state.exited = state.exited or stopped
         self._open_by_name.clear()
+        self._open_scopes.clear()
         return closed
+
+    def _unfinished_status(self, state: StateRun, execution: ExecutionStatus) -> StateStatus:
+        if id(state) in self._task_completed:
+            return StateStatus.SUCCEEDED
+        if id(state) in self._failed_branches or execution is not ExecutionStatus.ABORTED:
+            return StateStatus.FAILED
+        return StateStatus.ABORTED
 
     def _owner(self, event: dict[str, Any]) -> StateRun | None:
         """The state an event belongs to, following previousEventId back to a StateEntered."""
         return self._state_of_event.get(int(event.get("previousEventId") or 0))
 
+    def _scope_owner(self, kind: str) -> StateRun | None:
+        """The Parallel or Map state an event of its own (`ParallelStateFailed`...) belongs to."""
+        prefix = next((prefix for prefix in _SCOPE_EVENT_PREFIXES if kind.startswith(prefix)), None)
+        if prefix is None or kind.endswith(("StateEntered", "StateExited")):
+            return None
+        return next(
+            (scope for scope in reversed(self._open_scopes) if scope.kind == _SCOPE_EVENT_PREFIXES[prefix]), None
+        )
+
+    def _inside(self, state: StateRun, scope: StateRun) -> bool:
+        enclosing = self._scope_of.get(id(state))
+        while enclosing is not None:
+            if enclosing is scope:
+                return True
+            enclosing = self._scope_of.get(id(enclosing))
+        return False
+
+    def _errors_inside(self, scope: StateRun) -> str | None:
+        """The errors of the states that failed inside a Parallel or Map state, each once, in order."""
+        errors = [
+            state.error
+            for state in self.states
+            if state.status is StateStatus.FAILED and state.error and self._inside(state, scope)
+        ]
+        return ", ".join(dict.fromkeys(error for error in errors if error)) or None
+
+    def _enter(self, kind: str, event: dict[str, Any]) -> StateRun:
+        details = event["stateEnteredEventDetails"]
+        state = StateRun(name=details["name"], kind=kind.removesuffix("StateEntered"), entered=event["timestamp"])
+        self.states.append(state)
+        self._state_of_event[int(event["id"])] = state
+        if self._open_scopes:
+            self._scope_of[id(state)] = self._open_scopes[-1]
+        if state.kind == "Fail":
+            # a Fail state fails as it is entered, and with it the branch (so the Parallel) it is in
+            state.status, state.exited = StateStatus.FAILED, state.entered
+            if self._open_scopes:
+                self._failed_branches.add(id(self._open_scopes[-1]))
+            return state
+        self._open_by_name[state.name] = state
+        if state.kind in _SCOPE_EVENT_PREFIXES.values():
+            self._open_scopes.append(state)
+        return state
+
+    def _exit(self, event: dict[str, Any]) -> list[StateRun]:
+        details = event["stateExitedEventDetails"]
+        state = self._open_by_name.pop(details["name"], None)
+        if state is None:
+            return []
+        self._open_scopes = [scope for scope in self._open_scopes if scope is not state]
+        state.exited = event["timestamp"]
+        state.output = _loads(details.get("output"))
+        if state.status is StateStatus.RUNNING and id(state) in self._failed_branches:
+            state.status, state.error = StateStatus.FAILED, self._errors_inside(state)
+        elif state.status is StateStatus.RUNNING:
+            state.status = StateStatus.SUCCEEDED
+        return [state]
+
     def _apply(self, event: dict[str, Any]) -> list[StateRun]:
         kind: str = event["type"]
         event_id = int(event["id"])
         if kind.endswith("StateEntered"):
-            details = event["stateEnteredEventDetails"]
-            state = StateRun(name=details["name"], kind=kind.removesuffix("StateEntered"), entered=event["timestamp"])
-            self.states.append(state)
-            self._open_by_name[state.name] = state
-            self._state_of_event[event_id] = state
-            return [state]
-        owner = self._owner(event)
+            return [self._enter(kind, event)]
+        if kind.endswith("StateExited"):
+            return self._exit(event)
+        owner = self._scope_owner(kind) or self._owner(event)
         if owner is not None:
             self._state_of_event[event_id] = owner
-        if owner is not None and kind.endswith("Scheduled") and owner.status is StateStatus.FAILED:
+        if owner is None or kind.startswith("Execution"):
+            return []
+        if kind.endswith("Scheduled") and owner.status is StateStatus.FAILED:
             owner.retries += 1
             owner.status, owner.exited, owner.error, owner.cause = StateStatus.RUNNING, None, None, None
             return [owner]
-        if kind.endswith("StateExited"):
-            details = event["stateExitedEventDetails"]
-            exited = self._open_by_name.pop(details["name"], None)
-            if exited is None:
-                return []
-            state = exited
-            state.exited = event["timestamp"]
-            state.output = _loads(details.get("output"))
-            if state.status is StateStatus.RUNNING:
-                state.status = StateStatus.SUCCEEDED
-            return [state]
-        if kind.endswith("Failed") or kind.endswith("TimedOut") or kind.endswith("Aborted"):
-            failure: dict[str, Any] = next((value for key, value in event.items() if key.endswith("EventDetails")), {})
-            target = owner
-            if target is None or kind.startswith("Execution"):
-                return []
-            target.status = StateStatus.FAILED
-            target.error = failure.get("error") or kind
-            target.cause = failure.get("cause")
-            target.exited = target.exited or event["timestamp"]
-            return [target]
+        details: dict[str, Any] = next((value for key, value in event.items() if key.endswith("EventDetails")), {})
+        if kind.endswith("Succeeded") and owner.kind == "Task":
+            self._task_completed.add(id(owner))
+            owner.output = _loads(details.get("output"))
+            return []
+        if kind.endswith("Aborted"):
+            owner.status = StateStatus.ABORTED
+            owner.exited = owner.exited or event["timestamp"]
+            return [owner]
+        if kind.endswith("Failed") or kind.endswith("TimedOut"):
+            if owner.kind in _SCOPE_EVENT_PREFIXES.values():
+                self._failed_branches.add(id(owner))
+            owner.status = StateStatus.FAILED
+            owner.error = details.get("error") or self._errors_inside(owner) or kind
+            owner.cause = details.get("cause")
+            owner.exited = owner.exited or event["timestamp"]
+            return [owner]
         return []
 
 
@@ -465,8 +550,9 @@ def snapshot(sfn: SFNClient, execution_arn: str) -> ExecutionResult:
     description = describe(sfn, execution_arn)
     reader = HistoryReader()
     reader.feed(history_events(sfn, execution_arn))
-    if description["status"] != ExecutionStatus.RUNNING.value:
-        reader.close(description.get("stopDate"))
+    status = ExecutionStatus(description["status"])
+    if status is not ExecutionStatus.RUNNING:
+        reader.close(description.get("stopDate"), status)
     return _result(execution_arn, description, reader)
 
 
@@ -513,7 +599,7 @@ def watch(
         changed = reader.feed(history_events(sfn, execution_arn, after_id=reader.last_event_id))
         status = ExecutionStatus(description["status"])
         if status is not ExecutionStatus.RUNNING:
-            changed += reader.close(description.get("stopDate"))
+            changed += reader.close(description.get("stopDate"), status)
         if on_progress is not None:
             for state in changed:
                 on_progress(state)

@@ -188,6 +188,42 @@ def test_failure_names_the_failed_state_and_cause(sfn: Any) -> None:
     assert "Done" not in by_name
 
 
+def test_a_parallel_whose_branch_failed_is_failed_even_when_its_catch_goes_on(sfn: Any) -> None:
+    """The generated definition's stages: a failed task's branch ends in a Fail state, and the Parallel's Catch
+    goes on to the alert, so the Parallel state exits as if it had succeeded."""
+    states = {
+        "Stage 1": {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": "Build item", "States": {"Build item": {"Type": "Pass", "End": True}}},
+                {
+                    "StartAt": "Stop branch customer_address",
+                    "States": {"Stop branch customer_address": {"Type": "Fail", "Error": "LandingIncomplete"}},
+                },
+            ],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify failure"}],
+            "Next": "Done",
+        },
+        "Notify failure": {"Type": "Pass", "Next": "Done"},
+        "Done": {"Type": "Succeed"},
+    }
+    arn = _machine(sfn, states, "Stage 1")
+    seen: list[str] = []
+    result = launcher.watch(
+        sfn,
+        start(sfn, arn, ExecutionRequest(DAY)).arn,
+        deadline_seconds=30,
+        on_progress=lambda state: seen.append(f"{state.name}:{state.status}"),
+    )
+
+    assert result.ref.status is ExecutionStatus.SUCCEEDED
+    by_name = {state.name: state for state in result.states}
+    assert by_name["Stage 1"].status is StateStatus.FAILED
+    assert by_name["Stop branch customer_address"].status is StateStatus.FAILED
+    assert by_name["Notify failure"].status is StateStatus.SUCCEEDED
+    assert "Stage 1:SUCCEEDED" not in seen and "Stage 1:FAILED" in seen  # the live lines too
+
+
 def test_a_retried_task_that_keeps_failing_is_caught_and_reported(sfn: Any) -> None:
     states = {
         "Notify": {
