@@ -164,6 +164,12 @@ class QueryTimedOut(StoreSalesError):
     exit_code = ExitCode.TIMED_OUT
 
 
+class WarehouseBusy(StoreSalesError):
+    """A reader of the local warehouse waited its timeout and a pipeline run (or another writer) still held it."""
+
+    exit_code = ExitCode.TIMED_OUT
+
+
 class LocalAwsError(EnvironmentProblem):
     """The local AWS stand-in (moto server, emulated Lambda/ECS) could not start or deploy."""
 

@@ -12,28 +12,37 @@ STORE_SALES_REDSHIFT_* variables) names a cluster or a workgroup, else the local
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Mapping
+import sys
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from orchestrator import config as config_module
-from orchestrator import settings
-from orchestrator.errors import DataDirError, UsageError
+from orchestrator import file_lock, settings
+from orchestrator.errors import DataDirError, UsageError, WarehouseBusy
 from orchestrator.redshift_data import RedshiftTarget, check_secret
 from orchestrator.redshift_data import query as data_api_query
 
 if TYPE_CHECKING:
+    import duckdb
     from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
 
     from orchestrator.config import Config
 
 LOCAL_SCHEMA = "main"
 DEFAULT_TIMEOUT_SECONDS = 300.0
+# DuckDB's refusals to open a file another writer has open: another process ("Conflicting lock is held in
+# <program> (PID 1234)"), or this one (an in-process task of the local emulator holds it read-write)
+_DUCKDB_LOCK_CONFLICT = re.compile(r"Conflicting lock is held in .*\(PID (?P<pid>\d+)\)")
+_DUCKDB_OPEN_HERE = "same database file with a different configuration"
+WRITER_POLL_SECONDS = 0.25
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # `:name`, but not the second colon of a `::type` cast
 PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
@@ -131,42 +140,119 @@ class Backend(Protocol):
         ...
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _conflicting_writer(error: duckdb.Error) -> str | None:
+    """The process that has the file open for writing (`pid N`) when DuckDB refuses to open it for that; None
+    for other errors. It may be this very process: a task its local emulator runs in-process."""
+    if _DUCKDB_OPEN_HERE in str(error):
+        return f"pid {os.getpid()}"
+    match = _DUCKDB_LOCK_CONFLICT.search(str(error))
+    return None if match is None else f"pid {match['pid']}"
+
+
 @dataclass(frozen=True)
 class DuckDBBackend:
-    """The local warehouse, opened read-only for each statement (so a pipeline run can write in between)."""
+    """The local warehouse, opened read-only for each statement (so a pipeline run can write in between).
+
+    A statement waits, up to `timeout_seconds`, while a local run holds the data directory's pipeline lock
+    (`run_lock`: for the whole command, so no table is read half-loaded between two of its tasks) and while
+    another process (a plain `dbt build`) has the file open for writing; `say` hears one line when it waits."""
 
     warehouse: Path
     schema: str = LOCAL_SCHEMA
+    run_lock: Path | None = None
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    say: Callable[[str], None] = _say
 
     def fetch(self, sql: str, parameters: Mapping[str, object]) -> tuple[list[tuple[str, ColumnKind]], list[Any]]:
         import duckdb
 
-        if not self.warehouse.is_file():
-            raise DataDirError(
-                f"no local warehouse at {self.warehouse}: load it first with "
-                "`python -m orchestrator run --date YYYY-MM-DD`"
-            )
         statement = PLACEHOLDER.sub(lambda match: f"${match.group(1)}", sql)
-        try:
-            with duckdb.connect(str(self.warehouse), read_only=True) as connection:
-                cursor = connection.execute(statement, dict(parameters))
-                columns = [(name, duckdb_kind(str(type_code))) for name, type_code, *_ in cursor.description or []]
-                return columns, cursor.fetchall()
-        except duckdb.CatalogException as error:
-            raise DataDirError(
-                f"the warehouse {self.warehouse} has no such table or column ({' '.join(str(error).split())[:160]}): "
-                "run the pipeline first (`python -m orchestrator run --date YYYY-MM-DD`) or check the query"
-            ) from None
-        except duckdb.IOException as error:
-            raise DataDirError(f"cannot open the warehouse {self.warehouse}: {error}") from None
-        except duckdb.Error as error:
-            raise UsageError(f"DuckDB refused the query: {' '.join(str(error).split())}") from None
+        waiting = _Wait(self, time.monotonic() + self.timeout_seconds)
+        while True:
+            waiting.for_the_run()  # a first run creates the warehouse
+            if not self.warehouse.is_file():
+                raise DataDirError(
+                    f"no local warehouse at {self.warehouse}: load it first with "
+                    "`python -m orchestrator run --date YYYY-MM-DD`"
+                )
+            try:
+                with duckdb.connect(str(self.warehouse), read_only=True) as connection:
+                    cursor = connection.execute(statement, dict(parameters))
+                    columns = [(name, duckdb_kind(str(code))) for name, code, *_ in cursor.description or []]
+                    return columns, cursor.fetchall()
+            except duckdb.CatalogException as error:
+                raise DataDirError(
+                    f"the warehouse {self.warehouse} has no such table or column "
+                    f"({' '.join(str(error).split())[:160]}): run the pipeline first "
+                    "(`python -m orchestrator run --date YYYY-MM-DD`) or check the query"
+                ) from None
+            except (duckdb.IOException, duckdb.ConnectionException) as error:
+                writer = _conflicting_writer(error)
+                if writer is None:
+                    raise DataDirError(f"cannot open the warehouse {self.warehouse}: {error}") from None
+                waiting.for_the_writer(writer)
+            except duckdb.Error as error:
+                raise UsageError(f"DuckDB refused the query: {' '.join(str(error).split())}") from None
 
     def describe(self) -> str:
         return f"local DuckDB warehouse {self.warehouse} (schema {self.schema})"
 
     def exists(self) -> bool:
         return self.warehouse.is_file()
+
+
+@dataclass
+class _Wait:
+    """One statement's wait for the warehouse's writers, up to its deadline, said once."""
+
+    backend: DuckDBBackend
+    deadline: float
+    said: bool = False
+
+    def for_the_run(self) -> None:
+        """Wait while a local run holds the data directory (the whole run, not one of its tasks)."""
+        if self.backend.run_lock is None:
+            return
+        holder = file_lock.wait_for_release(
+            self.backend.run_lock,
+            max(0.0, self.deadline - time.monotonic()),
+            lambda found: self._say(self._run_holder(found)),
+        )
+        if holder is not None:
+            self._give_up(self._run_holder(holder))
+
+    def for_the_writer(self, writer: str) -> None:
+        """Another process has the file open for writing (DuckDB takes one writer): look again shortly."""
+        who = f"{writer} (it has the warehouse open for writing)"
+        if time.monotonic() >= self.deadline:
+            self._give_up(who)
+        self._say(who)
+        time.sleep(min(WRITER_POLL_SECONDS, max(0.0, self.deadline - time.monotonic())))
+
+    @staticmethod
+    def _run_holder(holder: file_lock.Holder) -> str:
+        if holder.work is not None:
+            return f"{holder.work} (a local pipeline run, {holder.process})"
+        return f"{holder.process} (it holds the data directory's pipeline lock: a local run or sample-data)"
+
+    def _say(self, who: str) -> None:
+        if not self.said:
+            self.said = True
+            self.backend.say(
+                f"waiting for {who} to finish before reading {self.backend.warehouse} "
+                f"(up to {self.backend.timeout_seconds:g} s)"
+            )
+
+    def _give_up(self, who: str) -> NoReturn:
+        raise WarehouseBusy(
+            f"the local warehouse {self.backend.warehouse} was still being loaded by {who} after "
+            f"{self.backend.timeout_seconds:g} s of waiting: read it once that has finished, or wait longer "
+            "with --timeout SECONDS (connect(timeout_seconds=...))"
+        )
 
 
 @dataclass(frozen=True)
@@ -215,7 +301,8 @@ def open_warehouse(
     if chosen is None:
         chosen = ReportSource.REDSHIFT if redshift_configured(cfg) else ReportSource.LOCAL
     if chosen is ReportSource.LOCAL:
-        return DuckDBBackend(settings.duckdb_path())
+        run_lock = settings.data_dir() / file_lock.PIPELINE_LOCK_FILE_NAME
+        return DuckDBBackend(settings.duckdb_path(), run_lock=run_lock, timeout_seconds=timeout_seconds)
     from orchestrator.aws import aws_client
 
     target = RedshiftTarget(

@@ -1,7 +1,7 @@
 """The architecture, held true: layered subpackages, one protocol module, a runtime that stands alone.
 
 Layers (each may import the ones listed for it, and itself):
-- foundation: errors, window, settings, config, contract, protocol, aws: nothing but the foundation;
+- foundation: errors, window, settings, config, contract, protocol, aws, file_lock: nothing but the foundation;
 - runtime/ (what ships in the image and runs a task) and definition/ (manifest -> ASL): the foundation;
 - executions/ (start, watch, history, journal, triggers): the foundation and the runtime;
 - the analyst's library (reports, redshift_data, charts): the foundation;
@@ -26,7 +26,7 @@ from orchestrator.protocol import INPUT_KEYS, SUMMARY_KEYS, TASK_SUMMARY_MARKERS
 from orchestrator.window import RefreshWindow
 
 PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
-FOUNDATION = {"errors", "window", "settings", "config", "landing_contract", "protocol", "aws"}
+FOUNDATION = {"errors", "window", "settings", "config", "landing_contract", "protocol", "aws", "file_lock"}
 ANALYST = {"reports", "redshift_data", "charts", "warehouse", "ledger"}
 ALLOWED = {
     "foundation": {"foundation"},
@@ -42,10 +42,10 @@ RUNTIME_MODULES = {
     "orchestrator.aws",
     "orchestrator.landing_contract",
     "orchestrator.errors",
+    "orchestrator.file_lock",
     "orchestrator.protocol",
     "orchestrator.runtime",
     "orchestrator.runtime.lambda_handler",
-    "orchestrator.runtime.file_lock",
     "orchestrator.runtime.landing_gate",
     "orchestrator.runtime.redshift_login",
     "orchestrator.runtime.run_record",

@@ -371,7 +371,13 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in (daily, weekly):
         kind.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
         kind.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the report as a PNG chart")
-        kind.add_argument("--timeout", type=float, default=300, help="Redshift statement deadline in seconds")
+        kind.add_argument(
+            "--timeout",
+            type=float,
+            default=300,
+            help="seconds each statement may take: on Redshift its deadline, locally the wait for a pipeline run "
+            "in progress to finish (then exit 3)",
+        )
         kind.add_argument(
             "--secret-arn",
             help="log in to Redshift with this Secrets Manager secret (JSON username and password) "

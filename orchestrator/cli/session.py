@@ -24,14 +24,14 @@ import contextlib
 import os
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import settings
+from orchestrator import file_lock, settings
 from orchestrator.aws import aws_client
 from orchestrator.config import Config
 from orchestrator.definition.graph import DbtGraph
@@ -53,15 +53,13 @@ from orchestrator.executions.history import (
 from orchestrator.executions.journal import Journal
 from orchestrator.executions.launcher import ExecutionRef, ExecutionResult
 from orchestrator.protocol import START_SETTLE_SECONDS, ExecutionRequest
-from orchestrator.runtime import file_lock, landing_gate
+from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
     from orchestrator.ledger import Ledger
-
-LOCK_FILE_NAME = ".pipeline.lock"
 
 
 class Mode(StrEnum):
@@ -97,6 +95,8 @@ class Session:
     # directory's lock, so no other local launch can (see orchestrator.executions.launcher)
     start_settle_seconds: float = START_SETTLE_SECONDS
     project_graph: DbtGraph | None = None
+    # told the name of each execution started: locally, the run's lock names it to the readers waiting for it
+    announce: Callable[[str], None] | None = None
 
     def graph(self) -> DbtGraph:
         """The dbt project's graph: locally the one the emulator deployed (the project parsed for this
@@ -107,13 +107,16 @@ class Session:
 
     def start(self, request: ExecutionRequest) -> ExecutionRef:
         """Start an execution of the request, guarded against overlapping windows."""
-        return launcher.start(
+        ref = launcher.start(
             self.sfn,
             self.state_machine_arn,
             request,
             self.history.names(),
             settle_seconds=self.start_settle_seconds,
         )
+        if self.announce is not None:
+            self.announce(ref.name)
+        return ref
 
     def stop_watching(self, ref: ExecutionRef, stopped: KeyboardInterrupt | WatchDeadlineExceeded) -> ExecutionResult:
         """The watch of `ref` was interrupted: on AWS leave the execution running (raising `stopped` again);
@@ -244,6 +247,9 @@ class LocalBackend(Backend):
     landing_poll_seconds = LOCAL_LANDING_POLL_SECONDS
     knows_landing = True
 
+    def __init__(self) -> None:
+        self._held: file_lock.HeldLock | None = None  # the pipeline lock, while `exclusive` holds it
+
     @cached_property
     def history(self) -> JournalHistory:
         return JournalHistory(journal())
@@ -258,8 +264,19 @@ class LocalBackend(Backend):
 
         return Ledger(DuckDBBackend(settings.duckdb_path()))
 
-    def exclusive(self) -> contextlib.AbstractContextManager[None]:
-        return local_run_lock()
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with local_run_lock() as held:
+            self._held = held
+            try:
+                yield
+            finally:
+                self._held = None
+
+    def _announce(self, execution: str) -> None:
+        """Name the execution in the pipeline lock: `report` and `connect()` wait for it by name."""
+        if self._held is not None:
+            self._held.announce(execution)
 
     def check_window(self, window: RefreshWindow, *, full_refresh: bool = False) -> None:
         """The landing data is at hand: a window outside it, or a full refresh that would drop the history
@@ -302,6 +319,7 @@ class LocalBackend(Backend):
                 LOCAL_MAX_POLL_SECONDS,
                 start_settle_seconds=0.0,
                 project_graph=aws.graph,
+                announce=self._announce,
             )
 
 
@@ -354,26 +372,27 @@ def journal() -> Journal:
 
 def local_run_holder(directory: Path | None = None) -> str | None:
     """Who holds the data directory's pipeline lock (`pid N`), or None when no local run is in progress."""
-    return file_lock.holder((directory or settings.data_dir()) / LOCK_FILE_NAME)
+    found = file_lock.holder((directory or settings.data_dir()) / file_lock.PIPELINE_LOCK_FILE_NAME)
+    return None if found is None else str(found)
 
 
 @contextlib.contextmanager
-def local_run_lock(directory: Path | None = None) -> Iterator[None]:
+def local_run_lock(directory: Path | None = None) -> Iterator[file_lock.HeldLock]:
     """Hold the data directory's pipeline lock (a local run, or sample-data rewriting the extracts),
     or refuse naming the process that holds it."""
     directory = directory or settings.data_dir()
 
-    def refuse(holder: str) -> ExecutionConflict:
+    def refuse(holder: file_lock.Holder) -> ExecutionConflict:
         return ExecutionConflict(
             f"a local pipeline run is already in progress ({holder}) on {directory}: "
             "wait for it to finish, then look at it with `python -m orchestrator history`"
         )
 
-    path = directory / LOCK_FILE_NAME
+    path = directory / file_lock.PIPELINE_LOCK_FILE_NAME
     try:
         directory.mkdir(parents=True, exist_ok=True)
         path.touch()
     except OSError as error:
         raise DataDirError(f"cannot lock the data directory {directory}: {error.strerror}") from None
-    with file_lock.exclusive(path, refuse):
-        yield
+    with file_lock.exclusive(path, refuse) as held:
+        yield held

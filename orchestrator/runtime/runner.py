@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from orchestrator import settings
+from orchestrator import file_lock, settings
 from orchestrator.aws import aws_client
 from orchestrator.errors import (
     ArtifactUploadError,
@@ -68,7 +68,7 @@ from orchestrator.protocol import (
     TaskRequest,
     TaskSummary,
 )
-from orchestrator.runtime import file_lock, landing_gate, redshift_login, thread_locks
+from orchestrator.runtime import landing_gate, redshift_login, thread_locks
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -268,7 +268,7 @@ def warehouse_session(config: RunnerConfig) -> Iterator[None]:
             release_embedded_database()
 
 
-def _warehouse_lock(path: Path | None) -> contextlib.AbstractContextManager[None]:
+def _warehouse_lock(path: Path | None) -> contextlib.AbstractContextManager[object]:
     """The embedded warehouse's lock (tasks take turns: DuckDB takes one writer); none on a server warehouse."""
     return contextlib.nullcontext() if path is None else file_lock.exclusive(path)
 
