@@ -68,7 +68,7 @@
   {#-
     DuckDB: one view per source table over the local Parquet files under STORE_SALES_DATA_DIR
     (default `data`). With a refresh window, an extract's view reads ONLY the files of the window's
-    load_date folders (listed once; every extract's window files are validated first by
+    load_date folders (listed once; the window files of each extract read are validated first by
     macros/landing_validation.sql), so a daily run
     costs the same after five years as after one month, and a broken file outside the window is never
     opened. Without a window (compile, docs) it reads `landing/<table>/*/*.parquet`. Reference tables
@@ -85,8 +85,8 @@
   {%- set window = refresh_window() -%}
   {%- set window_files = {} -%}
   {%- if window.given and tables | length > 0 -%}
-    {#- Every extract of the window is validated by every task that reads the landing: a bad file stops the first task, before any mart changes. -#}
-    {%- for table in landing_tables("extract") -%}
+    {#- Each extract the task reads is validated for the window: a bad file stops the task that reads it, before its models run; a task never fails for an extract it does not read. -#}
+    {%- for table in tables if table.meta.get("landing") == "extract" -%}
       {%- set files = _landing_window_files(data_dir ~ "/landing/" ~ table.identifier ~ "/*/*.parquet", window) -%}
       {%- do validate_landing_window(table, files) -%}
       {%- do window_files.update({table.identifier: files}) -%}

@@ -60,7 +60,7 @@
   {%- endset -%}
   {%- set not_parquet = run_query(unreadable).columns[0].values() | list -%}
   {%- if not_parquet | length > 0 -%}
-    {{ exceptions.raise_compiler_error("landing data rejected before any model ran (nothing was loaded): landing file " ~ not_parquet | join(", ") ~ " is not a Parquet file (rule: every file of landing/" ~ table.identifier ~ "/load_date=YYYY-MM-DD/ must be Parquet, starting and ending with the bytes PAR1). Replace the file(s) and run the same window again") }}
+    {{ exceptions.raise_compiler_error("landing data rejected before any model of this task ran (it loaded nothing): landing file " ~ not_parquet | join(", ") ~ " is not a Parquet file (rule: every file of landing/" ~ table.identifier ~ "/load_date=YYYY-MM-DD/ must be Parquet, starting and ending with the bytes PAR1). Replace the file(s) and run the same window again") }}
   {%- endif -%}
   {%- set declared = [] -%}
   {%- for column in table.columns.values() if column.name != "load_date" -%}
@@ -172,6 +172,6 @@
   {%- if errors | length > 0 -%}
     {%- set shown = errors[:5] | join("; ") -%}
     {%- set more = (" (and " ~ (errors | length - 5) ~ " more)") if errors | length > 5 else "" -%}
-    {{ exceptions.raise_compiler_error("landing data rejected before any model ran (nothing was loaded): " ~ shown ~ more ~ ". Fix or replace the file(s) and run the same window again") }}
+    {{ exceptions.raise_compiler_error("landing data rejected before any model of this task ran (it loaded nothing): " ~ shown ~ more ~ ". Fix or replace the file(s) and run the same window again") }}
   {%- endif -%}
 {% endmacro %}

@@ -63,6 +63,12 @@ class RefreshWindow:
         """The environment variables the dbt models read the window from."""
         return {WINDOW_START_ENV: self.start.isoformat(), WINDOW_END_ENV: self.end.isoformat()}
 
+    def run_command(self) -> str:
+        """The command that runs this window: `python -m orchestrator run --date D` (or --start/--end)."""
+        if self.start == self.end:
+            return f"python -m orchestrator run --date {self.start.isoformat()}"
+        return f"python -m orchestrator run --start {self.start.isoformat()} --end {self.end.isoformat()}"
+
     def __str__(self) -> str:
         if self.start == self.end:
             return self.start.isoformat()

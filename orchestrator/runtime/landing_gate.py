@@ -13,11 +13,14 @@ A day with nothing to deliver (no changed items) has a folder with only its mark
 With counts, the gate checks that exactly those files are there (no extra Parquet file) and that each
 file's Parquet footer holds that many rows: a file still being copied, truncated or replaced shows up.
 
-The runner calls `check_window` before dbt in every task whose models read an extract, so a missing or
-short delivery fails the execution's first tasks with `LandingIncomplete`, naming the extract, the day and
-what is wrong, before any table changes. `allow_missing` lists extracts whose days may have no marker
-and no files at all (a day known to have no delivery); such days are returned so the run can report them.
-Files without a marker are never accepted: the delivery may still be in progress.
+The runner calls `check_window` before dbt in every task whose models read an extract, for the extracts that
+task reads (no task fails for an extract it does not read): a missing or short delivery fails that task with
+`LandingIncomplete` before its models change, naming the extract, the day, the file (its full path or S3 URI),
+what is wrong and what to do, which depends on the kind of problem (`ProblemKind`): a delivery not there yet
+is waited for (or accepted by `--allow-missing`), a corrupt or mismatching file is replaced and the same window
+run again. `allow_missing` lists extracts whose days may have no marker and no files at all (a day known to
+have no delivery); such days are returned so the run can report them. Files without a marker are never
+accepted: the delivery may still be in progress.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -52,7 +56,8 @@ PROBLEMS_SHOWN = 5
 class Delivery:
     """What one extract's folder for one day holds: its marker's bytes (None: no marker) and data files,
     when the marker was written, and the entries named like data files that are no file (a folder, a broken
-    link): DuckDB's glob would skip those without a word, losing their rows even under an empty marker."""
+    link): DuckDB's glob would skip those without a word, losing their rows even under an empty marker.
+    `folder` is where the day's files are (a local path or an s3:// URI), so a problem names a file in full."""
 
     extract: str
     day: date
@@ -60,12 +65,41 @@ class Delivery:
     files: tuple[str, ...]
     landed_at: datetime | None = None
     not_files: tuple[str, ...] = ()
+    folder: str = ""
+
+    def where(self, name: str) -> str:
+        return f"{self.folder}/{name}" if self.folder else name
+
+
+class ProblemKind(StrEnum):
+    """What kind of wrong a delivery is, which decides what the user should do about it."""
+
+    NOT_DELIVERED = "not delivered"  # no marker and no file: wait, or --allow-missing for a day with none
+    IN_PROGRESS = "in progress"  # files but no marker yet: wait (never accepted by --allow-missing)
+    MISMATCH = "mismatch"  # corrupt, or not what its marker says: replace it and run the same window again
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One extract of one day that has not fully landed: "<extract> <day>: <text>"."""
+
+    extract: str
+    day: date
+    kind: ProblemKind
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.extract} {self.day}: {self.text}"
 
 
 class LandingStore(Protocol):
     """Where the landing lives: the local data directory or the landing S3 folder."""
 
     def deliveries(self, extract: str, window: RefreshWindow) -> list[Delivery]: ...
+
+    def folder(self, extract: str, day: date) -> str:
+        """Where the day's files of `extract` are: a local path or an s3:// URI."""
+        ...
 
     def row_count(self, extract: str, day: date, name: str) -> int: ...
 
@@ -88,6 +122,9 @@ class LocalLanding:
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / LANDING_DIR
 
+    def folder(self, extract: str, day: date) -> str:
+        return str(self.root / extract / folder_name(day))
+
     def deliveries(self, extract: str, window: RefreshWindow) -> list[Delivery]:
         found = []
         for day in window.dates():
@@ -106,7 +143,7 @@ class LocalLanding:
                 marker = (folder / MARKER_FILE).read_bytes()
                 landed_at = datetime.fromtimestamp((folder / MARKER_FILE).stat().st_mtime, tz=UTC)
             data_files = tuple(n for n in names if n.endswith(DATA_SUFFIX))
-            found.append(Delivery(extract, day, marker, data_files, landed_at, not_files))
+            found.append(Delivery(extract, day, marker, data_files, landed_at, not_files, self.folder(extract, day)))
         return found
 
     def marker_days(self, extract: str) -> set[date]:
@@ -140,6 +177,9 @@ class S3Landing:
     def _folder(self, extract: str, day: date) -> str:
         return f"{self.prefix}/{extract}/{folder_name(day)}"
 
+    def folder(self, extract: str, day: date) -> str:
+        return f"s3://{self.bucket}/{self._folder(extract, day)}"
+
     def deliveries(self, extract: str, window: RefreshWindow) -> list[Delivery]:
         names: dict[date, list[str]] = {day: [] for day in window.dates()}
         landed: dict[date, datetime] = {}
@@ -164,7 +204,7 @@ class S3Landing:
                 body = self.s3.get_object(Bucket=self.bucket, Key=f"{self._folder(extract, day)}/{MARKER_FILE}")
                 marker = body["Body"].read()
             files = tuple(sorted(n for n in listed if n.endswith(DATA_SUFFIX)))
-            found.append(Delivery(extract, day, marker, files, landed.get(day)))
+            found.append(Delivery(extract, day, marker, files, landed.get(day), folder=self.folder(extract, day)))
         return found
 
     def marker_of(self, bucket: str, key: str) -> tuple[str, date] | None:
@@ -213,33 +253,55 @@ def _folder_day(name: str) -> date | None:
 
 @dataclass(frozen=True)
 class WindowCheck:
-    """The gate's findings for a window: what is wrong ("<extract> <day>: <what>") and what was accepted."""
+    """The gate's findings for a window: what is wrong and what was accepted ("<extract> <day>")."""
 
-    problems: tuple[str, ...]
+    problems: tuple[Problem, ...]
     accepted: tuple[str, ...]
 
     def summary(self) -> str:
-        shown = "; ".join(self.problems[:PROBLEMS_SHOWN])
+        shown = "; ".join(str(problem) for problem in self.problems[:PROBLEMS_SHOWN])
         more = len(self.problems) - PROBLEMS_SHOWN
         return shown + (f"; and {more} more" if more > 0 else "")
 
+    def advice(self, window: RefreshWindow) -> str:
+        """What to do, for each kind of problem found."""
+        kinds = {problem.kind for problem in self.problems}
+        steps = []
+        if ProblemKind.MISMATCH in kinds:
+            steps.append(f"replace the file(s) named and run the same window again ({window.run_command()})")
+        if ProblemKind.IN_PROGRESS in kinds:
+            steps.append(f"wait until the delivery in progress writes its {MARKER_FILE} marker")
+        if ProblemKind.NOT_DELIVERED in kinds:
+            missing = sorted({p.extract for p in self.problems if p.kind is ProblemKind.NOT_DELIVERED})
+            options = " ".join(f"--allow-missing {extract}" for extract in missing)
+            steps.append(
+                f"wait for the delivery (its {MARKER_FILE} marker), or run the window again with {options} "
+                "if that day has none"
+            )
+        return "; ".join(steps)
 
-def inspect_window(store: LandingStore, window: RefreshWindow, allow_missing: Sequence[str] = ()) -> WindowCheck:
-    """Every extract and day of `window` that has not fully landed, and the days `allow_missing` accepts."""
+
+def inspect_window(
+    store: LandingStore,
+    window: RefreshWindow,
+    allow_missing: Sequence[str] = (),
+    extracts: Sequence[str] = EXTRACTS,
+) -> WindowCheck:
+    """Every day of `window` of `extracts` that has not fully landed, and the days `allow_missing` accepts."""
     unknown = sorted(set(allow_missing) - set(EXTRACTS))
     if unknown:
         raise UsageError(f"--allow-missing {', '.join(unknown)}: not an extract; choose from {', '.join(EXTRACTS)}")
-    problems: list[str] = []
+    problems: list[Problem] = []
     accepted: list[str] = []
-    for extract in EXTRACTS:
+    for extract in (e for e in EXTRACTS if e in extracts):
         for delivery in store.deliveries(extract, window):
             problem = _problem(store, delivery)
             if problem is None:
                 continue
-            if delivery.marker is None and not delivery.files and extract in allow_missing:
+            if problem.kind is ProblemKind.NOT_DELIVERED and extract in allow_missing:
                 accepted.append(f"{extract} {delivery.day}")
                 continue
-            problems.append(f"{extract} {delivery.day}: {problem}")
+            problems.append(problem)
     return WindowCheck(tuple(problems), tuple(accepted))
 
 
@@ -257,20 +319,25 @@ def arrivals(store: LandingStore, day: date) -> list[Arrival]:
     found = []
     for extract in EXTRACTS:
         (delivery,) = store.deliveries(extract, RefreshWindow.day(day))
-        found.append(Arrival(extract, delivery.landed_at, _problem(store, delivery)))
+        problem = _problem(store, delivery)
+        found.append(Arrival(extract, delivery.landed_at, None if problem is None else problem.text))
     return found
 
 
-def check_window(store: LandingStore, window: RefreshWindow, allow_missing: Sequence[str] = ()) -> list[str]:
-    """Raise `LandingIncomplete` naming every extract and day of `window` that has not fully landed.
+def check_window(
+    store: LandingStore, window: RefreshWindow, allow_missing: Sequence[str] = (), extracts: Sequence[str] = EXTRACTS
+) -> list[str]:
+    """Raise `LandingIncomplete` naming every day of `window` of `extracts` that has not fully landed, and
+    what to do about it.
 
     Returns the "<extract> <day>" deliveries accepted as missing because their extract is in `allow_missing`.
     """
-    check = inspect_window(store, window, allow_missing)
+    check = inspect_window(store, window, allow_missing, extracts)
     if check.problems:
+        waiting = any(problem.kind is not ProblemKind.MISMATCH for problem in check.problems)
         raise LandingIncomplete(
-            f"landing incomplete: {check.summary()}. Nothing was loaded: wait for the delivery "
-            f"(its {MARKER_FILE} marker), or rerun with --allow-missing EXTRACT for a day known to have none"
+            f"landing {'incomplete' if waiting else 'rejected'}: {check.summary()}. Nothing was loaded by this "
+            f"task: {check.advice(window)}"
         )
     return list(check.accepted)
 
@@ -317,32 +384,51 @@ def landed_window(store: LandingStore, after: date | None) -> RefreshWindow | No
     return RefreshWindow(start, end)
 
 
-def _problem(store: LandingStore, delivery: Delivery) -> str | None:
+def _problem(store: LandingStore, delivery: Delivery) -> Problem | None:
     """What is wrong with one delivery, or None when it has fully landed."""
+
+    def wrong(kind: ProblemKind, text: str) -> Problem:
+        return Problem(delivery.extract, delivery.day, kind, text)
+
     if delivery.not_files:
-        return f"{', '.join(delivery.not_files)} is not a readable file (a folder or a broken link)"
+        listed = ", ".join(delivery.where(name) for name in delivery.not_files)
+        return wrong(ProblemKind.MISMATCH, f"{listed} is not a readable file (a folder or a broken link)")
+    marker = delivery.where(MARKER_FILE)
     if delivery.marker is None:
         if delivery.files:
-            return f"{len(delivery.files)} file(s) but no {MARKER_FILE} marker (the delivery may be in progress)"
-        return f"not delivered (no {MARKER_FILE} marker, no file)"
+            return wrong(
+                ProblemKind.IN_PROGRESS,
+                f"{len(delivery.files)} file(s) in {delivery.folder or 'its folder'} but no {MARKER_FILE} marker "
+                "(the delivery may be in progress)",
+            )
+        return wrong(ProblemKind.NOT_DELIVERED, f"not delivered (no {MARKER_FILE} marker, no file)")
     if not delivery.marker.strip():
         return None
     try:
         document = json.loads(delivery.marker)
         expected = {str(f["name"]): int(f["rows"]) for f in document["files"]}
     except (ValueError, KeyError, TypeError):
-        return f'{MARKER_FILE} is neither empty nor JSON like {{"files": [{{"name": "x.parquet", "rows": 10}}]}}'
+        return wrong(
+            ProblemKind.MISMATCH,
+            f'{marker} is neither empty nor JSON like {{"files": [{{"name": "x.parquet", "rows": 10}}]}}',
+        )
     missing = sorted(set(expected) - set(delivery.files))
     if missing:
-        return f"{MARKER_FILE} names {', '.join(missing)}, which is not there"
+        return wrong(ProblemKind.MISMATCH, f"{marker} names {', '.join(missing)}, which is not there")
     extra = sorted(set(delivery.files) - set(expected))
     if extra:
-        return f"{', '.join(extra)} is not named in {MARKER_FILE}"
+        listed = ", ".join(delivery.where(name) for name in extra)
+        return wrong(ProblemKind.MISMATCH, f"{listed} is not named in {MARKER_FILE}")
     for name, rows in sorted(expected.items()):
         try:
             found = store.row_count(delivery.extract, delivery.day, name)
         except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
-            return f"{name} is not a readable Parquet file ({' '.join(str(error).split())[:200]})"
+            reason = " ".join(str(error).split())[:200]
+            return wrong(ProblemKind.MISMATCH, f"{delivery.where(name)} is not a readable Parquet file ({reason})")
         if found != rows:
-            return f"{name} has {found:,} rows, {MARKER_FILE} says {rows:,} (truncated or still being written?)"
+            return wrong(
+                ProblemKind.MISMATCH,
+                f"{delivery.where(name)} has {found:,} rows, {MARKER_FILE} says {rows:,} (truncated or still being "
+                "written?)",
+            )
     return None

@@ -218,17 +218,19 @@ def run_task(
 def _check_landing(
     request: TaskRequest, manifest: Any, selected: Sequence[str], s3_client: S3Client | None
 ) -> list[str]:
-    """The landing gate (orchestrator.runtime.landing_gate) for a task whose models read an extract: on DuckDB the
-    local data directory, on Redshift the landing S3 folder; other warehouses load their landing tables
-    with a loader, which has no markers. Returns the deliveries accepted as missing."""
-    extracts = {uid for uid, source in manifest.sources.items() if source.meta.get("landing") == "extract"}
+    """The landing gate (orchestrator.runtime.landing_gate) for the extracts the task's models read (a task never
+    fails for an extract it does not read): on DuckDB the local data directory, on Redshift the landing S3
+    folder; other warehouses load their landing tables with a loader, which has no markers. Returns the
+    deliveries accepted as missing."""
+    extracts = {uid: source.name for uid, source in manifest.sources.items() if source.meta.get("landing") == "extract"}
     reads = {
         dependency
         for node in manifest.nodes.values()
         if node.resource_type in ORCHESTRATED_TYPES and node.name in selected
         for dependency in getattr(node.depends_on, "nodes", ())  # a seed depends on macros only
     }
-    if not reads & extracts:
+    read = sorted(name for uid, name in extracts.items() if uid in reads)
+    if not read:
         return []
     store: landing_gate.LandingStore
     adapter = manifest.metadata.adapter_type
@@ -240,7 +242,7 @@ def _check_landing(
     else:
         return []
     try:
-        return landing_gate.check_window(store, request.window, request.allow_missing)
+        return landing_gate.check_window(store, request.window, request.allow_missing, read)
     except LandingIncomplete as error:
         raise LandingIncomplete(f"task {request.task} ({request.window}): {error}") from None
 

@@ -1,5 +1,6 @@
-"""Landing data that is wrong or incomplete: each fault stops the pipeline before any model runs, with a message naming
-the file, the column and the rule, or is handled as the model docs say; nothing already loaded is lost.
+"""Landing data that is wrong or incomplete: each fault stops the pipeline in the task that reads the extract, before
+its models run, with a message naming the file (its full path), the column and the rule, or is handled as the model
+docs say; no task fails for an extract it does not read, and nothing already loaded is lost.
 
 The pipeline's tasks run as the state machine runs them (the plan generated from the dbt graph, each task
 through `orchestrator.runtime.runner.run_task`, the code inside Lambda and the ECS container), in stage order, on a
@@ -94,28 +95,47 @@ def fact_rows(data_dir: Path, day: date) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
+# the tasks in plan order (each named after the extract it reads, but the reports') and the tables they build
+TASK_TABLES = {
+    "customer_address": ("dim_customer_address",),
+    "item": ("dim_item",),
+    "store_sales": ("fct_store_sales",),
+    "reports": ("rpt_daily_store_sales", "rpt_weekly_region_sales"),
+}
+
+
 def assert_rejected(
-    data_dir: Path, tmp_path: Path, *words: str, error: type[RunnerError] = DbtCrashed, allow_missing: str = ""
+    data_dir: Path,
+    tmp_path: Path,
+    task: str,
+    *words: str,
+    error: type[RunnerError] = DbtCrashed,
+    allow_missing: str = "",
 ) -> str:
-    """The run of SECOND fails in its first task, before any model, naming `words`; FIRST's tables are kept."""
+    """The run of SECOND fails in `task` (the one that reads the bad extract), before its models, naming `words`;
+    the tables of that task and of every later one keep FIRST's rows alone."""
     before = snapshot(data_dir / "warehouse.duckdb")
     with pytest.raises(RunnerError) as failure:
         run_pipeline(RefreshWindow.day(SECOND), tmp_path / "work", tuple(allow_missing.split()))
     message = str(failure.value)
     assert isinstance(failure.value, error), message
-    assert message.startswith("task customer_address"), message  # the first task: nothing ran
+    assert message.startswith(f"task {task} (2002-01-11): "), message
     for word in words:
         assert word in message, message
     assert "\n" not in message and "\x1b" not in message, message  # one plain line
     assert "> in macro" not in message and "Error in operation" not in message, message  # none of dbt's framing
-    assert snapshot(data_dir / "warehouse.duckdb") == before
+    after = snapshot(data_dir / "warehouse.duckdb")
+    untouched = [t for key in list(TASK_TABLES)[list(TASK_TABLES).index(task) :] for t in TASK_TABLES[key]]
+    assert {t: after[t] for t in untouched} == {t: before[t] for t in untouched}
     return message
 
 
 def test_a_missing_column_is_rejected_naming_the_file_and_the_column(data_dir: Path, tmp_path: Path) -> None:
     sales = extract_file(data_dir, "store_sales", SECOND)
     rewrite(sales, "* exclude (ss_quantity)")
-    assert_rejected(data_dir, tmp_path, str(sales), "column ss_quantity is missing", "rule:", "tpcds.store_sales")
+    assert_rejected(
+        data_dir, tmp_path, "store_sales", str(sales), "column ss_quantity is missing", "rule:", "tpcds.store_sales"
+    )
 
 
 def test_a_wrong_type_is_rejected_naming_the_file_the_column_and_the_declared_type(
@@ -123,22 +143,22 @@ def test_a_wrong_type_is_rejected_naming_the_file_the_column_and_the_declared_ty
 ) -> None:
     items = extract_file(data_dir, "item", SECOND)
     rewrite(items, "* replace ('price ' || i_current_price as i_current_price)")
-    assert_rejected(data_dir, tmp_path, str(items), "column i_current_price is VARCHAR", "declared numeric(7,2)")
+    assert_rejected(data_dir, tmp_path, "item", str(items), "column i_current_price is VARCHAR", "numeric(7,2)")
 
 
 def test_an_unparseable_file_is_rejected_naming_the_file(data_dir: Path, tmp_path: Path) -> None:
     addresses = extract_file(data_dir, "customer_address", SECOND)
     addresses.write_bytes(b"ca_address_id,ca_city\nADDR1,Midway\n")  # a CSV named .parquet
-    assert_rejected(data_dir, tmp_path, str(addresses), "Parquet")
+    assert_rejected(data_dir, tmp_path, "customer_address", str(addresses), "Parquet", "run the same window again")
 
 
 def test_a_truncated_or_empty_file_is_rejected_naming_the_file(data_dir: Path, tmp_path: Path) -> None:
     sales = extract_file(data_dir, "store_sales", SECOND)
     good = sales.read_bytes()
     sales.write_bytes(good[: len(good) // 2])  # a copy cut short
-    assert_rejected(data_dir, tmp_path, str(sales), "is not a Parquet file", "Replace the file")
+    assert_rejected(data_dir, tmp_path, "store_sales", str(sales), "is not a Parquet file", "Replace the file")
     sales.write_bytes(b"")
-    assert_rejected(data_dir, tmp_path, str(sales), "is not a Parquet file", "Replace the file")
+    assert_rejected(data_dir, tmp_path, "store_sales", str(sales), "is not a Parquet file", "Replace the file")
 
 
 def test_a_data_file_that_cannot_be_opened_is_rejected_not_skipped(data_dir: Path, tmp_path: Path) -> None:
@@ -148,11 +168,11 @@ def test_a_data_file_that_cannot_be_opened_is_rejected_not_skipped(data_dir: Pat
     sales = extract_file(data_dir, "store_sales", SECOND)
     sales.unlink()
     sales.symlink_to(tmp_path / "moved-away.parquet")
-    expected = "store_sales 2002-01-11: part-0.parquet is not a readable file (a folder or a broken link)"
-    assert_rejected(data_dir, tmp_path, expected, error=LandingIncomplete)
+    expected = f"store_sales 2002-01-11: {sales} is not a readable file (a folder or a broken link)"
+    assert_rejected(data_dir, tmp_path, "store_sales", expected, "replace", error=LandingIncomplete)
     sales.unlink()
     sales.mkdir()
-    assert_rejected(data_dir, tmp_path, expected, error=LandingIncomplete)
+    assert_rejected(data_dir, tmp_path, "store_sales", expected, "replace", error=LandingIncomplete)
 
 
 def test_a_null_ticket_number_is_rejected_naming_the_file_and_the_rule(data_dir: Path, tmp_path: Path) -> None:
@@ -160,13 +180,17 @@ def test_a_null_ticket_number_is_rejected_naming_the_file_and_the_rule(data_dir:
     rewrite(
         sales, "* replace (case when ss_ticket_number = 202 then null else ss_ticket_number end as ss_ticket_number)"
     )
-    assert_rejected(data_dir, tmp_path, str(sales), "column ss_ticket_number is NULL on 1 row(s)", "may not be NULL")
+    assert_rejected(
+        data_dir, tmp_path, "store_sales", str(sales), "column ss_ticket_number is NULL on 1 row(s)", "may not be NULL"
+    )
 
 
 def test_several_faults_are_listed_together(data_dir: Path, tmp_path: Path) -> None:
     sales = extract_file(data_dir, "store_sales", SECOND)
     rewrite(sales, "* exclude (ss_net_profit, s_store_id) replace (ss_quantity::varchar as ss_quantity)")
-    message = assert_rejected(data_dir, tmp_path, "column s_store_id is missing", "column ss_net_profit is missing")
+    message = assert_rejected(
+        data_dir, tmp_path, "store_sales", "column s_store_id is missing", "column ss_net_profit is missing"
+    )
     assert "column ss_quantity is VARCHAR" in message
 
 
@@ -280,35 +304,51 @@ def test_broken_files_outside_the_window_are_never_read(data_dir: Path, tmp_path
 def test_a_day_not_delivered_stops_the_run_before_any_model(data_dir: Path, tmp_path: Path) -> None:
     shutil.rmtree(extract_file(data_dir, "store_sales", SECOND).parent)
     message = assert_rejected(
-        data_dir, tmp_path, "store_sales 2002-01-11: not delivered", "--allow-missing", error=LandingIncomplete
+        data_dir,
+        tmp_path,
+        "store_sales",
+        "store_sales 2002-01-11: not delivered",
+        "--allow-missing store_sales",
+        error=LandingIncomplete,
     )
     assert "customer_address 2002-01-11" not in message and "item 2002-01-11" not in message
 
 
 def test_files_without_their_marker_are_a_delivery_in_progress(data_dir: Path, tmp_path: Path) -> None:
     (extract_file(data_dir, "item", SECOND).parent / MARKER_FILE).unlink()
-    assert_rejected(data_dir, tmp_path, "item 2002-01-11: 1 file(s) but no _SUCCESS marker", error=LandingIncomplete)
-    # accepting a missing delivery never accepts files that may be half copied
-    assert_rejected(data_dir, tmp_path, "in progress", error=LandingIncomplete, allow_missing="item")
+    folder = extract_file(data_dir, "item", SECOND).parent
+    expected = f"item 2002-01-11: 1 file(s) in {folder} but no _SUCCESS marker"
+    message = assert_rejected(data_dir, tmp_path, "item", expected, error=LandingIncomplete)
+    assert "--allow-missing" not in message  # which never accepts files that may be half copied:
+    assert_rejected(data_dir, tmp_path, "item", "in progress", error=LandingIncomplete, allow_missing="item")
 
 
 def test_a_short_file_fails_its_marker_counts(data_dir: Path, tmp_path: Path) -> None:
     sales = extract_file(data_dir, "store_sales", SECOND)
     (sales.parent / MARKER_FILE).write_text(marker_document({sales.name: 5}))
+    replace = "replace the file(s) named and run the same window again (python -m orchestrator run --date 2002-01-11)"
     assert_rejected(
         data_dir,
         tmp_path,
-        "store_sales 2002-01-11: part-0.parquet has 4 rows, _SUCCESS says 5",
+        "store_sales",
+        f"store_sales 2002-01-11: {sales} has 4 rows, _SUCCESS says 5",
+        replace,
         error=LandingIncomplete,
     )
     (sales.parent / MARKER_FILE).write_text(marker_document({sales.name: 4, "part-1.parquet": 7}))
-    assert_rejected(data_dir, tmp_path, "names part-1.parquet, which is not there", error=LandingIncomplete)
+    assert_rejected(
+        data_dir, tmp_path, "store_sales", "names part-1.parquet, which is not there", replace, error=LandingIncomplete
+    )
     (sales.parent / MARKER_FILE).write_text(marker_document({sales.name: 4}))
     sales.with_name("part-1.parquet").write_bytes(sales.read_bytes())
-    assert_rejected(data_dir, tmp_path, "part-1.parquet is not named in _SUCCESS", error=LandingIncomplete)
+    assert_rejected(
+        data_dir, tmp_path, "store_sales", "part-1.parquet is not named in _SUCCESS", replace, error=LandingIncomplete
+    )
     sales.with_name("part-1.parquet").unlink()
     (sales.parent / MARKER_FILE).write_text("done")
-    assert_rejected(data_dir, tmp_path, "_SUCCESS is neither empty nor JSON", error=LandingIncomplete)
+    assert_rejected(
+        data_dir, tmp_path, "store_sales", "_SUCCESS is neither empty nor JSON", replace, error=LandingIncomplete
+    )
 
 
 def test_a_day_known_to_have_no_delivery_loads_with_allow_missing_and_is_recorded(

@@ -96,16 +96,53 @@ def test_each_kind_of_incomplete_delivery_is_named(layout: Layout) -> None:
     for key in [k for k in files if k.startswith("landing/customer_address/load_date=2002-12-30/")]:
         del files[key]  # nothing at all
     files["landing/store_sales/load_date=2002-12-31/data_0.parquet"] = parquet(12)  # short: 71 expected
+    store = layout(files)
     with pytest.raises(LandingIncomplete) as failure:
-        check_window(layout(files), DAYS)
+        check_window(store, DAYS)
     message = str(failure.value)
+    item, sales = store.folder("item", date(2002, 12, 29)), store.folder("store_sales", date(2002, 12, 31))
     assert message == (
         "landing incomplete: customer_address 2002-12-30: not delivered (no _SUCCESS marker, no file); "
-        "item 2002-12-29: 1 file(s) but no _SUCCESS marker (the delivery may be in progress); "
-        "store_sales 2002-12-31: data_0.parquet has 12 rows, _SUCCESS says 71 (truncated or still being "
-        "written?). Nothing was loaded: wait for the delivery (its _SUCCESS marker), or rerun with "
-        "--allow-missing EXTRACT for a day known to have none"
+        f"item 2002-12-29: 1 file(s) in {item} but no _SUCCESS marker (the delivery may be in progress); "
+        f"store_sales 2002-12-31: {sales}/data_0.parquet has 12 rows, _SUCCESS says 71 (truncated or still being "
+        "written?). Nothing was loaded by this task: replace the file(s) named and run the same window again "
+        "(python -m orchestrator run --start 2002-12-29 --end 2002-12-31); wait until the delivery in progress "
+        "writes its _SUCCESS marker; wait for the delivery (its _SUCCESS marker), or run the window again with "
+        "--allow-missing customer_address if that day has none"
     )
+
+
+def test_a_wrong_file_is_to_be_replaced_not_waited_for(layout: Layout) -> None:
+    """A file that is there but wrong is replaced and the window run again: no wait and no --allow-missing."""
+    corrupt = full_delivery()
+    corrupt["landing/store_sales/load_date=2002-12-30/data_0.parquet"] = parquet(3)
+    with pytest.raises(LandingIncomplete) as failure:
+        check_window(layout(corrupt), DAYS)
+    assert str(failure.value).startswith("landing rejected: store_sales 2002-12-30: ")
+    assert "replace the file(s) named and run the same window again" in str(failure.value)
+    assert "wait" not in str(failure.value) and "--allow-missing" not in str(failure.value)
+
+
+def test_a_missing_delivery_is_waited_for_or_accepted(layout: Layout) -> None:
+    missing = full_delivery()
+    for key in [k for k in missing if k.startswith("landing/item/load_date=2002-12-31/")]:
+        del missing[key]
+    with pytest.raises(LandingIncomplete) as failure:
+        check_window(layout(missing), DAYS)
+    assert str(failure.value).endswith(
+        "Nothing was loaded by this task: wait for the delivery (its _SUCCESS marker), or run the window again "
+        "with --allow-missing item if that day has none"
+    )
+
+
+def test_only_the_extracts_asked_for_are_checked(layout: Layout) -> None:
+    """A task checks the extracts it reads: a broken sales file fails the fact's task, not the dimensions'."""
+    files = full_delivery()
+    files["landing/store_sales/load_date=2002-12-29/data_0.parquet"] = b"garbage"
+    store = layout(files)
+    assert check_window(store, DAYS, extracts=("customer_address", "item")) == []
+    with pytest.raises(LandingIncomplete, match="store_sales 2002-12-29"):
+        check_window(store, DAYS, extracts=("store_sales",))
 
 
 def test_allow_missing_accepts_only_days_with_nothing_delivered(layout: Layout) -> None:
@@ -122,12 +159,15 @@ def test_allow_missing_accepts_only_days_with_nothing_delivered(layout: Layout) 
 def test_an_unreadable_file_is_named_not_raised(layout: Layout) -> None:
     files = full_delivery()
     files["landing/store_sales/load_date=2002-12-29/data_0.parquet"] = b"garbage"
-    with pytest.raises(LandingIncomplete, match=r"store_sales 2002-12-29: data_0.parquet is not a readable Parquet"):
-        check_window(layout(files), DAYS)
+    store = layout(files)
+    with pytest.raises(LandingIncomplete) as failure:
+        check_window(store, DAYS)
+    path = store.folder("store_sales", date(2002, 12, 29)) + "/data_0.parquet"
+    assert f"store_sales 2002-12-29: {path} is not a readable Parquet file" in str(failure.value)
 
 
 def test_only_the_first_problems_are_spelled_out(layout: Layout) -> None:
     store = layout({})
-    with pytest.raises(LandingIncomplete, match=r"; and 4 more\. Nothing was loaded") as failure:
+    with pytest.raises(LandingIncomplete, match=r"; and 4 more\. Nothing was loaded by this task") as failure:
         check_window(store, DAYS)
     assert str(failure.value).count("not delivered") == 5
