@@ -9,7 +9,9 @@ Everything that crosses a process or service boundary is defined here, once:
   the definition selects and the CLI displays;
 - the overlap guard's timing (`START_SETTLE_SECONDS`, `ADMISSION_SECONDS`): what the launcher's check after
   a start and the definition's `Admission` state must agree on;
-- the run record key (`RECORD_RUN_KEY`): the payload of the execution's last state (orchestrator.runtime.run_record);
+- the run record key (`RECORD_RUN_KEY`): the payload of the execution's last state (orchestrator.runtime.run_record),
+  and the failure key (`DESCRIBE_FAILURE_KEY`): the payload of the state that words a failure's alert
+  (orchestrator.runtime.failure);
 - the error names Retry and Catch match: the class names of `orchestrator.errors.RunnerError` leaves
   (`RUNNER_TRANSIENT_ERROR` is the one retried, `RUNNER_TIMED_OUT_ERROR` the one sent on to ECS).
 
@@ -44,6 +46,7 @@ START_SETTLE_SECONDS = 2.0
 ADMISSION_SECONDS = 10
 OVERLAP_STOP_ERROR = "OverlappingExecution"
 RECORD_RUN_KEY = "record_run"
+DESCRIBE_FAILURE_KEY = "describe_failure"  # the payload of `Describe failure` (orchestrator.runtime.failure)
 INPUT_KEYS = (
     "refresh_window",
     "window_days",

@@ -46,6 +46,7 @@ RUNTIME_MODULES = {
     "orchestrator.protocol",
     "orchestrator.runtime",
     "orchestrator.runtime.lambda_handler",
+    "orchestrator.runtime.failure",
     "orchestrator.runtime.landing_gate",
     "orchestrator.runtime.redshift_login",
     "orchestrator.runtime.run_record",

@@ -49,11 +49,13 @@ Compute per task (model `meta.orchestrator.compute`, see `orchestrator.definitio
 Retry only on transient infrastructure errors (Lambda service/throttling/SDK errors, ECS API errors
 and the runner's `DbtTransientError`), with exponential backoff and full jitter. Never on
 `DbtModelFailed`, `DbtTestFailed`, `DbtCrashed`, timeouts or anything else: those are caught, named
-(`Failure in <task>`: "task <task> (models: ...) failed with <Error>: <Cause>"), published to the SNS
-topic (`Notify failure`), written to the warehouse's pipeline_runs (`Record failure`; `Record run` on the
-success path, see `orchestrator.runtime.run_record`) and end the execution in `Pipeline failed`, whose Error and
-Cause are the failing task's (a Fail state may not raise a reserved `States.*` name, so `States.Timeout` - a Lambda
-timeout or a missed ECS heartbeat - ends as `Task.Timeout`, the original name kept in the Cause).
+(`Failure in <task>`: "task <task> (models: ...) failed with <Error>: <Cause>"), worded in one line by the
+runner (`Describe failure`, `orchestrator.runtime.failure`: a Lambda task's Cause is the Lambda runtime's JSON
+error, which no person should read), published to the SNS topic with the execution's name and the command that
+resumes it (`Notify failure`), written to the warehouse's pipeline_runs (`Record failure`; `Record run` on the
+success path, see `orchestrator.runtime.run_record`) and end the execution in `Pipeline failed`, whose Error is
+the failing task's and whose Cause is that one line (a Fail state may not raise a reserved `States.*` name, so
+`States.Timeout` - a Lambda timeout or a missed ECS heartbeat - ends as `Task.Timeout`).
 
 Placeholders: the defaults of `RenderOptions` are CloudFormation DefinitionSubstitutions
 (`${RunnerFunctionArn}`, `${EcsClusterArn}`, `${EcsTaskDefinitionArn}`, `${EcsContainerName}`,
@@ -75,6 +77,7 @@ from orchestrator.definition.plan import Plan, Task, build_plan
 from orchestrator.errors import OrchestrationConfigError
 from orchestrator.protocol import (
     ADMISSION_SECONDS,
+    DESCRIBE_FAILURE_KEY,
     ENV_ALLOW_MISSING,
     ENV_ARTIFACTS_BUCKET,
     ENV_ARTIFACTS_PREFIX,
@@ -105,6 +108,8 @@ LAMBDA_TRANSIENT_ERRORS = (
 )
 ECS_TRANSIENT_ERRORS = ("ECS.AmazonECSException", "ECS.ServerException")
 NOTIFY_STATE = "Notify failure"
+DESCRIBE_STATE = "Describe failure"
+DESCRIBE_PLAINLY_STATE = "Describe failure plainly"
 FAILED_STATE = "Pipeline failed"
 CHECK_STATE = "Check failure"
 RENAME_STATE = "Rename failure"
@@ -230,18 +235,15 @@ def build_definition(graph: DbtGraph, options: RenderOptions, comment: str = "")
                 },
                 "Type": "Pass",
             }
+    states.update(_describe_states(options))
     states[NOTIFY_STATE] = _alert_state(
-        "States.Format('Store sales pipeline execution {} failed. {}: {}', $$.Execution.Name, $.error.Error, "
-        "$.error.Cause)",
-        "Store sales pipeline failed",
-        RECORD_FAILURE_STATE,
-        options,
+        {"Message.$": "$.failure.message", "Subject.$": "$.failure.subject"}, RECORD_FAILURE_STATE, options
     )
     states[RECORD_FAILURE_STATE] = _record_state("FAILED", CHECK_STATE, options)
     states.update(_warning_states([task.key for stage in plan.stages for task in stage], options))
     states[RECORD_RUN_STATE] = _record_state("SUCCEEDED", SUCCEEDED_STATE, options)
     states.update(_rename_states_errors(CHECK_STATE, RENAME_STATE, FAILED_STATE))
-    states[FAILED_STATE] = {"CausePath": "$.error.Cause", "ErrorPath": "$.error.Error", "Type": "Fail"}
+    states[FAILED_STATE] = {"CausePath": "$.failure.line", "ErrorPath": "$.error.Error", "Type": "Fail"}
     states[SUCCEEDED_STATE] = {"Type": "Succeed"}
     start_at = "Initialize"
     if options.admission_seconds:
@@ -276,21 +278,69 @@ def _warning_states(task_keys: Sequence[str], options: RenderOptions) -> dict[st
             "Type": "Choice",
         },
         NOTIFY_WARNING_STATE: _alert_state(
-            "States.Format('Store sales pipeline execution {} published with a warning: {}', $$.Execution.Name, "
-            f"States.JsonToString(States.Array({lists})))",
-            "Store sales published with a warning",
+            {
+                "Message.$": "States.Format('Store sales pipeline execution {} published with a warning: {}', "
+                f"$$.Execution.Name, States.JsonToString(States.Array({lists})))",
+                "Subject": "Store sales published with a warning",
+            },
             RECORD_RUN_STATE,
             options,
         ),
     }
 
 
-def _alert_state(message: str, subject: str, following: str, options: RenderOptions) -> dict[str, Any]:
-    """Publish one line to the alert topic, then go on to `following` whether or not it could be sent."""
+def _describe_states(options: RenderOptions) -> dict[str, Any]:
+    """`Describe failure`: the runner words the failure (`orchestrator.runtime.failure`: the one line, without
+    Lambda's JSON error or stack trace, and the alert's subject and message) into `$.failure`, which the alert,
+    the run log and the execution's cause use. Should the runner function not answer, `Describe failure
+    plainly` says so with the error's name alone."""
+    plainly = (
+        "execution {} failed with {}; its message could not be worded (the runner function did not answer): "
+        "python -m orchestrator watch {} shows it"
+    )
+    line = f"States.Format('{plainly}', $$.Execution.Name, $.error.Error, $$.Execution.Name)"
+    message = (
+        f"States.Format('{plainly}; once fixed, resume it with python -m orchestrator resume {{}}', "
+        "$$.Execution.Name, $.error.Error, $$.Execution.Name, $$.Execution.Name)"
+    )
+    return {
+        DESCRIBE_STATE: {
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "Next": DESCRIBE_PLAINLY_STATE, "ResultPath": "$.describe_error"}
+            ],
+            "Comment": "Word the failure in one line and its alert (the runner, no dbt).",
+            "Next": NOTIFY_STATE,
+            "Parameters": {
+                "FunctionName": options.lambda_function_arn,
+                "Payload": {DESCRIBE_FAILURE_KEY: {"error.$": "$.error", "execution.$": "$$.Execution.Name"}},
+            },
+            "Resource": LAMBDA_RESOURCE,
+            "ResultPath": "$.failure",
+            "ResultSelector": {
+                "line.$": "$.Payload.line",
+                "message.$": "$.Payload.message",
+                "subject.$": "$.Payload.subject",
+            },
+            "Retry": [options.infrastructure_retry.to_asl(LAMBDA_TRANSIENT_ERRORS)],
+            "TimeoutSeconds": 60,
+            "Type": "Task",
+        },
+        DESCRIBE_PLAINLY_STATE: {
+            "Next": NOTIFY_STATE,
+            "Parameters": {"line.$": line, "message.$": message, "subject": "Store sales pipeline failed"},
+            "ResultPath": "$.failure",
+            "Type": "Pass",
+        },
+    }
+
+
+def _alert_state(content: dict[str, str], following: str, options: RenderOptions) -> dict[str, Any]:
+    """Publish one line (`content`: the Message and Subject parameters) to the alert topic, then go on to
+    `following` whether or not it could be sent."""
     return {
         "Catch": [{"ErrorEquals": ["States.ALL"], "Next": following, "ResultPath": "$.notify_error"}],
         "Next": following,
-        "Parameters": {"Message.$": message, "Subject": subject, "TopicArn": options.sns_topic_arn},
+        "Parameters": {**content, "TopicArn": options.sns_topic_arn},
         "Resource": SNS_RESOURCE,
         "ResultPath": None,
         "Retry": [options.infrastructure_retry.to_asl(["States.ALL"])],
@@ -377,7 +427,7 @@ def _parallel_state(stage: Sequence[Task], options: RenderOptions, collect: str)
         branches.append({"StartAt": _entry_name(task), "States": branch_states})
     return {
         "Branches": branches,
-        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": NOTIFY_STATE, "ResultPath": "$.error"}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": DESCRIBE_STATE, "ResultPath": "$.error"}],
         "Comment": "Independent tasks: " + ", ".join(task.key for task in stage),
         "Next": collect,
         "ResultPath": "$.stage_results",
@@ -428,7 +478,7 @@ def _task_states(task: Task, options: RenderOptions, following: str | None, in_b
     models = ", ".join(task.models)
     describe = {
         "Comment": "Name the failed task in the error cause.",
-        "Next": f"Check failure in {task.key}" if in_branch else NOTIFY_STATE,
+        "Next": f"Check failure in {task.key}" if in_branch else DESCRIBE_STATE,
         "Parameters": {
             "Cause.$": f"States.Format('task {task.key} (models: {models}) failed with {{}}: {{}}', "
             "$.error.Error, $.error.Cause)",

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.errors import RunnerPayloadError, RunRecordFailed
+from orchestrator.runtime.failure import describe as describe_failure
 from orchestrator.runtime.runner import (
     RunnerConfig,
     common_args,
@@ -118,8 +119,9 @@ def record_run(record: RunRecord, config: RunnerConfig) -> dict[str, Any]:
 
 
 def _error_text(error: Mapping[str, Any]) -> str:
-    text = f"{error.get('Error') or 'unknown error'}: {error.get('Cause') or ''}".strip()
-    return " ".join(text.split())[:ERROR_LIMIT]
+    """`<Error>: <the failure's one line>` (orchestrator.runtime.failure: no Lambda JSON error, no stack trace)."""
+    line = describe_failure("", error).line
+    return f"{error.get('Error') or 'unknown error'}: {line}"[:ERROR_LIMIT]
 
 
 def _instant(text: str) -> datetime:

@@ -9,7 +9,15 @@ from typing import Any
 
 import boto3
 import pytest
-from engine_support import ENGINE_PROJECT, GOLDEN_DIR, ROOT, UPDATE_GOLDEN_ENV, engine_parsed_dir, project_parsed_dir
+from engine_support import (
+    ENGINE_PROJECT,
+    GOLDEN_DIR,
+    ROOT,
+    UPDATE_GOLDEN_ENV,
+    engine_parsed_dir,
+    project_parsed_dir,
+    wait_for_execution,
+)
 from moto import mock_aws
 from statelint.linter import Linter
 
@@ -107,7 +115,7 @@ def test_diamond_sides_share_a_parallel_state_and_the_join_follows(graph: DbtGra
     parallel = states["Stage 2"]
     assert parallel["Type"] == "Parallel"
     assert [b["StartAt"] for b in parallel["Branches"]] == ["Build dia_left", "Build dia_right"]
-    assert parallel["Catch"][0]["Next"] == "Notify failure"
+    assert parallel["Catch"][0]["Next"] == "Describe failure"
     assert states["Collect stage 2"]["Next"] == "Build dia_join"
     assert states["Build dia_join"]["Next"] == "Check warnings"
     # each stage's Lambda task may run 840 s, stop at its deadline and run again on ECS for up to 3600 s
@@ -228,3 +236,39 @@ def test_real_project_definition_matches_golden_and_has_the_expected_shape() -> 
         assert states[record]["Next"] == states[record]["Catch"][0]["Next"] == following
         assert states[record]["Catch"][0]["ErrorEquals"] == ["States.ALL"]
     assert states["Notify failure"]["Next"] == "Record failure"
+    # a failure is worded once, by the runner, into $.failure: the alert and the execution's cause use that line
+    describe = states["Describe failure"]
+    assert describe["Parameters"]["Payload"] == {
+        "describe_failure": {"error.$": "$.error", "execution.$": "$$.Execution.Name"}
+    }
+    assert describe["ResultPath"] == states["Describe failure plainly"]["ResultPath"] == "$.failure"
+    assert describe["Next"] == states["Describe failure plainly"]["Next"] == "Notify failure"
+    assert describe["Catch"][0]["Next"] == "Describe failure plainly"
+    assert states["Notify failure"]["Parameters"]["Message.$"] == "$.failure.message"
+    assert states["Notify failure"]["Parameters"]["Subject.$"] == "$.failure.subject"
+    assert states["Pipeline failed"]["CausePath"] == "$.failure.line"
+    assert states["Failure in store_sales"]["Next"] == "Describe failure"
+
+
+def test_a_failure_the_runner_cannot_word_still_alerts_without_its_cause(graph: DbtGraph) -> None:
+    """Should the runner function not answer `Describe failure`, its fallback (run here by moto's interpreter)
+    words the alert from the error's name alone: never the Cause, which for a Lambda task is its JSON error."""
+    plainly = build_definition(graph, RenderOptions(select=("+dia_join",)))["States"]["Describe failure plainly"]
+    fallback = {key: value for key, value in plainly.items() if key != "Next"}
+    definition = {"StartAt": "Fallback", "States": {"Fallback": {**fallback, "End": True}}}
+    lambda_error = json.dumps({"errorMessage": "boom", "errorType": "DbtCrashed", "stackTrace": ['File "/var/task"']})
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="fallback", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
+        )["stateMachineArn"]
+        failed = json.dumps({"error": {"Error": "DbtCrashed", "Cause": lambda_error}})
+        execution = sfn.start_execution(stateMachineArn=arn, name="run-1", input=failed)["executionArn"]
+        description = wait_for_execution(sfn, execution)
+    failure = json.loads(description["output"])["failure"]
+    assert failure["line"] == (
+        "execution run-1 failed with DbtCrashed; its message could not be worded (the runner function did not "
+        "answer): python -m orchestrator watch run-1 shows it"
+    )
+    assert failure["message"] == failure["line"] + "; once fixed, resume it with python -m orchestrator resume run-1"
+    assert failure["subject"] == "Store sales pipeline failed"

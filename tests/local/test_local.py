@@ -123,14 +123,14 @@ def test_model_failure_in_one_branch_stops_downstream_and_names_the_model(
         assert aws.wait_for_workers()
         events = history(sfn, arn)
         [alert] = alerts(aws, queue)  # exactly one alert for the failed execution
-    assert alert["Subject"] == "Store sales pipeline failed"
-    assert alert["Message"].startswith("Store sales pipeline execution fail-model failed. DbtModelFailed: ")
-    assert "task dia_left (models: dia_left) failed with DbtModelFailed" in alert["Message"]
-    assert "injected failure in dia_left" in alert["Message"]
     assert description["status"] == "FAILED"
     assert description["error"] == "DbtModelFailed"
-    assert "task dia_left (models: dia_left) failed with DbtModelFailed" in description["cause"]
-    assert "injected failure in dia_left" in description["cause"]
+    # the execution's cause is the runner's one line: the task, its window, the model and dbt's message
+    line = description["cause"]
+    assert line.startswith("task dia_left (2002-01-01): model dia_left failed: "), line
+    assert "injected failure in dia_left" in line
+    assert_clean_alert(alert, "fail-model", line)
+    assert alert["Subject"] == "Store sales fail-model failed in task dia_left: DbtModelFailed"
     states = entered_states(events)
     assert "Build dia_right" in states and "Notify failure" in states
     assert "Build dia_join" not in states
@@ -139,8 +139,39 @@ def test_model_failure_in_one_branch_stops_downstream_and_names_the_model(
     invoked = [
         e for e in events if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "lambda"
     ]
-    # dia_root, dia_left, dia_right (a model failure is never retried), then Record failure
-    assert len(invoked) == 4
+    # dia_root, dia_left, dia_right (a model failure is never retried), then Describe failure and Record failure
+    assert len(invoked) == 5
+
+
+def assert_clean_alert(alert: dict[str, str], execution: str, line: str) -> None:
+    """The alert is the failure's one line, the execution's name and the command that resumes it: no Lambda JSON
+    error, no stack trace, no file path of the runtime."""
+    assert alert["Message"] == (
+        f"{line} (execution {execution}; once fixed, resume it with `python -m orchestrator resume {execution}`)"
+    )
+    for text in (alert["Message"], alert["Subject"]):
+        assert "\n" not in text
+        for leak in ("errorMessage", "errorType", "stackTrace", "Traceback", 'File "', ".py"):
+            assert leak not in text, text
+    assert len(alert["Subject"]) <= 100
+
+
+def test_an_ecs_task_failure_alerts_with_the_runner_line(
+    tmp_path: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ECS task reports its error with SendTaskFailure (not Lambda's JSON error): the same one-line alert."""
+    monkeypatch.setenv("ENGINE_FAIL_MODEL", "chain_c")
+    with local(tmp_path, "+chain_c") as aws:
+        queue = subscribe_queue(aws)
+        sfn = aws.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=aws.state_machine_arn, name="fail-ecs", input=execution_input("2002-01-01")
+        )["executionArn"]
+        description = wait_for_execution(sfn, arn)
+        [alert] = alerts(aws, queue)
+    assert (description["status"], description["error"]) == ("FAILED", "DbtModelFailed")
+    assert description["cause"].startswith("task chain_c (2002-01-01): model chain_c failed: ")
+    assert_clean_alert(alert, "fail-ecs", description["cause"])
 
 
 def test_test_failure_fails_the_task_with_the_test_named(
@@ -220,7 +251,7 @@ def test_ecs_worker_that_dies_is_caught_by_the_heartbeat(dead_worker: LocalAws, 
     description = wait_for_execution(sfn, arn)
     assert description["status"] == "FAILED"
     assert description["error"] == "Task.Timeout"  # a Fail state may not raise States.*
-    assert "task chain_c (models: chain_c) failed with States.Timeout" in description["cause"]
+    assert description["cause"].startswith("task chain_c failed with States.Timeout"), description["cause"]
 
 
 SLOW_RUNNER = """
