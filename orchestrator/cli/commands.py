@@ -95,9 +95,9 @@ def _launch_and_watch(session: Session, request: ExecutionRequest, watching: Wat
     return result
 
 
-def _finish(result: ExecutionResult, as_json: bool, session: Session | None = None) -> int:
-    """Show the execution's result; the exit code its status means. With the `session` that ran it, a stopped
-    execution's summary also says which models `resume` would build."""
+def _finish(result: ExecutionResult, as_json: bool, session: Session | None = None, then: str = "") -> int:
+    """The result on stdout (the tables, or JSON); a failure's one line, with `then` after it, on stderr. With the
+    `session` that ran it, a stopped execution's summary also says which models `resume` would build."""
     if as_json:
         print(display.result_json(result))
     else:
@@ -105,6 +105,9 @@ def _finish(result: ExecutionResult, as_json: bool, session: Session | None = No
         if session is not None and result.ref.status is ExecutionStatus.ABORTED:
             resume = rerun_nodes(result, _model_names(session.graph()))
         display.show_result(result, resume=resume)
+    line = display.failure_line(result)
+    if line is not None:
+        print(line + then, file=sys.stderr, flush=True)
     return int(_EXIT_BY_STATUS.get(result.ref.status, ExitCode.PIPELINE_FAILED))
 
 
@@ -314,13 +317,13 @@ def _backfill(options: BackfillOptions, backend: Backend) -> int:
                 )
             result = _launch_and_watch(session, request, options.watching)
             if result.ref.status is not ExecutionStatus.SUCCEEDED:
-                code = _finish(result, options.watching.json, session)
-                print(
-                    f"backfill stopped at {part}; fix the cause and run the same backfill command again: "
-                    "loaded chunks are skipped and this one resumes from its failed node",
-                    file=sys.stderr,
+                return _finish(
+                    result,
+                    options.watching.json,
+                    session,
+                    f"; the backfill stopped at {part}: fix the cause and run the same backfill command again "
+                    "(loaded chunks are skipped and this one resumes from its failed node)",
                 )
-                return code
             done.append({"window": str(part), "execution": result.ref.name, "status": result.ref.status.value})
     if options.watching.json:
         print(json.dumps({"window": str(window), "chunks": done}, indent=2))

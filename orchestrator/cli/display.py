@@ -1,4 +1,5 @@
-"""What the user sees of an execution: live progress lines, the per-state timing table, JSON."""
+"""What the user sees of an execution: live progress lines (and the alerts it sends), the per-state timing table,
+JSON, and a failure's one line (`failure_line`, which the commands print on stderr)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rich.table import Table
 from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, ExecutionStatus, StateRun, StateStatus
 from orchestrator.ledger import LedgerEntry
 from orchestrator.protocol import TASK_SUMMARY_MARKERS
+from orchestrator.runtime import failure
 
 _MARK = {StateStatus.RUNNING: "▶", StateStatus.SUCCEEDED: "✔", StateStatus.FAILED: "✘", StateStatus.ABORTED: "■"}
 _STYLE = {StateStatus.SUCCEEDED: "green", StateStatus.FAILED: "red", StateStatus.ABORTED: "yellow"}
@@ -28,16 +30,17 @@ def _console(stream: TextIO | None = None) -> Console:
 
 
 def readable_cause(cause: str | None) -> str | None:
-    """A failure cause with Lambda's error envelope ({"errorMessage", "errorType", "stackTrace"}) reduced
-    to its message: Step Functions passes a Lambda function's error on as that JSON text."""
-    if not cause or '{"errorMessage"' not in cause:
-        return cause
-    head, _, envelope = cause.partition('{"errorMessage"')
-    try:
-        message = json.loads('{"errorMessage"' + envelope)["errorMessage"]
-    except (ValueError, KeyError):
-        return cause
-    return f"{head}{message}"
+    """A failure cause as one line (`orchestrator.runtime.failure`): an execution's cause already is; an older
+    one held the task prefix and the Lambda runtime's JSON error."""
+    return None if not cause else failure.line_of(None, cause)
+
+
+def failure_line(result: ExecutionResult) -> str | None:
+    """What a failed, timed-out or aborted execution prints on stderr: one line (never wrapped), naming it."""
+    if result.ref.status is ExecutionStatus.SUCCEEDED:
+        return None
+    line = failure.line_of(result.error, result.cause) or "no error was recorded"
+    return f"error: execution {result.ref.name} {result.ref.status.value}: {line}"
 
 
 def _clock(moment: datetime | None) -> str:
@@ -69,6 +72,8 @@ class Progress:
         if state.error:
             line += f"  {state.error}"
         self.console.print(line, style=_STYLE.get(state.status), markup=False)
+        if state.alert_sent:
+            self.console.print(f"alert sent: {state.alert_sent}", style="yellow", markup=False, soft_wrap=True)
 
 
 def task_summaries(result: ExecutionResult) -> list[dict[str, Any]]:
@@ -143,8 +148,6 @@ def show_result(result: ExecutionResult, stream: TextIO | None = None, resume: S
     warnings = warnings_of(summaries)
     if warnings and result.ref.status.value == "SUCCEEDED":
         console.print(f"published with a warning: {'; '.join(warnings)}", style="yellow", markup=False)
-    if result.error or result.cause:
-        console.print(f"failed: {result.error}: {readable_cause(result.cause)}", style="red", markup=False)
     if result.ref.status is ExecutionStatus.ABORTED:
         for line in stopped_summary(result, summaries, resume):
             console.print(line, style="yellow", markup=False)
@@ -183,7 +186,7 @@ def result_json(result: ExecutionResult) -> str:
     document = result.to_dict()
     document["dbt"] = task_summaries(result)
     document["warnings"] = warnings_of(document["dbt"])
-    document["message"] = readable_cause(result.cause)
+    document["message"] = failure.line_of(result.error, result.cause)
     return json.dumps(document, indent=2, sort_keys=True, default=str)
 
 

@@ -262,7 +262,8 @@ def _start_order(ref: ExecutionRef) -> tuple[datetime, str]:
 
 @dataclass
 class StateRun:
-    """One visit of one state, from its StateEntered to its StateExited event."""
+    """One visit of one state, from its StateEntered to its StateExited event. `alert` is the message a state
+    publishes to the alert topic (an `sns:publish` task), sent when the state SUCCEEDED."""
 
     name: str
     kind: str
@@ -273,10 +274,16 @@ class StateRun:
     error: str | None = None
     cause: str | None = None
     retries: int = 0
+    alert: str | None = None
 
     @property
     def seconds(self) -> float | None:
         return (self.exited - self.entered).total_seconds() if self.exited else None
+
+    @property
+    def alert_sent(self) -> str | None:
+        """The alert this state published, once it has (None while it runs, when it failed or publishes none)."""
+        return self.alert if self.status is StateStatus.SUCCEEDED else None
 
 
 @dataclass
@@ -287,6 +294,11 @@ class ExecutionResult:
     error: str | None = None
     cause: str | None = None
     output: Any = None
+
+    def alerts(self) -> list[str]:
+        """Every alert the execution published, in order (on AWS and locally, from its history; for a finished
+        local execution, from its journal record)."""
+        return [alert for alert in (state.alert_sent for state in self.states) if alert is not None]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record of the execution (what `--json` prints and the local journal keeps)."""
@@ -312,6 +324,7 @@ class ExecutionResult:
                     "error": state.error,
                     "cause": state.cause,
                     "output": state.output,
+                    "alert": state.alert,
                 }
                 for state in self.states
             ],
@@ -342,6 +355,7 @@ class ExecutionResult:
                     error=state.get("error"),
                     cause=state.get("cause"),
                     retries=int(state.get("retries") or 0),
+                    alert=state.get("alert"),
                 )
                 for state in record.get("states", [])
             ],
@@ -499,6 +513,8 @@ class HistoryReader:
             self._state_of_event[event_id] = owner
         if owner is None or kind.startswith("Execution"):
             return []
+        if kind == "TaskScheduled":
+            owner.alert = _published_message(event.get("taskScheduledEventDetails") or {})
         if kind.endswith("Scheduled") and owner.status is StateStatus.FAILED:
             owner.retries += 1
             owner.status, owner.exited, owner.error, owner.cause = StateStatus.RUNNING, None, None, None
@@ -521,6 +537,14 @@ class HistoryReader:
             owner.exited = owner.exited or event["timestamp"]
             return [owner]
         return []
+
+
+def _published_message(details: dict[str, Any]) -> str | None:
+    """The Message of an `sns:publish` task from its TaskScheduled details; None for any other task."""
+    if details.get("resourceType") != "sns" or not str(details.get("resource", "")).startswith("publish"):
+        return None
+    parameters = _loads(details.get("parameters"))
+    return str(parameters["Message"]) if isinstance(parameters, dict) and "Message" in parameters else None
 
 
 def history_events(sfn: SFNClient, execution_arn: str, after_id: int = 0) -> list[dict[str, Any]]:

@@ -156,9 +156,9 @@ def test_a_truncated_or_empty_file_is_rejected_naming_the_file(data_dir: Path, t
     sales = extract_file(data_dir, "store_sales", SECOND)
     good = sales.read_bytes()
     sales.write_bytes(good[: len(good) // 2])  # a copy cut short
-    assert_rejected(data_dir, tmp_path, "store_sales", str(sales), "is not a Parquet file", "Replace the file")
+    assert_rejected(data_dir, tmp_path, "store_sales", str(sales), "is not a Parquet file", "replace the file(s)")
     sales.write_bytes(b"")
-    assert_rejected(data_dir, tmp_path, "store_sales", str(sales), "is not a Parquet file", "Replace the file")
+    assert_rejected(data_dir, tmp_path, "store_sales", str(sales), "is not a Parquet file", "replace the file(s)")
 
 
 def test_a_data_file_that_cannot_be_opened_is_rejected_not_skipped(data_dir: Path, tmp_path: Path) -> None:
