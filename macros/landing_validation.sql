@@ -46,7 +46,27 @@
   [{{ quoted | join(", ") }}]
 {%- endmacro %}
 
-{% macro validate_landing_window(table, files) %}
+{% macro _landing_rerun_advice(window) -%}
+  {#- What to do about a bad file: replace it, then run the same window again (the orchestrator's command). -#}
+  {%- set dates = ("--date " ~ window.start) if window.start == window.end else ("--start " ~ window.start ~ " --end " ~ window.end) -%}
+  replace the file(s) named and run the same window again (python -m orchestrator run {{ dates }})
+{%- endmacro %}
+
+{% macro _landing_file_name(table, file) -%}
+  {#- "<extract> <day>: <path>": a landing file named by its extract, its load date and its full path. -#}
+  {%- set day = modules.re.search("load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})", file) -%}
+  {{ table.identifier }} {{ day.group(1) if day else "(no load date)" }}: landing file {{ file }}
+{%- endmacro %}
+
+{% macro _landing_named_files(table, files) -%}
+  {%- set named = [] -%}
+  {%- for file in files -%}
+    {%- do named.append(_landing_file_name(table, file)) -%}
+  {%- endfor -%}
+  {{ named | join("; ") }}
+{%- endmacro %}
+
+{% macro validate_landing_window(table, files, window) %}
   {#- Checks the window's `files` of one extract (the list from _landing_window_files). -#}
   {%- if files | length == 0 -%}
     {{ return(none) }}
@@ -60,7 +80,7 @@
   {%- endset -%}
   {%- set not_parquet = run_query(unreadable).columns[0].values() | list -%}
   {%- if not_parquet | length > 0 -%}
-    {{ exceptions.raise_compiler_error("landing data rejected before any model of this task ran (it loaded nothing): landing file " ~ not_parquet | join(", ") ~ " is not a Parquet file (rule: every file of landing/" ~ table.identifier ~ "/load_date=YYYY-MM-DD/ must be Parquet, starting and ending with the bytes PAR1). Replace the file(s) and run the same window again") }}
+    {{ exceptions.raise_compiler_error("landing data rejected before any model of this task ran (it loaded nothing): " ~ _landing_named_files(table, not_parquet) ~ " is not a Parquet file (rule: every file of landing/" ~ table.identifier ~ "/load_date=YYYY-MM-DD/ must be Parquet, starting and ending with the bytes PAR1): " ~ _landing_rerun_advice(window)) }}
   {%- endif -%}
   {%- set declared = [] -%}
   {%- for column in table.columns.values() if column.name != "load_date" -%}
@@ -148,7 +168,7 @@
   {%- set problems = run_query(query) -%}
   {%- set errors = [] -%}
   {%- for row in problems.rows -%}
-    {%- set text = "landing file " ~ row[0] ~ ": column " ~ row[1] ~ " " ~ row[2] -%}
+    {%- set text = _landing_file_name(table, row[0]) ~ ": column " ~ row[1] ~ " " ~ row[2] -%}
     {%- if row[3] == 1 -%}
       {%- do errors.append(text) -%}
     {%- else -%}
@@ -165,13 +185,13 @@
         order by filename
       {%- endset -%}
       {%- for row in run_query(nulls).rows -%}
-        {%- do errors.append("landing file " ~ row[0] ~ ": column " ~ column_name ~ " is NULL on " ~ row[1] ~ " row(s) (rule: " ~ column_name ~ " identifies a line of source tpcds." ~ table.identifier ~ " and may not be NULL)") -%}
+        {%- do errors.append(_landing_file_name(table, row[0]) ~ ": column " ~ column_name ~ " is NULL on " ~ row[1] ~ " row(s) (rule: " ~ column_name ~ " identifies a line of source tpcds." ~ table.identifier ~ " and may not be NULL)") -%}
       {%- endfor -%}
     {%- endfor -%}
   {%- endif -%}
   {%- if errors | length > 0 -%}
     {%- set shown = errors[:5] | join("; ") -%}
     {%- set more = (" (and " ~ (errors | length - 5) ~ " more)") if errors | length > 5 else "" -%}
-    {{ exceptions.raise_compiler_error("landing data rejected before any model of this task ran (it loaded nothing): " ~ shown ~ more ~ ". Fix or replace the file(s) and run the same window again") }}
+    {{ exceptions.raise_compiler_error("landing data rejected before any model of this task ran (it loaded nothing): " ~ shown ~ more ~ ": " ~ _landing_rerun_advice(window)) }}
   {%- endif -%}
 {% endmacro %}
