@@ -6,6 +6,7 @@ one question:
 - the warehouse's ledger (`orchestrator.ledger`): whether the day is published, when and by which load (the
   first complete load whose window holds it; a later failed or aborted attempt never unpublishes it), and
   every recorded attempt with its error line, plain dbt catch-ups included;
+- the execution history: also every alert each execution published (its `Notify …` states);
 - the execution history: what is running now, every execution that tried the day and where a failed one
   stopped (its failed task), the newest one's states with their durations.
 The verdict is against the deadline: `--deadline HH:MM` (default 09:00) of the day after, in
@@ -29,7 +30,7 @@ from orchestrator.errors import ExitCode, UsageError
 from orchestrator.executions.launcher import ExecutionResult, ExecutionStatus, StateStatus
 from orchestrator.executions.schedule import TIME_ZONE_ENV, schedule_zone
 from orchestrator.ledger import LedgerEntry
-from orchestrator.runtime import landing_gate
+from orchestrator.runtime import failure, landing_gate
 
 
 class Verdict(StrEnum):
@@ -66,6 +67,7 @@ class Attempt:
     rows_written: dict[str, int] = field(default_factory=dict)
     anomalies: tuple[str, ...] = ()
     plain_dbt: bool = False
+    alerts: tuple[str, ...] = ()  # what the execution published to the alert topic
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +80,7 @@ class Attempt:
             "task": self.task,
             "error": self.error,
             "rows_written": self.rows_written,
+            "alerts": list(self.alerts),
         }
 
 
@@ -154,6 +157,7 @@ def attempts_at(executions: list[ExecutionResult], loads: list[LedgerEntry]) -> 
                 error=line or (entry.error if entry else None),
                 rows_written=dict(entry.rows_written) if entry else {},
                 anomalies=entry.anomalies if entry else (),
+                alerts=tuple(execution.alerts()),
             )
         )
     for entry in recorded.values():
@@ -185,9 +189,7 @@ def failure_of(execution: ExecutionResult) -> tuple[str | None, str | None]:
     )
     if execution.ref.status is ExecutionStatus.SUCCEEDED:
         return None, None
-    cause = display.readable_cause(execution.cause)
-    line = " ".join(f"{execution.error or ''}: {cause or ''}".split()).strip(": ") or None
-    return task, line
+    return task, failure.line_of(execution.error, execution.cause)
 
 
 def judge(
@@ -241,6 +243,8 @@ def show(status: DayStatus, as_json: bool) -> None:
         print("  no execution has loaded the day yet")
     for attempt in status.attempts:
         print(f"  {_attempt_line(attempt, published)}")
+        for alert in attempt.alerts:
+            print(f"    alert sent: {alert}")
     execution = status.execution
     if execution is not None:
         ref = execution.ref
