@@ -12,7 +12,6 @@ STORE_SALES_REDSHIFT_* variables) names a cluster or a workgroup, else the local
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
 LOCAL_SCHEMA = "main"
 DEFAULT_TIMEOUT_SECONDS = 300.0
 # DuckDB's refusals to open a file another writer has open: another process ("Conflicting lock is held in
-# <program> (PID 1234)"), or this one (an in-process task of the local emulator holds it read-write)
+# <program> (PID 1234)"), or this one with another configuration (an in-process task holds it read-write)
 _DUCKDB_LOCK_CONFLICT = re.compile(r"Conflicting lock is held in .*\(PID (?P<pid>\d+)\)")
 _DUCKDB_OPEN_HERE = "same database file with a different configuration"
 WRITER_POLL_SECONDS = 0.25
@@ -144,11 +143,20 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _connect(duckdb: Any, warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection; when this very process already has the file open for writing (a task its local
+    emulator runs in-process), a connection to that open database instead (DuckDB opens a file once per
+    process, with one configuration): the statements are checked reads either way."""
+    try:
+        return duckdb.connect(str(warehouse), read_only=True)  # type: ignore[no-any-return]
+    except duckdb.ConnectionException as error:
+        if _DUCKDB_OPEN_HERE not in str(error):
+            raise
+        return duckdb.connect(str(warehouse))  # type: ignore[no-any-return]
+
+
 def _conflicting_writer(error: duckdb.Error) -> str | None:
-    """The process that has the file open for writing (`pid N`) when DuckDB refuses to open it for that; None
-    for other errors. It may be this very process: a task its local emulator runs in-process."""
-    if _DUCKDB_OPEN_HERE in str(error):
-        return f"pid {os.getpid()}"
+    """The process DuckDB names when another one has the file open for writing (`pid N`); None for other errors."""
     match = _DUCKDB_LOCK_CONFLICT.search(str(error))
     return None if match is None else f"pid {match['pid']}"
 
@@ -180,7 +188,7 @@ class DuckDBBackend:
                     "`python -m orchestrator run --date YYYY-MM-DD`"
                 )
             try:
-                with duckdb.connect(str(self.warehouse), read_only=True) as connection:
+                with _connect(duckdb, self.warehouse) as connection:
                     cursor = connection.execute(statement, dict(parameters))
                     columns = [(name, duckdb_kind(str(code))) for name, code, *_ in cursor.description or []]
                     return columns, cursor.fetchall()
@@ -190,7 +198,7 @@ class DuckDBBackend:
                     f"({' '.join(str(error).split())[:160]}): run the pipeline first "
                     "(`python -m orchestrator run --date YYYY-MM-DD`) or check the query"
                 ) from None
-            except (duckdb.IOException, duckdb.ConnectionException) as error:
+            except duckdb.IOException as error:
                 writer = _conflicting_writer(error)
                 if writer is None:
                     raise DataDirError(f"cannot open the warehouse {self.warehouse}: {error}") from None
