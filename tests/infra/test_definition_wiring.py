@@ -21,6 +21,7 @@ from statelint.linter import Linter
 from orchestrator.cli import deploy
 from orchestrator.definition.state_machine import (
     CHECK_STATE,
+    DESCRIBE_STATE,
     ECS_RESOURCE,
     NOTIFY_STATE,
     NOTIFY_WARNING_STATE,
@@ -78,6 +79,11 @@ def test_every_failure_path_publishes_to_the_alert_topic(definition_text: str) -
             # the run is published already: a warning alert or a run-log row that cannot be written does not fail it
             assert [catch["Next"] for catch in state["Catch"]] == [state["Next"]], name
             continue
+        if name == DESCRIBE_STATE:
+            # the failure is worded by the runner, or plainly when it does not answer: both go on to the alert
+            assert state["Next"] == NOTIFY_STATE
+            assert [failure_ends(states, catch["Next"]) for catch in state["Catch"]] == [NOTIFY_STATE]
+            continue
         if name == RECORD_FAILURE_STATE:
             # the failure was published: its run-log row goes on to the failure's end either way
             assert [catch["Next"] for catch in state["Catch"]] == [state["Next"]] == [CHECK_STATE]
@@ -89,7 +95,7 @@ def test_every_failure_path_publishes_to_the_alert_topic(definition_text: str) -
                     assert states[catch["Next"]]["Resource"] == ECS_RESOURCE, name
                     continue
                 assert "States.ALL" in catch["ErrorEquals"]
-                assert failure_ends(states, catch["Next"]) == NOTIFY_STATE, name
+                assert failure_ends(states, catch["Next"]) == DESCRIBE_STATE, name
             tasks += 1
         if state["Type"] == "Parallel":
             for branch in state["Branches"]:

@@ -145,7 +145,8 @@ def test_image_build_and_both_entrypoints_run_in_a_plain_directory(
                "$.nodes": None, "States.JsonToString($.full_refresh)": "false", "$.window_days": 1,
                "$.full_tests": False, "States.JsonToString($.full_tests)": "false",
                "States.JsonToString($.nodes)": "null", "$.allow_missing": [],
-               "States.JsonToString($.allow_missing)": "[]"}  # fmt: skip
+               "States.JsonToString($.allow_missing)": "[]", "$.completes_window": True,
+               "$.allow_gap": False}  # fmt: skip
 
     # Lambda: the image's ENTRYPOINT + CMD (the runtime interface client) against a local Runtime API,
     # one invocation per dimension task with the payload the state machine builds.

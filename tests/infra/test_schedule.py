@@ -66,6 +66,8 @@ def test_schedule_starts_the_execution_for_yesterday(
         "allow_missing": [],
         "refresh_window": {"end": day, "start": day},
         "window_days": 1,
+        "completes_window": True,
+        "allow_gap": False,
     }
 
 

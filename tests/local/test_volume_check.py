@@ -144,7 +144,9 @@ def test_a_warned_run_succeeds_says_published_with_a_warning_and_alerts_once(
     line = "2002-02-05 sales_lines 60 outside the expected 74..110"
     assert json.loads(description["output"])["results"]["store_sales"]["warnings"] == [line]
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as warehouse:
-        recorded = warehouse.execute("select execution_name, status, anomalies from main.pipeline_runs").fetchall()
+        recorded = warehouse.execute(
+            "select execution_name, status, anomalies from main.pipeline_runs where execution_name = 'warned'"
+        ).fetchall()
     assert recorded == [("warned", "SUCCEEDED", json.dumps([line]))]
     assert alert["Subject"] == "Store sales published with a warning"
     assert alert["Message"].startswith("Store sales pipeline execution warned published with a warning: ")

@@ -49,6 +49,78 @@ BEGIN;
 
 COMMIT;
 
+BEGIN;
+
+create schema if not exists "store_sales";
+
+COMMIT;
+
+BEGIN;
+
+create table if not exists "dev"."store_sales"."pipeline_runs" (
+        execution_name varchar(65535),
+        window_start date,
+        window_end date,
+        started_at timestamp,
+        finished_at timestamp,
+        status varchar(65535),
+        selection varchar(65535),
+        database_user varchar(65535),
+        rows_written varchar(65535),
+        anomalies varchar(65535),
+        error varchar(65535),
+        completes_window boolean,
+        allowed_gap boolean
+    );
+
+alter table "dev"."store_sales"."pipeline_runs" add column completes_window boolean;
+
+alter table "dev"."store_sales"."pipeline_runs" add column allowed_gap boolean;
+
+create or replace view "dev"."store_sales"."pipeline_loads" as
+    select
+        execution_name,
+        window_start,
+        window_end,
+        started_at,
+        finished_at,
+        rows_written,
+        anomalies
+    from "dev"."store_sales"."pipeline_runs"
+    where status = 'SUCCEEDED' and coalesce(completes_window, selection is null);
+
+insert into "dev"."store_sales"."pipeline_runs" (
+        execution_name,
+        window_start,
+        window_end,
+        started_at,
+        finished_at,
+        status,
+        selection,
+        database_user,
+        rows_written,
+        anomalies,
+        error,
+        completes_window,
+        allowed_gap
+    )
+    select
+        'dbt-<invocation id>',
+        cast('2002-12-31' as date),
+        cast('2002-12-31' as date),
+        cast('<now>' as timestamp),
+        cast(null as timestamp),
+        'RUNNING',
+        null,
+        coalesce(null, current_user),
+        null,
+        null,
+        null,
+        true,
+        false;
+
+COMMIT;
+
 alter table landing.customer_address add if not exists partition (load_date = '2002-12-31') location 's3://landing-bucket/store-sales/landing/customer_address/load_date=2002-12-31/';
 
 alter table landing.item add if not exists partition (load_date = '2002-12-31') location 's3://landing-bucket/store-sales/landing/item/load_date=2002-12-31/';
@@ -58,6 +130,10 @@ alter table landing.store_sales add if not exists partition (load_date = '2002-1
 BEGIN;
 
 COMMIT;
+
+select cast(window_start as varchar), cast(window_end as varchar)
+    from "dev"."store_sales"."pipeline_runs"
+    where execution_name = 'dbt-<invocation id>';
 
 -- ==== model.store_sales.stg_tpcds__customer_addresses
 BEGIN;
