@@ -32,7 +32,7 @@ from orchestrator.window import RefreshWindow
 
 RUNS_TABLE = "pipeline_runs"
 LOADS_VIEW = "pipeline_loads"
-PLAIN_DBT_PREFIX = "dbt-"  # the row of a plain dbt catch-up is named after dbt's invocation id
+PLAIN_DBT_PREFIX = "dbt-"  # the row of a plain dbt run is named after dbt's invocation id
 _COLUMNS = (
     "execution_name",
     "window_start",
@@ -62,8 +62,8 @@ class LedgerEntry:
     execution: str
     window: RefreshWindow
     started: datetime  # UTC
-    finished: datetime | None  # UTC; None while a plain dbt catch-up runs (or was killed)
-    status: str  # SUCCEEDED, FAILED, or RUNNING (a plain dbt catch-up in progress)
+    finished: datetime | None  # UTC; None while a plain dbt run runs (or was killed)
+    status: str  # SUCCEEDED, FAILED, or RUNNING (a plain dbt run in progress)
     selection: str | None
     published: bool  # a complete load: its window's days are published (the view pipeline_loads says)
     rows_written: Mapping[str, int]
@@ -156,13 +156,19 @@ class Ledger:
         )
 
     def since(self, moment: datetime) -> list[LedgerEntry]:
-        """Every attempt started at or after `moment`, oldest first (what `history` lists beside executions)."""
+        """Every attempt started at or after `moment`, oldest first."""
         if self.state() is LedgerState.EMPTY:
             return []
         return self._entries(
             "r.started_at >= cast(:since as timestamp)",
             {"since": moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")},
         )
+
+    def newest(self, limit: int) -> list[LedgerEntry]:
+        """The `limit` newest attempts, oldest first (what `history` lists beside the executions)."""
+        if self.state() is LedgerState.EMPTY:
+            return []
+        return self._entries("true", {}, newest=int(limit))
 
     def loaded_days(self, window: RefreshWindow) -> set[date]:
         """The days of `window` that a complete load holds."""
@@ -174,15 +180,20 @@ class Ledger:
             if entry.window.start <= day <= entry.window.end
         }
 
-    def _entries(self, condition: str, parameters: Mapping[str, object]) -> list[LedgerEntry]:
+    def _entries(
+        self, condition: str, parameters: Mapping[str, object], newest: int | None = None
+    ) -> list[LedgerEntry]:
+        """The rows matching `condition` (all of them, or the `newest` few), oldest first."""
         runs, loads = self._relation(RUNS_TABLE), self._relation(LOADS_VIEW)
+        order = "r.started_at, r.execution_name" if newest is None else "r.started_at desc, r.execution_name desc"
         rows = self._rows(
             f"select {', '.join(f'r.{name}' for name in _COLUMNS)}, "
             f"r.execution_name in (select execution_name from {loads}) as published "
-            f"from {runs} as r where {condition} order by r.started_at, r.execution_name",
+            f"from {runs} as r where {condition} order by {order}" + ("" if newest is None else f" limit {newest}"),
             parameters,
         )
-        return [_entry(row) for row in rows]
+        entries = [_entry(row) for row in rows]
+        return entries if newest is None else entries[::-1]
 
     def _read_state(self) -> LedgerState:
         if not self._warehouse.exists():

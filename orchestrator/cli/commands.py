@@ -231,8 +231,11 @@ def _history(options: HistoryOptions, backend: Backend) -> int:
     if options.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {options.limit}")
     refs = backend.history.recent(options.limit)
-    oldest = min((ref.started for ref in refs), default=datetime.now(UTC))
-    rows = display.history_rows(refs, backend.ledger.since(oldest), options.limit)
+    # the rows of the executions listed, and the newest ones (plain dbt runs are in the ledger only)
+    entries = backend.ledger.newest(options.limit)
+    if refs:
+        entries += backend.ledger.since(min(ref.started for ref in refs))
+    rows = display.history_rows(refs, entries, options.limit)
     if options.json:
         print(json.dumps([row.to_dict() for row in rows], indent=2))
     else:

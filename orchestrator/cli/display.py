@@ -192,14 +192,14 @@ def result_json(result: ExecutionResult) -> str:
 
 @dataclass(frozen=True)
 class HistoryRow:
-    """One line of `history`: an execution (with what the ledger says it loaded) or a plain dbt catch-up."""
+    """One line of `history`: an execution (with what the ledger says it loaded) or a plain dbt run."""
 
     name: str
     status: str
     window: str | None
     started: datetime
     seconds: float | None
-    arn: str | None  # None for a plain dbt catch-up: it is in the ledger only
+    arn: str | None  # None for a plain dbt run: it is in the ledger only
     recorded: LedgerEntry | None
 
     @property
@@ -216,7 +216,7 @@ class HistoryRow:
         return {
             "name": self.name,
             "execution_arn": self.arn,
-            "source": "execution" if self.arn is not None else "plain dbt catch-up",
+            "source": "execution" if self.arn is not None else "plain dbt run",
             "status": self.status,
             "window": self.window,
             "started": self.started.isoformat(),

@@ -5,7 +5,7 @@ one question:
 - the landing (`orchestrator.runtime.landing_gate`): which extracts have landed and when (`_SUCCESS` markers);
 - the warehouse's ledger (`orchestrator.ledger`): whether the day is published, when and by which load (the
   first complete load whose window holds it; a later failed or aborted attempt never unpublishes it), and
-  every recorded attempt with its error line, plain dbt catch-ups included;
+  every recorded attempt with its error line, plain dbt runs included;
 - the execution history: also every alert each execution published (its `Notify …` states);
 - the execution history: what is running now, every execution that tried the day and where a failed one
   stopped (its failed task), the newest one's states with their durations.
@@ -72,7 +72,7 @@ class Attempt:
     def to_dict(self) -> dict[str, Any]:
         return {
             "execution": self.name,
-            "source": "plain dbt catch-up" if self.plain_dbt else "execution",
+            "source": "plain dbt run" if self.plain_dbt else "execution",
             "status": self.status,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat() if self.finished else None,
@@ -140,7 +140,7 @@ def deadline_of(day: date, deadline: str, time_zone: str) -> datetime:
 
 def attempts_at(executions: list[ExecutionResult], loads: list[LedgerEntry]) -> list[Attempt]:
     """Every try at the day, oldest first: each execution with what its ledger row says (published, rows, its
-    error line), and each ledger row no execution in the history accounts for (a plain dbt catch-up)."""
+    error line), and each ledger row no execution in the history accounts for (a plain dbt run)."""
     recorded = {entry.execution: entry for entry in loads}
     found: list[Attempt] = []
     for execution in executions:
@@ -259,7 +259,7 @@ def show(status: DayStatus, as_json: bool) -> None:
 
 def _attempt_line(attempt: Attempt, published: Attempt | None) -> str:
     """One attempt as a sentence: who published the day, or what happened to a try before or after it."""
-    who = f"{attempt.name} (plain dbt catch-up)" if attempt.plain_dbt else attempt.name
+    who = f"{attempt.name} (plain dbt)" if attempt.plain_dbt else attempt.name
     rows = ", ".join(f"{model} {count}" for model, count in sorted(attempt.rows_written.items()))
     if attempt is published:
         return f"published {_when(attempt.finished)} by {who}" + (f" (rows: {rows})" if rows else "")

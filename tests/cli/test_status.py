@@ -108,7 +108,7 @@ def test_a_plain_dbt_catch_up_publishes_the_days_it_loaded() -> None:
     )
     judged = status.judge(DAY, DEADLINE, [], [], [catch_up], None, DEADLINE)
     assert (judged.verdict.value, judged.exit_code) == ("published", ExitCode.OK)
-    assert judged.to_dict()["attempts"][0]["source"] == "plain dbt catch-up"
+    assert judged.to_dict()["attempts"][0]["source"] == "plain dbt run"
 
 
 def test_the_deadline_is_the_next_morning_in_the_schedule_zone() -> None:
