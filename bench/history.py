@@ -19,6 +19,7 @@ from orchestrator.cli.session import LocalBackend
 from orchestrator.errors import StoreSalesError
 from orchestrator.executions import launcher
 from orchestrator.protocol import ExecutionRequest
+from orchestrator.runtime import step_functions
 from orchestrator.window import RefreshWindow
 
 DEADLINE_SECONDS = 3600.0
@@ -27,7 +28,7 @@ DEADLINE_SECONDS = 3600.0
 def execution_history(window: RefreshWindow) -> dict[str, object]:
     backend = LocalBackend()
     with backend.exclusive(), backend.open() as session:
-        ref = launcher.start(
+        ref = step_functions.start(
             session.sfn,
             session.state_machine_arn,
             ExecutionRequest(window),

@@ -37,7 +37,7 @@ TEST_TYPES = frozenset({"test", "unit_test"})
 
 RUNNER_TRANSIENT_ERROR = DbtTransientError.__name__
 RUNNER_TIMED_OUT_ERROR = DbtTaskTimedOut.__name__  # a Lambda task at its deadline: the definition reruns it on ECS
-# The overlap guard (orchestrator.executions.launcher.start): after starting its execution a launcher waits
+# The overlap guard (orchestrator.runtime.step_functions.start): after starting its execution a launcher waits
 # START_SETTLE_SECONDS, so that every start made at the same instant is listed (ListExecutions is eventually
 # consistent), then stops its own execution when an overlapping RUNNING one goes first. The deployed definition
 # holds each execution in its first state, `Admission`, for ADMISSION_SECONDS, well beyond that check, so an

@@ -2,14 +2,17 @@
 
 Layers (each may import the ones listed for it, and itself):
 - foundation: errors, window, settings, config, contract, protocol, aws, file_lock: nothing but the foundation;
-- runtime/ (what ships in the image and runs a task) and definition/ (manifest -> ASL): the foundation;
-- executions/ (start, watch, history, journal, triggers): the foundation and the runtime;
+- runtime/ (what ships in the image: every entry point the template names, the task runner, the trigger, the
+  deadline check, the docs function, and the start of executions they share) and definition/ (manifest -> ASL):
+  the foundation;
+- executions/ (watch, history, journal): the foundation and the runtime;
 - the analyst's library (reports, redshift_data, charts): the foundation;
 - local/ (emulator, moto adaptations, sample data): the foundation, the runtime and the definition;
 - cli/: anything.
-The Lambda image ships the runner: importing its handler or the ECS entry module must load nothing of the
-definition generator, the local emulator or the CLI (each would drag dbt's graph code, moto or argparse
-into every cold start, and couple the runtime to code it never runs).
+The image ships the runtime: importing any handler or container command the template names must load nothing
+but the runtime and the foundation (the definition generator, the local emulator or the CLI would drag dbt's
+graph code, moto or argparse into every cold start, and couple the deployed code to code it never runs); the
+task's own entry points load exactly the task runtime, not the trigger or the docs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+
+from infra_support import load_template
 
 from orchestrator.protocol import INPUT_KEYS, SUMMARY_KEYS, TASK_SUMMARY_MARKERS, ExecutionRequest, TaskSummary
 from orchestrator.window import RefreshWindow
@@ -97,7 +102,45 @@ def test_every_module_imports_only_the_layers_below_it() -> None:
     assert breaches == []
 
 
-def test_the_lambda_handler_and_the_ecs_entry_load_only_the_runtime() -> None:
+def deployed_entry_modules() -> dict[str, str]:
+    """Every module the template runs, by resource: the Lambda functions' handlers and the ECS container command."""
+    entries: dict[str, str] = {}
+    for name, resource in load_template()["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Lambda::Function":
+            (handler,) = properties["ImageConfig"]["Command"]
+            entries[name] = handler.rsplit(".", 1)[0]
+        elif resource["Type"] == "AWS::ECS::TaskDefinition":
+            for container in properties["ContainerDefinitions"]:
+                entry_point = container["EntryPoint"]
+                entries[f"{name}/{container['Name']}"] = entry_point[entry_point.index("-m") + 1]
+    return entries
+
+
+def loaded_modules(module: str) -> set[str]:
+    """The orchestrator modules a fresh interpreter holds after importing `module` (what a cold start loads)."""
+    code = (
+        "import importlib, json, sys\n"
+        f"importlib.import_module({module!r})\n"
+        "print(json.dumps(sorted(name for name in sys.modules if name.split('.')[0] == 'orchestrator')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return set(json.loads(loaded))
+
+
+def test_every_deployed_entry_point_lives_in_the_runtime_and_loads_only_the_runtime() -> None:
+    entries = deployed_entry_modules()
+    assert set(entries) == {"RunnerFunction", "DocsFunction", "TriggerFunction", "EcsTaskDefinition/dbt-runner"}
+    misplaced = {name: module for name, module in entries.items() if layer(module) != "runtime"}
+    assert misplaced == {}
+    beyond = {
+        module: sorted(m for m in loaded_modules(module) if layer(m) not in ALLOWED["runtime"] and m != "orchestrator")
+        for module in set(entries.values())
+    }
+    assert beyond == {module: [] for module in beyond}
+
+
+def test_the_lambda_handler_and_the_ecs_entry_load_only_the_task_runtime() -> None:
     code = (
         "import json, sys\n"
         "import orchestrator.runtime.lambda_handler, orchestrator.runtime.runner\n"

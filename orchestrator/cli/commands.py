@@ -40,10 +40,11 @@ from orchestrator.errors import (
 )
 from orchestrator.executions import launcher
 from orchestrator.executions.history import RESUMABLE
-from orchestrator.executions.launcher import ExecutionResult, ExecutionStatus
+from orchestrator.executions.launcher import ExecutionResult
 from orchestrator.landing_contract import EXTRACTS
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import landing_gate
+from orchestrator.runtime.step_functions import ExecutionStatus
 from orchestrator.warehouse import ReportSource
 from orchestrator.window import RefreshWindow
 

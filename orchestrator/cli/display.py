@@ -12,10 +12,11 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, ExecutionStatus, StateRun, StateStatus
+from orchestrator.executions.launcher import ExecutionResult, StateRun, StateStatus
 from orchestrator.ledger import LedgerEntry
 from orchestrator.protocol import TASK_SUMMARY_MARKERS
 from orchestrator.runtime import failure
+from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 
 _MARK = {StateStatus.RUNNING: "▶", StateStatus.SUCCEEDED: "✔", StateStatus.FAILED: "✘", StateStatus.ABORTED: "■"}
 _STYLE = {StateStatus.SUCCEEDED: "green", StateStatus.FAILED: "red", StateStatus.ABORTED: "yellow"}

@@ -51,9 +51,10 @@ from orchestrator.executions.history import (
     StepFunctionsHistory,
 )
 from orchestrator.executions.journal import Journal
-from orchestrator.executions.launcher import ExecutionRef, ExecutionResult
+from orchestrator.executions.launcher import ExecutionResult
 from orchestrator.protocol import START_SETTLE_SECONDS, ExecutionRequest
-from orchestrator.runtime import landing_gate
+from orchestrator.runtime import landing_gate, step_functions
+from orchestrator.runtime.step_functions import ExecutionRef
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class Session:
 
     def start(self, request: ExecutionRequest) -> ExecutionRef:
         """Start an execution of the request, guarded against overlapping windows."""
-        ref = launcher.start(
+        ref = step_functions.start(
             self.sfn,
             self.state_machine_arn,
             request,

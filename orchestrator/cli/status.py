@@ -10,7 +10,7 @@ one question:
 - the execution history: what is running now, every execution that tried the day and where a failed one
   stopped (its failed task), the newest one's states with their durations.
 The verdict is against the deadline: `--deadline HH:MM` (default 09:00) of the day after, in
-STORE_SALES_SCHEDULE_TIME_ZONE (default UTC), as the deadline check on AWS (`orchestrator.executions.deadline`).
+STORE_SALES_SCHEDULE_TIME_ZONE (default UTC), as the deadline check on AWS (`orchestrator.runtime.deadline`).
 
 Exit codes: 0 published by the deadline; 1 failed, published late, or not started once the deadline has
 passed; 3 running, or not started yet before the deadline.
@@ -27,10 +27,11 @@ from typing import Any
 
 from orchestrator.cli import display
 from orchestrator.errors import ExitCode, UsageError
-from orchestrator.executions.launcher import ExecutionResult, ExecutionStatus, StateStatus
-from orchestrator.executions.schedule import TIME_ZONE_ENV, schedule_zone
+from orchestrator.executions.launcher import ExecutionResult, StateStatus
 from orchestrator.ledger import LedgerEntry
 from orchestrator.runtime import failure, landing_gate
+from orchestrator.runtime.schedule import TIME_ZONE_ENV, schedule_zone
+from orchestrator.runtime.step_functions import ExecutionStatus
 
 
 class Verdict(StrEnum):

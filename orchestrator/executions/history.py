@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Protocol
 from orchestrator.errors import UsageError
 from orchestrator.executions import launcher
 from orchestrator.executions.journal import Journal
-from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, ExecutionStatus, ProgressCallback
+from orchestrator.executions.launcher import ExecutionResult, ProgressCallback
+from orchestrator.runtime import step_functions
+from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ RECORD_READ_SECONDS = 60  # reading a finished execution's events: never a wait 
 
 class ExecutionHistory(Protocol):
     def names(self) -> list[str]:
-        """Execution names already taken that the service does not list (launcher.start counts attempts)."""
+        """Execution names already taken that the service does not list (step_functions.start counts attempts)."""
         ...
 
     def recent(self, limit: int) -> list[ExecutionRef]:
@@ -97,7 +99,10 @@ class JournalHistory:
         return {window: attempts for window, attempts in runs.items() if window in windows}
 
     def covering(self, day: date) -> list[ExecutionResult]:
-        return [self.journal.load(ref.name) for ref in _oldest_first(launcher.covering(self.journal.executions(), day))]
+        return [
+            self.journal.load(ref.name)
+            for ref in _oldest_first(step_functions.covering(self.journal.executions(), day))
+        ]
 
     def record(self, result: ExecutionResult) -> None:
         self.journal.save(result)
@@ -117,17 +122,17 @@ class StepFunctionsHistory:
         return []  # Step Functions lists every execution itself
 
     def recent(self, limit: int) -> list[ExecutionRef]:
-        return list(itertools.islice(launcher.list_executions(self.sfn, self.state_machine_arn), limit))
+        return list(itertools.islice(step_functions.list_executions(self.sfn, self.state_machine_arn), limit))
 
     def follow(
         self, name_or_arn: str, deadline_seconds: float, on_progress: ProgressCallback | None = None
     ) -> ExecutionResult:
-        arn = launcher.resolve_execution(self.sfn, self.state_machine_arn, name_or_arn)
+        arn = step_functions.resolve_execution(self.sfn, self.state_machine_arn, name_or_arn)
         return launcher.watch(self.sfn, arn, deadline_seconds=deadline_seconds, on_progress=on_progress)
 
     def finished(self, name_or_arn: str, deadline_seconds: float) -> ExecutionResult:
-        arn = launcher.resolve_execution(self.sfn, self.state_machine_arn, name_or_arn)
-        if launcher.describe(self.sfn, arn)["status"] == ExecutionStatus.RUNNING:
+        arn = step_functions.resolve_execution(self.sfn, self.state_machine_arn, name_or_arn)
+        if step_functions.describe(self.sfn, arn)["status"] == ExecutionStatus.RUNNING:
             raise UsageError(f"execution {name_or_arn} is still RUNNING: watch it, and resume it only if it fails")
         return launcher.watch(self.sfn, arn, deadline_seconds=deadline_seconds)
 
@@ -135,13 +140,13 @@ class StepFunctionsHistory:
         return by_window(
             [
                 launcher.watch(self.sfn, ref.arn, deadline_seconds=RECORD_READ_SECONDS)
-                for ref in launcher.list_executions(self.sfn, self.state_machine_arn)
+                for ref in step_functions.list_executions(self.sfn, self.state_machine_arn)
                 if ref.window in windows and ref.status is not ExecutionStatus.RUNNING
             ]
         )
 
     def covering(self, day: date) -> list[ExecutionResult]:
-        refs = launcher.covering(launcher.list_executions(self.sfn, self.state_machine_arn), day)
+        refs = step_functions.covering(step_functions.list_executions(self.sfn, self.state_machine_arn), day)
         return [launcher.snapshot(self.sfn, ref.arn) for ref in _oldest_first(refs)]
 
     def record(self, result: ExecutionResult) -> None:

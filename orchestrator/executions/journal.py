@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import DataDirError, ExecutionNotFound
-from orchestrator.executions.launcher import ExecutionRef, ExecutionResult
+from orchestrator.executions.launcher import ExecutionResult
+from orchestrator.runtime.step_functions import ExecutionRef
 
 
 @dataclass(frozen=True)

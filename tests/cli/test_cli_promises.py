@@ -27,9 +27,10 @@ from orchestrator.cli.session import ensure_parsed, journal, local_run_lock
 from orchestrator.definition.graph import DbtGraph
 from orchestrator.definition.manifest import load_manifest
 from orchestrator.errors import ExitCode
-from orchestrator.executions import launcher
-from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, ExecutionStatus
+from orchestrator.executions.launcher import ExecutionResult
 from orchestrator.protocol import ExecutionRequest, TaskSummary
+from orchestrator.runtime import step_functions
+from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow
@@ -199,7 +200,7 @@ def test_resuming_an_execution_that_built_every_model_is_refused(
     models = [{"name": graph.nodes[uid].name, "status": "success", "resource_type": "model"} for uid in graph.nodes]
     window = RefreshWindow.day(FIRST)
     summary = TaskSummary("all", "success", {"start": str(FIRST), "end": str(FIRST)}, models, invocation_id="i-1")
-    name = launcher.execution_name(window, 1)
+    name = step_functions.execution_name(window, 1)
     ref = ExecutionRef(
         f"arn:aws:states:us-east-1:123456789012:execution:local:{name}", name, ExecutionStatus.FAILED, datetime.now(UTC)
     )

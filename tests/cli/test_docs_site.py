@@ -1,6 +1,6 @@
 """The dbt docs site, opened in a real headless browser (Debian's chromium, localhost only).
 
-A tiny landing day is built into a fresh DuckDB warehouse, `orchestrator.cli.docs.generate_site` runs
+A tiny landing day is built into a fresh DuckDB warehouse, `orchestrator.runtime.docs.generate_site` runs
 `dbt docs generate --static`, then:
 - `dbt docs serve --host 127.0.0.1` (the README's local command) serves it and chromium shows each layer's
   page: the landing source, the staging model, both dimensions, the fact and the reports, each linked
@@ -31,7 +31,7 @@ from landing import Address, Day, Item, Landing, Sale, customer_id, natural_id
 from moto import mock_aws
 from PIL import Image
 
-from orchestrator.cli.docs import DocsSite, generate_site, publish_site
+from orchestrator.runtime.docs import DocsSite, generate_site, publish_site
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,10 @@ import pytest
 
 from orchestrator.cli import status
 from orchestrator.errors import ConfigurationError, ExitCode, UsageError
-from orchestrator.executions.launcher import ExecutionRef, ExecutionResult, ExecutionStatus
+from orchestrator.executions.launcher import ExecutionResult
 from orchestrator.ledger import LedgerEntry
 from orchestrator.protocol import ExecutionRequest
+from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 from orchestrator.window import RefreshWindow
 
 DAY = date(2002, 12, 31)

@@ -18,7 +18,7 @@ import pytest
 from infra_support import load_template
 from moto import mock_aws
 
-from orchestrator.executions import schedule
+from orchestrator.runtime import schedule, trigger
 from orchestrator.runtime.landing_gate import LANDING_S3_URI_ENV, MARKER_FILE
 
 REGION = "us-east-1"
@@ -50,7 +50,7 @@ class Stack:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def trigger(self, event: dict[str, Any]) -> str:
-        return schedule.start_on_arrival(event, self.env, self.sfn, self.s3)
+        return trigger.start_on_arrival(event, self.env, self.sfn, self.s3)
 
     def executions(self) -> list[str]:
         arn = self.env[schedule.STATE_MACHINE_ENV]
@@ -109,14 +109,14 @@ def test_three_markers_start_exactly_one_execution_whatever_comes_after(stack: S
     stack.land("item")  # a late rewrite of a marker
     (late,) = stack.events()
     assert "already covers the day" in stack.trigger(late)
-    fallback = schedule.start_daily({"scheduled_time": "2003-01-01T07:00:00Z"}, stack.env, stack.sfn)
+    fallback = trigger.start_daily({"scheduled_time": "2003-01-01T07:00:00Z"}, stack.env, stack.sfn)
     assert fallback.name == "store-sales-2002-12-31-r1"
     assert stack.executions() == ["store-sales-2002-12-31-r1"]
 
 
 def test_the_fallback_alone_starts_the_day_once(stack: Stack) -> None:
-    first = schedule.start_daily({"scheduled_time": "2003-01-01T07:00:00Z"}, stack.env, stack.sfn)
-    again = schedule.start_daily({"scheduled_time": "2003-01-01T07:00:00Z"}, stack.env, stack.sfn)
+    first = trigger.start_daily({"scheduled_time": "2003-01-01T07:00:00Z"}, stack.env, stack.sfn)
+    again = trigger.start_daily({"scheduled_time": "2003-01-01T07:00:00Z"}, stack.env, stack.sfn)
     assert first.name == again.name == "store-sales-2002-12-31-r1"
     assert stack.executions() == ["store-sales-2002-12-31-r1"]
 

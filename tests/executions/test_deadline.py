@@ -1,6 +1,6 @@
 """The deadline check against moto's Step Functions (executing), SNS and S3: one alert for a running, a
 failed and a never-started day, read back through an SQS queue subscribed to the alert topic, and none
-for a published day. Invoked the way the deadline schedule invokes it: `orchestrator.executions.schedule.handler`'s
+for a published day. Invoked the way the deadline schedule invokes it: `orchestrator.runtime.trigger.handler`'s
 input `{"deadline_check": "<scheduled time>"}`.
 """
 
@@ -18,10 +18,10 @@ import pytest
 from moto import mock_aws
 
 from orchestrator.errors import RunnerPayloadError
-from orchestrator.executions import deadline, launcher, schedule
-from orchestrator.executions.launcher import ExecutionStatus
 from orchestrator.protocol import ExecutionRequest
+from orchestrator.runtime import deadline, schedule, step_functions
 from orchestrator.runtime.landing_gate import MARKER_FILE
+from orchestrator.runtime.step_functions import ExecutionStatus
 from orchestrator.window import RefreshWindow
 
 REGION = "us-east-1"
@@ -107,7 +107,7 @@ def check(aws: Aws) -> deadline.DeadlineVerdict:
 def start_and_settle(
     aws: Aws, arn: str, window: RefreshWindow, settled: ExecutionStatus, request: ExecutionRequest | None = None
 ) -> str:
-    ref = launcher.start(aws.sfn, arn, request or ExecutionRequest(window))
+    ref = step_functions.start(aws.sfn, arn, request or ExecutionRequest(window))
     for _ in range(100):
         if aws.sfn.describe_execution(executionArn=ref.arn)["status"] == settled.value:
             return ref.name

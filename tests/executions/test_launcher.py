@@ -16,9 +16,11 @@ from moto import mock_aws
 
 from orchestrator.errors import ExecutionConflict, ExecutionNotFound, WatchDeadlineExceeded
 from orchestrator.executions import launcher
-from orchestrator.executions.launcher import ExecutionStatus, StateStatus
+from orchestrator.executions.launcher import StateStatus
 from orchestrator.local import moto_adapt
 from orchestrator.protocol import INPUT_KEYS, ExecutionRequest
+from orchestrator.runtime import step_functions
+from orchestrator.runtime.step_functions import ExecutionStatus
 from orchestrator.window import RefreshWindow
 
 ROLE = "arn:aws:iam::123456789012:role/states"
@@ -35,9 +37,9 @@ def sfn() -> Iterator[Any]:
         yield boto3.client("stepfunctions", region_name="us-east-1")
 
 
-def start(sfn: Any, arn: str, request: ExecutionRequest) -> launcher.ExecutionRef:
+def start(sfn: Any, arn: str, request: ExecutionRequest) -> step_functions.ExecutionRef:
     """A launch where no other launcher can start at the same instant (the guard's pause is not needed)."""
-    return launcher.start(sfn, arn, request, settle_seconds=0)
+    return step_functions.start(sfn, arn, request, settle_seconds=0)
 
 
 def _machine(sfn: Any, states: dict[str, Any], start_at: str) -> str:
@@ -50,11 +52,11 @@ def _machine(sfn: Any, states: dict[str, Any], start_at: str) -> str:
 
 def test_execution_names_are_valid_readable_and_parse_back() -> None:
     window = RefreshWindow(date(2002, 12, 1), date(2002, 12, 31))
-    name = launcher.execution_name(window, 12)
+    name = step_functions.execution_name(window, 12)
     assert name == "store-sales-2002-12-01-to-2002-12-31-r12"
-    assert launcher.window_of_name(name) == (window, 12)
-    assert launcher.execution_name(DAY, 1) == "store-sales-2002-12-31-r1"
-    assert launcher.window_of_name("someone-elses-run") is None
+    assert step_functions.window_of_name(name) == (window, 12)
+    assert step_functions.execution_name(DAY, 1) == "store-sales-2002-12-31-r1"
+    assert step_functions.window_of_name("someone-elses-run") is None
 
 
 def test_request_round_trips_through_the_execution_input() -> None:
@@ -132,7 +134,7 @@ def test_overlapping_running_window_is_refused_with_its_name(sfn: Any) -> None:
 def test_two_launches_of_the_same_window_at_once_run_one_execution(sfn: Any) -> None:
     arn = _machine(sfn, {"Hold": _wait(2), "Done": {"Type": "Succeed"}}, "Hold")
     barrier = threading.Barrier(2)
-    started: list[launcher.ExecutionRef] = []
+    started: list[step_functions.ExecutionRef] = []
     refused: list[Exception] = []
 
     def launch() -> None:
@@ -148,7 +150,7 @@ def test_two_launches_of_the_same_window_at_once_run_one_execution(sfn: Any) -> 
     for thread in threads:
         thread.join()
 
-    executions = list(launcher.list_executions(sfn, arn))
+    executions = list(step_functions.list_executions(sfn, arn))
     assert len(executions) == 1
     assert {ref.arn for ref in started} == {executions[0].arn}
     assert len(started) + len(refused) == 2
@@ -258,7 +260,7 @@ def test_watch_deadline_leaves_the_execution_running(sfn: Any) -> None:
     ref = start(sfn, arn, ExecutionRequest(DAY))
     with pytest.raises(WatchDeadlineExceeded, match=ref.name):
         launcher.watch(sfn, ref.arn, deadline_seconds=0.3)
-    assert launcher.describe(sfn, ref.arn)["status"] == "RUNNING"
+    assert step_functions.describe(sfn, ref.arn)["status"] == "RUNNING"
 
 
 def test_a_poll_asks_only_for_the_events_it_has_not_seen(sfn: Any) -> None:
@@ -297,16 +299,16 @@ def test_a_poll_asks_only_for_the_events_it_has_not_seen(sfn: Any) -> None:
 def test_unknown_execution_is_a_usage_error(sfn: Any) -> None:
     arn = _machine(sfn, {"Done": {"Type": "Succeed"}}, "Done")
     with pytest.raises(ExecutionNotFound, match="history"):
-        launcher.resolve_execution(sfn, arn, "store-sales-1999-01-01-r1")
+        step_functions.resolve_execution(sfn, arn, "store-sales-1999-01-01-r1")
     with pytest.raises(ExecutionNotFound):
-        launcher.describe(sfn, arn.replace(":stateMachine:", ":execution:") + ":nope")
+        step_functions.describe(sfn, arn.replace(":stateMachine:", ":execution:") + ":nope")
 
 
 def test_listing_follows_pagination(sfn: Any) -> None:
     arn = _machine(sfn, {"Done": {"Type": "Succeed"}}, "Done")
     for offset in range(105):
         sfn.start_execution(stateMachineArn=arn, name=f"run-{offset}", input="{}")
-    assert len(list(launcher.list_executions(sfn, arn))) == 105
+    assert len(list(step_functions.list_executions(sfn, arn))) == 105
 
 
 def test_throttled_calls_are_retried_with_backoff(sfn: Any) -> None:
@@ -323,7 +325,7 @@ def test_throttled_calls_are_retried_with_backoff(sfn: Any) -> None:
 
     no_sdk_retries = boto3.client("stepfunctions", region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
     no_sdk_retries.meta.events.register_first("before-send.sfn.ListExecutions", throttle)
-    assert [ref.name for ref in launcher.list_executions(no_sdk_retries, arn)] == ["before"]
+    assert [ref.name for ref in step_functions.list_executions(no_sdk_retries, arn)] == ["before"]
     assert throttled["left"] == 0
 
 

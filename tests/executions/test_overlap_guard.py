@@ -15,9 +15,9 @@ from typing import Any
 import boto3
 
 from orchestrator.errors import ExecutionConflict, ExitCode
-from orchestrator.executions import launcher
-from orchestrator.executions.launcher import ExecutionStatus
 from orchestrator.protocol import ExecutionRequest
+from orchestrator.runtime import step_functions
+from orchestrator.runtime.step_functions import ExecutionStatus
 from orchestrator.window import RefreshWindow
 
 ROUNDS = 20
@@ -41,13 +41,13 @@ def launch_at_once(endpoint: str, arn: str, windows: list[RefreshWindow]) -> tup
     """One thread and one client per window, released together."""
     clients = [client(endpoint) for _ in windows]
     barrier = threading.Barrier(len(windows))
-    started: list[launcher.ExecutionRef] = []
+    started: list[step_functions.ExecutionRef] = []
     refused: list[ExecutionConflict] = []
 
     def launch(sfn: Any, window: RefreshWindow) -> None:
         barrier.wait()
         try:
-            started.append(launcher.start(sfn, arn, ExecutionRequest(window), settle_seconds=SETTLE_SECONDS))
+            started.append(step_functions.start(sfn, arn, ExecutionRequest(window), settle_seconds=SETTLE_SECONDS))
         except ExecutionConflict as error:
             refused.append(error)
 
@@ -79,9 +79,9 @@ def test_of_ten_overlapping_launches_at_the_same_instant_exactly_one_runs(moto_s
         for error in refused:
             assert error.exit_code is ExitCode.USAGE  # the CLI exits 2
             assert f"execution {winner.name} is already RUNNING" in str(error)
-        running = list(launcher.list_executions(sfn, arn, ExecutionStatus.RUNNING))
+        running = list(step_functions.list_executions(sfn, arn, ExecutionStatus.RUNNING))
         assert [ref.name for ref in running] == [winner.name]
-        for ref in launcher.list_executions(sfn, arn):
+        for ref in step_functions.list_executions(sfn, arn):
             if ref.window is not None and ref.window.overlaps(RefreshWindow.day(day)) and ref.arn != winner.arn:
                 assert ref.status is ExecutionStatus.ABORTED  # started, then stopped by its own launcher
                 stopped_before_running += 1

@@ -16,7 +16,7 @@ from infra_support import (
 from moto import mock_aws
 
 from orchestrator.errors import ConfigurationError, UsageError
-from orchestrator.executions import schedule
+from orchestrator.runtime import schedule, trigger
 
 
 @pytest.mark.parametrize(
@@ -38,9 +38,9 @@ def test_schedule_starts_the_execution_for_yesterday(
     assert template["Parameters"]["ScheduleState"]["AllowedValues"] == ["ENABLED", "DISABLED"]
     target = schedule_resource["Target"]
     assert target["Arn"] == {"Fn::GetAtt": ["TriggerFunction", "Arn"]}
-    trigger = template["Resources"]["TriggerFunction"]["Properties"]
-    assert trigger["ImageConfig"]["Command"] == ["orchestrator.executions.schedule.handler"]
-    variables = trigger["Environment"]["Variables"]
+    function = template["Resources"]["TriggerFunction"]["Properties"]
+    assert function["ImageConfig"]["Command"] == ["orchestrator.runtime.trigger.handler"]
+    variables = function["Environment"]["Variables"]
     assert variables[schedule.TIME_ZONE_ENV] == {"Ref": "ScheduleTimeZone"}
     # What Scheduler sends: the Input with its context attribute replaced.
     event = json.loads(target["Input"].replace("<aws.scheduler.scheduled-time>", scheduled_time))
@@ -55,7 +55,7 @@ def test_schedule_starts_the_execution_for_yesterday(
             "${AWS::AccountId}", ACCOUNT
         ).replace("${AWS::StackName}", "store-sales")
         env = {schedule.STATE_MACHINE_ENV: arn, schedule.TIME_ZONE_ENV: time_zone}
-        ref = schedule.start_daily(event, env, sfn)
+        ref = trigger.start_daily(event, env, sfn)
         execution = sfn.describe_execution(executionArn=ref.arn)
     day = expected.isoformat()
     assert ref.name == f"store-sales-{day}-r1"
@@ -75,4 +75,4 @@ def test_schedule_rejects_a_bad_time_zone_or_input() -> None:
     with pytest.raises(ConfigurationError, match="IANA"):
         schedule.refresh_date("2024-01-01T07:00:00Z", "Mars/Olympus")
     with pytest.raises(UsageError, match="scheduled_time"):
-        schedule.start_daily({}, {schedule.STATE_MACHINE_ENV: "arn"}, None)
+        trigger.start_daily({}, {schedule.STATE_MACHINE_ENV: "arn"}, None)

@@ -1,4 +1,4 @@
-"""The trigger function, `orchestrator.executions.schedule.handler`: starts the day's execution when its extracts have
+"""The trigger function, `orchestrator.runtime.trigger.handler`: starts the day's execution when its extracts have
 landed (S3 events), at 07:00 as a fallback (EventBridge Scheduler), and checks the deadline.
 
 On arrival: S3 sends "Object Created" events for the landing bucket to EventBridge; the stack's rule passes
@@ -11,12 +11,10 @@ a RUNNING or SUCCEEDED execution's window holds the day (a catch-up). Two starts
 Step Functions for the same execution name, so the second gets the same execution back. A failed day is
 therefore not retried automatically: its alert went out, and `resume` or the next catch-up loads it.
 
-The 07:00 schedule fires in its time zone and passes `{"scheduled_time": "<aws.scheduler.scheduled-time>"}`
-(UTC, e.g. `2024-03-10T11:00:00Z`). Scheduler cannot compute a date, and "yesterday" depends on the time
-zone (07:00 in Auckland is 18:00 UTC the day before), so this function converts the scheduled time to
-the schedule's zone (STORE_SALES_SCHEDULE_TIME_ZONE, an IANA name) and starts the execution for the
-window [yesterday, yesterday] through `orchestrator.executions.launcher.start`: the same execution names, input and
-overlap guard as `python -m orchestrator run`. The state machine comes from STORE_SALES_STATE_MACHINE_ARN.
+The 07:00 schedule passes `{"scheduled_time": "<aws.scheduler.scheduled-time>"}`; the day is yesterday in the
+schedule's time zone (`orchestrator.runtime.schedule`), and the execution of the window [yesterday, yesterday]
+starts through `orchestrator.runtime.step_functions.start`: the same execution names, input and overlap guard as
+`python -m orchestrator run`. The state machine comes from STORE_SALES_STATE_MACHINE_ARN.
 """
 
 from __future__ import annotations
@@ -24,56 +22,29 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orchestrator.aws import aws_client
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
-from orchestrator.executions import launcher
 from orchestrator.landing_contract import EXTRACTS
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.runtime import landing_gate
+from orchestrator.runtime import deadline, landing_gate, step_functions
+from orchestrator.runtime.schedule import (
+    DEADLINE_KEY,
+    SCHEDULED_TIME_KEY,
+    STATE_MACHINE_ENV,
+    TIME_ZONE_ENV,
+    refresh_date,
+)
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_stepfunctions import SFNClient
 
-STATE_MACHINE_ENV = "STORE_SALES_STATE_MACHINE_ARN"
-TIME_ZONE_ENV = "STORE_SALES_SCHEDULE_TIME_ZONE"
-SCHEDULED_TIME_KEY = "scheduled_time"
-DEADLINE_KEY = "deadline_check"  # the deadline schedule's input key (orchestrator.executions.deadline)
 
-
-def schedule_zone(time_zone: str) -> ZoneInfo:
-    """The schedule's time zone (STORE_SALES_SCHEDULE_TIME_ZONE), or a ConfigurationError naming it."""
-    try:
-        return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(
-            f"{TIME_ZONE_ENV}={time_zone!r} is not an IANA time zone: use a name like America/New_York or UTC"
-        ) from None
-
-
-def scheduled_instant(scheduled_time: str) -> datetime:
-    """Scheduler's `<aws.scheduler.scheduled-time>` (UTC when it names no zone) as an aware datetime."""
-    try:
-        instant = datetime.fromisoformat(scheduled_time.replace("Z", "+00:00"))
-    except ValueError:
-        raise RunnerPayloadError(
-            f"{SCHEDULED_TIME_KEY} {scheduled_time!r} is not an ISO timestamp such as 2024-03-10T11:00:00Z"
-        ) from None
-    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
-
-
-def refresh_date(scheduled_time: str, time_zone: str) -> date:
-    """The day before the scheduled time's date in `time_zone`."""
-    zone = schedule_zone(time_zone)
-    return scheduled_instant(scheduled_time).astimezone(zone).date() - timedelta(days=1)
-
-
-def start_daily(event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNClient) -> launcher.ExecutionRef:
+def start_daily(event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNClient) -> step_functions.ExecutionRef:
     """Start the execution for yesterday; raises a StoreSalesError leaf on bad input or a running overlap."""
     scheduled_time = event.get(SCHEDULED_TIME_KEY)
     if not isinstance(scheduled_time, str):
@@ -91,18 +62,18 @@ def start_daily(event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNClient
 class Start:
     """What a trigger did for a day: `started` is False when an execution already covered it."""
 
-    ref: launcher.ExecutionRef
+    ref: step_functions.ExecutionRef
     started: bool
 
 
 def start_once(sfn: SFNClient, state_machine_arn: str, day: date) -> Start:
     """Start the execution of [day, day] unless one exists already (see the module docstring)."""
     window = RefreshWindow.day(day)
-    live = {launcher.ExecutionStatus.RUNNING, launcher.ExecutionStatus.SUCCEEDED}
-    for ref in launcher.list_executions(sfn, state_machine_arn):
+    live = {step_functions.ExecutionStatus.RUNNING, step_functions.ExecutionStatus.SUCCEEDED}
+    for ref in step_functions.list_executions(sfn, state_machine_arn):
         if ref.window == window or (ref.window is not None and ref.window.overlaps(window) and ref.status in live):
             return Start(ref, started=False)
-    return Start(launcher.start(sfn, state_machine_arn, ExecutionRequest(window=window)), started=True)
+    return Start(step_functions.start(sfn, state_machine_arn, ExecutionRequest(window=window)), started=True)
 
 
 def start_on_arrival(event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNClient, s3: S3Client) -> str:
@@ -134,14 +105,12 @@ def start_on_arrival(event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNC
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, str]:
     """Lambda entrypoint of the arrival events, the 07:00 fallback and the deadline check
-    (`orchestrator.executions.deadline`); a failure goes to the function's dead-letter topic (the alert topic)."""
+    (`orchestrator.runtime.deadline`); a failure goes to the function's dead-letter topic (the alert topic)."""
     if event.get("source") == "aws.s3":
         line = start_on_arrival(event, os.environ, aws_client("stepfunctions"), aws_client("s3"))
         print(line)
         return {"result": line}
     if DEADLINE_KEY in event:
-        from orchestrator.executions import deadline
-
         verdict = deadline.alert(event, os.environ, aws_client("stepfunctions"), aws_client("sns"), aws_client("s3"))
         print(verdict.message)
         return {"day": verdict.day.isoformat(), "published": str(verdict.published).lower()}

@@ -2,7 +2,7 @@
 reports are not published.
 
 An EventBridge Scheduler schedule at the deadline invokes the trigger function with
-`{"deadline_check": "<aws.scheduler.scheduled-time>"}` (`orchestrator.executions.schedule.handler` dispatches here).
+`{"deadline_check": "<aws.scheduler.scheduled-time>"}` (`orchestrator.runtime.trigger.handler` dispatches here).
 The day is the one the morning's run loads (yesterday in the schedule's zone, as for the 07:00 start). A
 SUCCEEDED execution of every model whose window holds the day (a run without selection, or a resume of one:
 its input's `completes_window`) means it is published, whatever ran after it; nothing is sent. Otherwise the
@@ -25,10 +25,9 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
-from orchestrator.executions import launcher, schedule
-from orchestrator.executions.launcher import ExecutionRef, ExecutionStatus
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.runtime import landing_gate
+from orchestrator.runtime import landing_gate, schedule, step_functions
+from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -62,7 +61,8 @@ def check(
         raise ConfigurationError(f"{schedule.STATE_MACHINE_ENV} is not set: the deadline check has nothing to check")
     day = schedule.refresh_date(scheduled_time, env.get(schedule.TIME_ZONE_ENV) or "UTC")
     now = schedule.scheduled_instant(scheduled_time)
-    covering = sorted(launcher.covering(launcher.list_executions(sfn, state_machine_arn), day), key=_started)
+    executions = step_functions.list_executions(sfn, state_machine_arn)
+    covering = sorted(step_functions.covering(executions, day), key=_started)
     published = next((ref for ref in covering if _loads_everything(sfn, ref)), None)
     if published is not None:
         return DeadlineVerdict(day, True, f"store sales of {day} published by {published.name}")
@@ -74,7 +74,7 @@ def check(
         running = _duration((now - newest.started).total_seconds())
         state = _current_state(sfn, newest)
         return DeadlineVerdict(day, False, f"{late}: {newest.name} RUNNING for {running}, in state {state}")
-    description = launcher.describe(sfn, newest.arn)
+    description = step_functions.describe(sfn, newest.arn)
     stopped = newest.stopped.astimezone(UTC).strftime("%H:%M UTC") if newest.stopped else "an unknown time"
     error = " ".join(f"{description.get('error') or ''}: {description.get('cause') or ''}".split())[:300]
     return DeadlineVerdict(day, False, f"{late}: {newest.name} {newest.status.value} at {stopped} ({error})")
@@ -88,7 +88,7 @@ def _loads_everything(sfn: SFNClient, ref: ExecutionRef) -> bool:
     """A SUCCEEDED execution that built every model of its window (its input says so)."""
     if ref.status is not ExecutionStatus.SUCCEEDED:
         return False
-    request = ExecutionRequest.from_input(launcher.describe(sfn, ref.arn).get("input"))
+    request = ExecutionRequest.from_input(step_functions.describe(sfn, ref.arn).get("input"))
     return request is None or request.completes_window
 
 

@@ -1,0 +1,47 @@
+"""The schedules' clock: which day a scheduled invocation stands for, read by the trigger (the 07:00 start) and
+the deadline check alike.
+
+EventBridge Scheduler fires in the schedule's time zone and passes `<aws.scheduler.scheduled-time>` (UTC, e.g.
+`2024-03-10T11:00:00Z`). Scheduler cannot compute a date, and "yesterday" depends on the time zone (07:00 in
+Auckland is 18:00 UTC the day before), so the day is the scheduled time's date in the schedule's zone
+(STORE_SALES_SCHEDULE_TIME_ZONE, an IANA name) minus one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from orchestrator.errors import ConfigurationError, RunnerPayloadError
+
+STATE_MACHINE_ENV = "STORE_SALES_STATE_MACHINE_ARN"
+TIME_ZONE_ENV = "STORE_SALES_SCHEDULE_TIME_ZONE"
+SCHEDULED_TIME_KEY = "scheduled_time"  # the daily schedule's input key
+DEADLINE_KEY = "deadline_check"  # the deadline schedule's input key
+
+
+def schedule_zone(time_zone: str) -> ZoneInfo:
+    """The schedule's time zone (STORE_SALES_SCHEDULE_TIME_ZONE), or a ConfigurationError naming it."""
+    try:
+        return ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"{TIME_ZONE_ENV}={time_zone!r} is not an IANA time zone: use a name like America/New_York or UTC"
+        ) from None
+
+
+def scheduled_instant(scheduled_time: str) -> datetime:
+    """Scheduler's `<aws.scheduler.scheduled-time>` (UTC when it names no zone) as an aware datetime."""
+    try:
+        instant = datetime.fromisoformat(scheduled_time.replace("Z", "+00:00"))
+    except ValueError:
+        raise RunnerPayloadError(
+            f"{SCHEDULED_TIME_KEY} {scheduled_time!r} is not an ISO timestamp such as 2024-03-10T11:00:00Z"
+        ) from None
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def refresh_date(scheduled_time: str, time_zone: str) -> date:
+    """The day before the scheduled time's date in `time_zone`."""
+    zone = schedule_zone(time_zone)
+    return scheduled_instant(scheduled_time).astimezone(zone).date() - timedelta(days=1)
