@@ -1,27 +1,36 @@
-"""Fixtures of the deployment tests: the template, and the definition rendered from a fresh parse of the project."""
+"""Fixtures of the deployment tests: the template, the definition rendered from a fresh parse of the project, and
+the packaged stack created in moto's CloudFormation (`stack`, see tests/infra/test_stack.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from engine_support import project_parsed_dir
+from faults_support import write_good_landing
 from infra_support import (
     BIN,
     ROOT,
     load_template,
 )
+from moto import mock_aws
+from stack_support import PARAMETERS, STACK, packaged_template
 
 from orchestrator.definition.graph import DbtGraph
 from orchestrator.definition.manifest import load_manifest
-from orchestrator.definition.state_machine import (
-    render,
-)
+from orchestrator.definition.state_machine import render, render_file
+from orchestrator.local import moto_adapt
+from orchestrator.runtime import lambda_handler
+from orchestrator.runtime.runner import RunnerConfig
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +53,46 @@ def parsed_target() -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def definition_text(parsed_target: Path) -> str:
     return render(DbtGraph.from_manifest(load_manifest(ROOT, parsed_target, check_fresh=False)))
+
+
+@pytest.fixture
+def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """The stack created in moto, its runner function answered by the in-process handler."""
+    data = tmp_path / "data"
+    write_good_landing(data)
+    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(data))
+    monkeypatch.setenv("STORE_SALES_DUCKDB", str(data / "warehouse.duckdb"))
+    monkeypatch.delenv("STORE_SALES_TARGET", raising=False)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    definition = render_file(ROOT, tmp_path / "statemachine.asl.json", target_path=project_parsed_dir())
+    runner = RunnerConfig(
+        project_dir=ROOT,
+        profiles_dir=ROOT,
+        parsed_dir=project_parsed_dir(),
+        target="local",
+        work_root=tmp_path,
+        warehouse_lock=tmp_path / "warehouse.lock",  # DuckDB takes one writer: the branches take turns, as locally
+    )
+    moto_adapt.route_lambda_invocations()
+    moto_adapt.keep_task_failure_cause()
+    moto_adapt.page_execution_history()
+    moto_adapt.state_machines_from_cloudformation()
+    moto_config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    with mock_aws(config=moto_config), moto_adapt.scaled_waits(0.05):  # type: ignore[arg-type]
+        moto_adapt.register_lambda_handler(f"{STACK}-runner", lambda event, _: lambda_handler.handle(event, runner))
+        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+        template = packaged_template(definition)
+        with warnings.catch_warnings(record=True) as skipped:
+            warnings.simplefilter("always")
+            cloudformation.create_stack(
+                StackName=STACK,
+                TemplateBody=json.dumps(template),
+                Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in PARAMETERS.items()],
+                Capabilities=["CAPABILITY_NAMED_IAM"],
+            )
+        description = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
+        try:
+            yield {"template": template, "description": description, "skipped": [str(w.message) for w in skipped]}
+        finally:
+            moto_adapt.unregister_lambda_handler(f"{STACK}-runner")

@@ -14,122 +14,20 @@ properties, and the daily schedule's input is the trigger's (tests/infra/test_sc
 from __future__ import annotations
 
 import json
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import duckdb
 import pytest
-from engine_support import ROOT, project_parsed_dir
-from faults_support import FIRST, write_good_landing
-from infra_support import load_template
-from moto import mock_aws
+from faults_support import FIRST
+from stack_support import PARAMETERS, STACK, UNSUPPORTED_BY_MOTO, outputs
 
 from orchestrator import cli
 from orchestrator.cli import deploy
-from orchestrator.definition.state_machine import render_file
 from orchestrator.errors import ExitCode
-from orchestrator.local import moto_adapt
-from orchestrator.runtime import lambda_handler
-from orchestrator.runtime.runner import RunnerConfig
 
 pytestmark = pytest.mark.slow
-
-STACK = "store-sales"
-UNSUPPORTED_BY_MOTO = {
-    "AWS::Lambda::EventInvokeConfig",
-    "AWS::S3::BucketPolicy",
-    "AWS::SNS::Subscription",
-    "AWS::SNS::TopicPolicy",
-    "AWS::Scheduler::Schedule",
-}
-PARAMETERS = {
-    "ImageRepositoryName": "store-sales",
-    "ImageDigest": "sha256:" + "0" * 64,
-    "SubnetIds": "subnet-0a,subnet-0b",
-    "SecurityGroupId": "sg-0a",
-    "RedshiftWorkgroupName": "analytics",
-    "RedshiftWorkgroupId": "00000000-0000-0000-0000-000000000000",
-    "RedshiftHost": "analytics.123456789012.us-east-1.redshift-serverless.amazonaws.com",
-    "LandingS3Uri": "s3://landing-bucket/store-sales",
-    "AlertEmail": "analytics@example.com",
-}
-
-
-def packaged_template(definition: Path) -> dict[str, Any]:
-    """The template with the rendered definition in place of `DefinitionS3Location` (what `cloudformation
-    package` uploads) and its `DefinitionSubstitutions` written as the references they stand for, in one
-    `Fn::Sub` string (moto's `Fn::Sub` with a variable map runs string.Template, which turns the definition's
-    `$$.Execution.Name` into `$.Execution.Name`)."""
-    template = load_template()
-    machine = template["Resources"]["StateMachine"]["Properties"]
-    machine.pop("DefinitionS3Location")
-    text = definition.read_text(encoding="utf-8")
-    for name, value in machine.pop("DefinitionSubstitutions").items():
-        text = text.replace(f"${{{name}}}", reference(value))
-    machine["DefinitionString"] = {"Fn::Sub": text}
-    return template
-
-
-def reference(value: Any) -> str:
-    """A substitution's value as `Fn::Sub` text: a literal, `${Resource.Attribute}` or `${Name}`."""
-    if isinstance(value, str):
-        return value
-    if "Fn::GetAtt" in value:
-        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
-    if "Ref" in value:
-        return "${" + value["Ref"] + "}"
-    index, listed = value["Fn::Select"]  # a subnet: an item of a list parameter
-    return PARAMETERS[listed["Ref"]].split(",")[int(index)]
-
-
-@pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """The stack created in moto, its runner function answered by the in-process handler."""
-    data = tmp_path / "data"
-    write_good_landing(data)
-    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(data))
-    monkeypatch.setenv("STORE_SALES_DUCKDB", str(data / "warehouse.duckdb"))
-    monkeypatch.delenv("STORE_SALES_TARGET", raising=False)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    definition = render_file(ROOT, tmp_path / "statemachine.asl.json", target_path=project_parsed_dir())
-    runner = RunnerConfig(
-        project_dir=ROOT,
-        profiles_dir=ROOT,
-        parsed_dir=project_parsed_dir(),
-        target="local",
-        work_root=tmp_path,
-        warehouse_lock=tmp_path / "warehouse.lock",  # DuckDB takes one writer: the branches take turns, as locally
-    )
-    moto_adapt.route_lambda_invocations()
-    moto_adapt.keep_task_failure_cause()
-    moto_adapt.page_execution_history()
-    moto_adapt.state_machines_from_cloudformation()
-    moto_config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-    with mock_aws(config=moto_config), moto_adapt.scaled_waits(0.05):  # type: ignore[arg-type]
-        moto_adapt.register_lambda_handler(f"{STACK}-runner", lambda event, _: lambda_handler.handle(event, runner))
-        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-        template = packaged_template(definition)
-        with warnings.catch_warnings(record=True) as skipped:
-            warnings.simplefilter("always")
-            cloudformation.create_stack(
-                StackName=STACK,
-                TemplateBody=json.dumps(template),
-                Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in PARAMETERS.items()],
-                Capabilities=["CAPABILITY_NAMED_IAM"],
-            )
-        description = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
-        try:
-            yield {"template": template, "description": description, "skipped": [str(w.message) for w in skipped]}
-        finally:
-            moto_adapt.unregister_lambda_handler(f"{STACK}-runner")
-
-
-def outputs(stack: dict[str, Any]) -> dict[str, str]:
-    return {output["OutputKey"]: output["OutputValue"] for output in stack["description"]["Outputs"]}
 
 
 def test_the_packaged_template_deploys_and_every_supported_resource_is_created(stack: dict[str, Any]) -> None:
