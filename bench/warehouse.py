@@ -1,4 +1,5 @@
-"""Scratch data directories, prepared warehouse copies and table comparisons for the benchmarks.
+"""Scratch data directories, prepared warehouse copies and table comparisons for the benchmarks (the comparison
+also serves the test suite's independent oracle, tests/cli/test_handwritten_oracle.py).
 
 Every measured run gets its own data directory: `landing/` and `reference/` are symbolic links to the
 generated sample data (read only), while the warehouse file and the execution journal are its own, so
@@ -29,6 +30,7 @@ DATED_TABLES = {
     "rpt_weekly_region_sales": "week_start_date",
 }
 WAREHOUSE_FILE = "warehouse.duckdb"
+FIRST_DIFFERING_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -99,29 +101,68 @@ def warehouse_rows(warehouse: Path) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class TableComparison:
+    """One table of two warehouses compared as multisets: the rows found in one and not in the other (with the
+    first few of each, ordered by every column), and the columns (name and type) only one of them has."""
+
+    table: str
+    rows: int
+    columns: tuple[str, ...]
+    only_left: int
+    only_right: int
+    first_only_left: tuple[tuple[object, ...], ...]
+    first_only_right: tuple[tuple[object, ...], ...]
+    columns_only_left: tuple[str, ...]
+    columns_only_right: tuple[str, ...]
+
+    @property
+    def equal(self) -> bool:
+        return not (self.only_left or self.only_right or self.columns_only_left or self.columns_only_right)
+
+
+@dataclass(frozen=True)
 class Comparison:
-    """Rows of each table found in one warehouse and not in the other (multiset difference)."""
+    """The mart and report tables of two warehouses, compared table by table."""
 
     left: str
     right: str
     scope: str
-    differences: dict[str, tuple[int, int]]
-    rows: dict[str, int]
+    tables: tuple[TableComparison, ...]
 
     @property
     def equal(self) -> bool:
-        return all(only_left == 0 and only_right == 0 for only_left, only_right in self.differences.values())
+        return all(table.equal for table in self.tables)
 
     def summary(self) -> str:
         if self.equal:
-            tables = ", ".join(f"{table} {self.rows[table]:,}" for table in self.differences)
+            tables = ", ".join(f"{table.table} {table.rows:,}" for table in self.tables)
             return f"equal ({tables} rows)"
-        diffs = ", ".join(
-            f"{table}: {left} rows only in {self.left}, {right} only in {self.right}"
-            for table, (left, right) in self.differences.items()
-            if left or right
-        )
+        diffs = ", ".join(self._difference(table) for table in self.tables if not table.equal)
         return f"DIFFERENT ({diffs})"
+
+    def details(self) -> str:
+        """The summary, then per differing table its columns and the first rows found on one side only."""
+        lines = [f"{self.left} against {self.right}, {self.scope}: {self.summary()}"]
+        for table in self.tables:
+            for side, count, rows in (
+                (self.left, table.only_left, table.first_only_left),
+                (self.right, table.only_right, table.first_only_right),
+            ):
+                if rows:
+                    lines.append(f"{table.table}: {count} rows only in {side}, the first {len(rows)}:")
+                    lines.extend("  " + _row_text(table.columns, row) for row in rows)
+        return "\n".join(lines)
+
+    def _difference(self, table: TableComparison) -> str:
+        parts = []
+        if table.columns_only_left or table.columns_only_right:
+            parts.append(
+                f"columns only in {self.left}: {', '.join(table.columns_only_left) or 'none'}, "
+                f"only in {self.right}: {', '.join(table.columns_only_right) or 'none'}"
+            )
+        if table.only_left or table.only_right:
+            parts.append(f"{table.only_left} rows only in {self.left}, {table.only_right} only in {self.right}")
+        return f"{table.table}: {'; '.join(parts)}"
 
 
 def compare(
@@ -134,29 +175,60 @@ def compare(
 ) -> Comparison:
     """Compare the mart and report tables of two warehouses as multisets (EXCEPT ALL both ways).
 
-    `projections` replaces a table's `select *` by another select list and where clause, for a check
-    restricted to the rows and columns two histories must share."""
+    A table is compared whole: its columns (name and type) must be the same on both sides, and the rows are
+    compared over the columns both have, selected by name. `projections` replaces a table's select list by
+    another select list and where clause, for a check restricted to the rows and columns two histories must
+    share."""
     connection = duckdb.connect()
     try:
         connection.execute("set enable_progress_bar = false")
         connection.execute(f"attach {_literal(left)} as left_db (read_only)")
         connection.execute(f"attach {_literal(right)} as right_db (read_only)")
-        differences: dict[str, tuple[int, int]] = {}
-        rows: dict[str, int] = {}
-        for table in MART_TABLES:
-            columns = ", ".join(_columns(connection, "left_db", table))
-            body = (projections or {}).get(table, f"select {columns} from {{relation}}")
-            left_sql = body.format(relation=f"left_db.main.{table}")
-            right_sql = body.format(relation=f"right_db.main.{table}")
-            only_left = _count(connection, f"select count(*) from ({left_sql} except all {right_sql})")
-            only_right = _count(connection, f"select count(*) from ({right_sql} except all {left_sql})")
-            differences[table] = (only_left, only_right)
-            rows[table] = _count(connection, f"select count(*) from ({left_sql})")
-        return Comparison(names[0], names[1], scope, differences, rows)
+        tables = tuple(_compare_table(connection, table, (projections or {}).get(table)) for table in MART_TABLES)
+        return Comparison(names[0], names[1], scope, tables)
     except duckdb.Error as error:
         raise BenchmarkError(f"could not compare {left} with {right}: {error}") from None
     finally:
         connection.close()
+
+
+def _compare_table(connection: duckdb.DuckDBPyConnection, table: str, projection: str | None) -> TableComparison:
+    columns_only_left: tuple[str, ...] = ()
+    columns_only_right: tuple[str, ...] = ()
+    if projection is None:
+        left_columns = _columns(connection, "left_db", table)
+        right_columns = _columns(connection, "right_db", table)
+        columns_only_left = tuple(f"{name} {kind}" for name, kind in left_columns if (name, kind) not in right_columns)
+        columns_only_right = tuple(f"{name} {kind}" for name, kind in right_columns if (name, kind) not in left_columns)
+        right_names = {name for name, _ in right_columns}
+        shared = ", ".join(name for name, _ in left_columns if name in right_names)
+        projection = f"select {shared} from {{relation}}"
+    left_sql = projection.format(relation=f"left_db.main.{table}")
+    right_sql = projection.format(relation=f"right_db.main.{table}")
+    only_left_sql = f"{left_sql} except all {right_sql}"
+    only_right_sql = f"{right_sql} except all {left_sql}"
+    cursor = connection.execute(f"select * from ({only_left_sql}) order by all limit {FIRST_DIFFERING_ROWS}")
+    first_only_left = tuple(cursor.fetchall())
+    columns = tuple(str(column[0]) for column in cursor.description or ())
+    first_only_right = tuple(
+        connection.execute(f"select * from ({only_right_sql}) order by all limit {FIRST_DIFFERING_ROWS}").fetchall()
+    )
+    return TableComparison(
+        table=table,
+        rows=_count(connection, f"select count(*) from ({left_sql})"),
+        columns=columns,
+        only_left=_count(connection, f"select count(*) from ({only_left_sql})"),
+        only_right=_count(connection, f"select count(*) from ({only_right_sql})"),
+        first_only_left=first_only_left,
+        first_only_right=first_only_right,
+        columns_only_left=columns_only_left,
+        columns_only_right=columns_only_right,
+    )
+
+
+def _row_text(columns: tuple[str, ...], row: tuple[object, ...]) -> str:
+    values = ("null" if value is None else str(value) for value in row)
+    return ", ".join(f"{column}={value}" for column, value in zip(columns, values, strict=True))
 
 
 def _literal(path: Path) -> str:
@@ -164,16 +236,16 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _columns(connection: duckdb.DuckDBPyConnection, catalog: str, table: str) -> list[str]:
-    """The table's columns in order: both sides are selected by name, whatever their column order."""
+def _columns(connection: duckdb.DuckDBPyConnection, catalog: str, table: str) -> list[tuple[str, str]]:
+    """The table's columns (name, type) in order: both sides are selected by name, whatever their column order."""
     found = connection.execute(
-        "select column_name from information_schema.columns where table_catalog = ? and table_name = ? "
+        "select column_name, data_type from information_schema.columns where table_catalog = ? and table_name = ? "
         "order by ordinal_position",
         [catalog, table],
     ).fetchall()
     if not found:
         raise BenchmarkError(f"table {table} is missing from the warehouse attached as {catalog}")
-    return [str(name) for (name,) in found]
+    return [(str(name), str(kind)) for name, kind in found]
 
 
 def _count(connection: duckdb.DuckDBPyConnection, sql: str) -> int:
