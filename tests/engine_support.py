@@ -17,8 +17,6 @@ from orchestrator.window import RefreshWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_PROJECT = ROOT / "tests" / "projects" / "engine"
-GOLDEN_DIR = ROOT / "tests" / "golden"
-UPDATE_GOLDEN_ENV = "STORE_SALES_UPDATE_GOLDEN"
 EXECUTION_DEADLINE_SECONDS = 240.0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +10,12 @@ import boto3
 import pytest
 from engine_support import (
     ENGINE_PROJECT,
-    GOLDEN_DIR,
     ROOT,
-    UPDATE_GOLDEN_ENV,
     engine_parsed_dir,
     project_parsed_dir,
     wait_for_execution,
 )
+from golden_support import GOLDEN_DIR, assert_matches_golden
 from moto import mock_aws
 from statelint.linter import Linter
 
@@ -62,11 +60,7 @@ def task_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_definition_matches_golden_file(graph: DbtGraph, case: str) -> None:
     text = render(graph, RenderOptions(select=CASES[case]), comment=f"engine test project: {case}")
-    golden = GOLDEN_DIR / f"engine_{case}.json"
-    if os.environ.get(UPDATE_GOLDEN_ENV):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8"), f"regenerate with {UPDATE_GOLDEN_ENV}=1 if intended"
+    assert_matches_golden({GOLDEN_DIR / f"engine_{case}.json": text})
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -189,10 +183,7 @@ def test_render_file_writes_the_definition(tmp_path: Path) -> None:
 def test_real_project_definition_matches_golden_and_has_the_expected_shape() -> None:
     manifest = load_manifest(ROOT, project_parsed_dir(), check_fresh=False)
     text = render(DbtGraph.from_manifest(manifest), RenderOptions(), comment="dbt project store_sales")
-    golden = GOLDEN_DIR / "store_sales.json"
-    if os.environ.get(UPDATE_GOLDEN_ENV):
-        golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8"), f"regenerate with {UPDATE_GOLDEN_ENV}=1 if intended"
+    assert_matches_golden({GOLDEN_DIR / "store_sales.json": text})
     assert Linter.validate(text) == []
     states = json.loads(text)["States"]
     assert states["Initialize"]["Next"] == "Stage 1"

@@ -3,7 +3,7 @@ for a daily run, every data test and the landing operation, recorded offline (te
 kept as golden files, parsed with sqlfluff's Redshift grammar and scanned for what Redshift does not support.
 
 Goldens: tests/golden/redshift/{first_load,daily,data_tests,operations}.sql. After an intended change,
-regenerate them with STORE_SALES_UPDATE_GOLDEN=1 and read the diff: it is exactly what changes on Redshift.
+regenerate them with STORE_SALES_UPDATE_GOLDEN=1 and read the diff it reports: it is exactly what changes on Redshift.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from dbt.config.profile import Profile
 from dbt.config.renderer import ProfileRenderer
 from dbt.flags import get_flags, set_flags
 from dbt_common.context import set_invocation_context
-from engine_support import GOLDEN_DIR, ROOT, UPDATE_GOLDEN_ENV
+from engine_support import ROOT
+from golden_support import GOLDEN_DIR, assert_matches_golden
 from models_harness import Warehouse, describe_failure, node_results
 from redshift_offline import HOOKS, Catalog, Recording, offline_redshift
 from sqlfluff.core import Linter
@@ -161,12 +162,7 @@ def compiled(
 
 
 def test_every_statement_matches_its_golden_file(compiled: dict[str, str]) -> None:
-    if os.environ.get(UPDATE_GOLDEN_ENV):
-        REDSHIFT_GOLDEN.mkdir(exist_ok=True)
-        for name, text in compiled.items():
-            (REDSHIFT_GOLDEN / name).write_text(text, encoding="utf-8")
-    changed = [name for name, text in compiled.items() if (REDSHIFT_GOLDEN / name).read_text(encoding="utf-8") != text]
-    assert not changed, f"Redshift SQL changed in {changed}: regenerate with {UPDATE_GOLDEN_ENV}=1 if intended"
+    assert_matches_golden({REDSHIFT_GOLDEN / name: text for name, text in compiled.items()})
 
 
 def test_both_branches_compile_every_model_and_its_materialization(
