@@ -49,7 +49,8 @@ def test_backfill_and_daily_run_equal_the_handwritten_sql_on_every_row_and_colum
         names=("bench/handwritten.sql", "backfill + run (local emulator)"),
         scope=f"whole tables after loading {history}, then {daily.start}",
     )
-    assert comparison.equal, comparison.details()
+    if not comparison.equal:
+        pytest.fail(comparison.details(), pytrace=False)
     assert all(table.rows > 0 for table in comparison.tables), comparison.summary()
     with duckdb.connect(str(expected), read_only=True) as connection:
         closed = connection.execute("select count(*) from dim_item where i_rec_end_date is not null").fetchone()
