@@ -1,6 +1,7 @@
 {#-
   The landing relations behind source('tpcds', ...). See the `tpcds_source` docs block for the layout.
-  create_landing_sources() is the second on-run-start hook and also a run-operation:
+  create_landing_sources() runs in the last on-run-start hook of a command that loads (landing_sources_hook)
+  and as a run-operation:
     dbt run-operation create_landing_sources
 -#}
 
@@ -32,6 +33,18 @@
     {%- do tables.append(table) -%}
   {%- endfor -%}
   {{ return(tables) }}
+{% endmacro %}
+
+{% macro landing_sources_hook() %}
+  {#-
+    The on-run-start hook: only a command that loads (run, build, retry: the ones that need a refresh window)
+    declares the landing relations. Every other command that runs the hooks (docs generate, compile, show,
+    seed, test, snapshot) reads no landing data: a broken file of an old day cannot stop it, and the docs
+    catalog describes the relations the last load declared.
+  -#}
+  {%- if refresh_window_required() -%}
+    {{- create_landing_sources() -}}
+  {%- endif -%}
 {% endmacro %}
 
 {% macro create_landing_sources() %}
@@ -71,7 +84,8 @@
     load_date folders (listed once; the window files of each extract read are validated first by
     macros/landing_validation.sql), so a daily run
     costs the same after five years as after one month, and a broken file outside the window is never
-    opened. Without a window (compile, docs) it reads `landing/<table>/*/*.parquet`. Reference tables
+    opened. Without a window (`dbt run-operation create_landing_sources`) it reads
+    `landing/<table>/*/*.parquet`. Reference tables
     read `reference/<table>.parquet`. Hive partitioning makes load_date a column. A table with no file
     becomes an empty view with the declared columns, so a fresh data directory still builds (to nothing).
     Only the tables the selected models read are (re)declared: a task of the reports touches none.

@@ -9,14 +9,17 @@ warehouse that already holds a good day (FIRST). The fault is on the next day (S
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-from engine_support import ROOT, project_parsed_dir
+from engine_support import ROOT, dbt_command, project_parsed_dir
 from faults_support import (
     FIRST,
     OUTSIDE_DATE_DIM,
@@ -299,6 +302,43 @@ def test_broken_files_outside_the_window_are_never_read(data_dir: Path, tmp_path
     assert {summary.status for summary in summaries.values()} == {"success"}
     assert len(fact_rows(data_dir, SECOND)) == 4
     assert snapshot(data_dir / "warehouse.duckdb") == snapshot(clean / "warehouse.duckdb")
+
+
+def dbt(target: Path, *args: str, window: RefreshWindow | None = None) -> subprocess.CompletedProcess[str]:
+    """The dbt CLI in a subprocess on the data directory of the environment, writing under `target`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("STORE_SALES_WINDOW_")}
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    if window is not None:
+        env |= {"STORE_SALES_WINDOW_START": window.start.isoformat(), "STORE_SALES_WINDOW_END": window.end.isoformat()}
+    command = dbt_command(
+        *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT),
+        "--target-path", str(target), "--log-path", str(target / "logs"),
+    )  # fmt: skip
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+
+def test_generating_the_docs_reads_no_landing_data(data_dir: Path, tmp_path: Path) -> None:
+    """`dbt docs generate` (and `dbt compile`) declare no landing view: a broken file of a loaded day stops the load
+    of a window holding it, never the docs, whose catalog still holds every model and landing source."""
+    sales = extract_file(data_dir, "store_sales", FIRST)
+    good = sales.read_bytes()
+    sales.write_bytes(good[: len(good) // 2])  # a copy cut short
+
+    docs = dbt(tmp_path / "docs", "docs", "generate")
+    assert docs.returncode == 0, docs.stdout
+    catalog = json.loads((tmp_path / "docs" / "catalog.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tmp_path / "docs" / "manifest.json").read_text(encoding="utf-8"))
+    models = {key for key, node in manifest["nodes"].items() if node["resource_type"] in {"model", "seed"}}
+    assert models <= set(catalog["nodes"]), models - set(catalog["nodes"])
+    landing = {key for key, source in manifest["sources"].items() if source["source_name"] == "tpcds"}
+    assert landing <= set(catalog["sources"]), landing - set(catalog["sources"])  # the views of the last load
+    assert dbt(tmp_path / "compile", "compile").returncode == 0
+
+    before = snapshot(data_dir / "warehouse.duckdb")
+    build = dbt(tmp_path / "build", "build", window=RefreshWindow(FIRST, SECOND))
+    assert build.returncode == 2, build.stdout
+    assert f"{sales} is not a Parquet file" in build.stdout, build.stdout
+    assert snapshot(data_dir / "warehouse.duckdb") == before
 
 
 def test_a_day_not_delivered_stops_the_run_before_any_model(data_dir: Path, tmp_path: Path) -> None:
