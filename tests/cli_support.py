@@ -11,10 +11,13 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = PROJECT, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("STORE_SALES_", "AWS_"))}
     return subprocess.run(
         [sys.executable, "-m", "orchestrator", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         env={**clean, **(env or {})},

@@ -1,13 +1,16 @@
 """`deploy`: render the definition, build and push the runner image, package and deploy the stack.
 
-The steps (each one command; `--print` shows them as a shell script instead of running them):
-1. `dbt parse`, then render the state machine from the dbt graph into target/statemachine.asl.json (in-process);
+The steps are one list of commands (`steps`): `deploy` runs them in order from the project directory, and
+`deploy --print` prints exactly them as a shell script instead (`script`):
+1. `dbt parse`, then `python -m orchestrator render` of the state machine into target/statemachine.asl.json;
 2. `docker build` infra/Dockerfile with the Redshift connection as build args, `docker push` to ECR;
 3. read the pushed image's digest (the stack runs exactly that image in Lambda and ECS);
 4. `aws cloudformation package` (uploads the definition file, DefinitionS3Location) and
    `aws cloudformation deploy` with the parameters;
 5. `aws lambda invoke` of the docs function: dbt docs generated against Redshift, published to the bucket;
-6. the stack's outputs become the [aws] table of store-sales.toml (what `orchestrator.config` reads).
+6. `aws cloudformation describe-stacks` piped into `python -m orchestrator write-config`: the stack's outputs
+   become the [aws] table of store-sales.toml (what `orchestrator.config` reads).
+`python` in a step is the interpreter running `deploy` (in the printed script: the one on the PATH).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import argparse
 import json
 import shlex
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator import settings
+from orchestrator.config import CONFIG_FILE_NAME
 from orchestrator.errors import DeployError, UsageError
 
 TEMPLATE = Path("infra") / "template.yaml"
@@ -30,6 +35,7 @@ PACKAGED_TEMPLATE = Path("target") / "packaged-template.yaml"
 DOCS_INVOKE_OUTPUT = Path("target") / "docs-invoke.json"
 DIGEST_VARIABLE = "IMAGE_DIGEST"
 ACCOUNT_VARIABLE = "ACCOUNT_ID"
+PYTHON = "python"  # a step's interpreter: `run_command` runs the one running `deploy`
 
 # Stack output -> key of the [aws] table of store-sales.toml (see orchestrator.config).
 OUTPUT_KEYS = {
@@ -146,12 +152,17 @@ def _quote(part: str) -> str:
     return shlex.quote(part)
 
 
-def steps(config: DeploySettings) -> list[Step]:
-    """The deployment commands after rendering, in order."""
+def steps(config: DeploySettings, config_file: Path) -> list[Step]:
+    """Every deployment command, in order, run from the project directory."""
     region = ("--region", config.region)
     build_args = [item for key, value in config.connection().items() for item in ("--build-arg", f"{key}={value}")]
     overrides = [f"{key}={value}" for key, value in config.parameters().items()]
     return [
+        Step("parse the dbt project", ("dbt", "parse", "--quiet")),
+        Step(
+            "render the state machine definition from the dbt graph",
+            (PYTHON, "-m", "orchestrator", "render", "--out", str(DEFINITION)),
+        ),
         Step(
             "account of the credentials in use",
             ("aws", "sts", "get-caller-identity", "--query", "Account", "--output", "text", *region),
@@ -248,8 +259,9 @@ def steps(config: DeploySettings) -> list[Step]:
             ),
         ),
         Step(
-            "the stack outputs (the [aws] table of store-sales.toml)",
-            (
+            f"write the stack outputs to {config_file} (its [aws] table: what every other command reads)",
+            (PYTHON, "-m", "orchestrator", "write-config", "--config-file", str(config_file)),
+            stdin_from=(
                 "aws",
                 "cloudformation",
                 "describe-stacks",
@@ -265,10 +277,10 @@ def steps(config: DeploySettings) -> list[Step]:
     ]
 
 
-def script(config: DeploySettings) -> str:
+def script(config: DeploySettings, config_file: Path) -> str:
     """The plan as a POSIX shell script, run from the project directory."""
-    lines = ["set -eu", "dbt parse --quiet", f"python -m orchestrator render --out {DEFINITION}"]
-    for step in steps(config):
+    lines = ["set -eu"]
+    for step in steps(config, config_file):
         lines += [f"# {step.description}", step.shell()]
     return "\n".join(lines) + "\n"
 
@@ -287,14 +299,32 @@ def config_toml(values: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_config(outputs_json: str, config_file: Path) -> dict[str, str]:
+    """Write the [aws] table from `describe-stacks --query Stacks[0].Outputs --output json`; returns its values."""
+    try:
+        outputs = json.loads(outputs_json)
+    except json.JSONDecodeError:
+        outputs = None
+    if not isinstance(outputs, list) or not all(isinstance(o, dict) and "OutputKey" in o for o in outputs):
+        raise UsageError(
+            "write-config reads the stack's outputs as JSON on its standard input: pipe `aws cloudformation "
+            "describe-stacks --stack-name NAME --query Stacks[0].Outputs --output json` into it"
+        )
+    values = config_from_outputs(outputs)
+    config_file.write_text(config_toml(values), encoding="utf-8")
+    return values
+
+
 Runner = Callable[[Sequence[str], str | None], str]
 
 
 def run_command(argv: Sequence[str], stdin: str | None) -> str:
-    """Run one command in the project directory; its stdout, or DeployError with its stderr."""
+    """Run one command in the project directory (`python`: the interpreter running this one); its stdout, or
+    DeployError with its stderr."""
+    command = [sys.executable, *argv[1:]] if argv[0] == PYTHON else list(argv)
     try:
         result = subprocess.run(
-            list(argv), input=stdin, capture_output=True, text=True, check=False, cwd=settings.project_dir()
+            command, input=stdin, capture_output=True, text=True, check=False, cwd=settings.project_dir()
         )
     except FileNotFoundError:
         raise DeployError(f"{argv[0]} is not installed: deploying needs the AWS CLI v2 and docker") from None
@@ -303,23 +333,17 @@ def run_command(argv: Sequence[str], stdin: str | None) -> str:
     return result.stdout
 
 
-def execute(config: DeploySettings, config_file: Path, runner: Runner = run_command) -> dict[str, str]:
-    """Render, run every step, write `config_file`; returns the [aws] settings."""
-    from orchestrator.definition.state_machine import render_file
-
-    runner(["dbt", "parse", "--quiet"], None)
-    render_file(settings.project_dir(), settings.project_dir() / DEFINITION)
+def execute(config: DeploySettings, config_file: Path, runner: Runner = run_command) -> str:
+    """Run every step in order (the last writes `config_file`); returns the last one's output line."""
     variables: dict[str, str] = {}
     output = ""
-    for step in steps(config):
+    for step in steps(config, config_file):
         argv = [_expand(part, variables) for part in step.argv]
         stdin = runner([_expand(p, variables) for p in step.stdin_from], None) if step.stdin_from else None
         output = runner(argv, stdin)
         if step.capture:
             variables[step.capture] = output.strip()
-    values = config_from_outputs(json.loads(output))
-    config_file.write_text(config_toml(values), encoding="utf-8")
-    return values
+    return output.strip()
 
 
 def _expand(part: str, variables: Mapping[str, str]) -> str:
@@ -386,14 +410,20 @@ def settings_from_args(args: argparse.Namespace) -> DeploySettings:
 
 
 def command(config: DeploySettings, print_only: bool = False, config_file: Path | None = None) -> int:
-    """The `deploy` subcommand: print the script, or run it and write the configuration file (default
-    <project>/store-sales.toml)."""
+    """The `deploy` subcommand: print the script, or run it; its last step writes the configuration file
+    (default store-sales.toml in the project directory, where the steps run)."""
+    target = config_file.resolve() if config_file is not None else Path(CONFIG_FILE_NAME)
     if print_only:
-        print(script(config), end="")
+        print(script(config, target), end="")
         return 0
-    from orchestrator.config import CONFIG_FILE_NAME
+    print(f"deployed {config.stack_name}: {execute(config, target)}")
+    return 0
 
-    config_file = config_file or settings.project_dir() / CONFIG_FILE_NAME
-    values = execute(config, config_file)
-    print(f"deployed {config.stack_name}: state machine {values['state_machine_arn']}; wrote {config_file}")
+
+def config_command(config_file: Path | None) -> int:
+    """The `write-config` subcommand: the stack outputs on stdin become the [aws] table of `config_file`
+    (default <project>/store-sales.toml)."""
+    target = config_file or settings.project_dir() / CONFIG_FILE_NAME
+    values = write_config(sys.stdin.read(), target)
+    print(f"wrote {target}: state machine {values['state_machine_arn']}")
     return 0

@@ -130,6 +130,10 @@ def _deploy(args: argparse.Namespace) -> int:
     return deploy.command(deploy.settings_from_args(args), args.print, args.config_file)
 
 
+def _write_config(args: argparse.Namespace) -> int:
+    return deploy.config_command(args.config_file)
+
+
 def _target(args: argparse.Namespace) -> Target:
     return Target(args.mode, args.config)
 
@@ -352,6 +356,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_arguments(deploy_parser)
     deploy_parser.set_defaults(handler=_deploy)
+
+    write_config = commands.add_parser(
+        "write-config",
+        help="write a deployed stack's outputs (JSON on stdin) to store-sales.toml: deploy's last step",
+        description="Read the outputs of `aws cloudformation describe-stacks --stack-name NAME --query "
+        "Stacks[0].Outputs --output json` on standard input and write them as the [aws] table of the "
+        "configuration file, so every other command works on AWS.",
+    )
+    write_config.add_argument("--config-file", type=Path, help="the file to write (default <project>/store-sales.toml)")
+    write_config.set_defaults(handler=_write_config)
 
     report = commands.add_parser(
         "report",

@@ -1,13 +1,17 @@
-"""The deploy command: every template parameter passed, incomplete settings refused, the stack's outputs
-become the CLI's configuration."""
+"""The deploy command: every template parameter passed, incomplete settings refused, `deploy` runs exactly the
+script `--print` shows, and its last step writes the stack's outputs as the CLI's configuration."""
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import cli
 from infra_support import (
     DOCKERFILE,
 )
@@ -15,6 +19,18 @@ from infra_support import (
 from orchestrator.cli import deploy
 from orchestrator.config import Config, load
 from orchestrator.errors import UsageError
+
+DEPLOY = (
+    "deploy",
+    "--region", "eu-west-1",
+    "--package-bucket", "my-cfn-packages",
+    "--subnet-ids", "subnet-1,subnet-2",
+    "--security-group-id", "sg-1",
+    "--redshift-host", "analytics.abc.eu-west-1.redshift.amazonaws.com",
+    "--landing-s3-uri", "s3://landing-bucket/store-sales",
+    "--redshift-cluster-id", "analytics",
+)  # fmt: skip
+ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:store-sales-pipeline"
 
 
 def deploy_settings(**changes: Any) -> deploy.DeploySettings:
@@ -31,14 +47,26 @@ def deploy_settings(**changes: Any) -> deploy.DeploySettings:
     return deploy.DeploySettings(**{**values, **changes})
 
 
-def test_deploy_script_passes_every_template_parameter(template: dict[str, Any]) -> None:
-    script = deploy.script(deploy_settings())
-    lines = script.splitlines()
-    assert lines[:3] == [
-        "set -eu",
-        "dbt parse --quiet",
-        "python -m orchestrator render --out target/statemachine.asl.json",
+def stack_outputs(template: dict[str, Any]) -> list[dict[str, str]]:
+    """What `describe-stacks --query Stacks[0].Outputs` answers for a provisioned cluster's stack."""
+    shaped = {"StateMachineArn": ARN, "ArtifactsUri": "s3://store-sales-artifacts/dbt"}  # what the CLI accepts
+    return [
+        {"OutputKey": name, "OutputValue": shaped.get(name, f"value-of-{name}")}
+        for name in template["Outputs"]
+        if name != "RedshiftWorkgroup"
     ]
+
+
+def commands(script: str) -> list[str]:
+    """The script's commands, in order (comments and `set -eu` left out)."""
+    return [line for line in script.splitlines()[1:] if not line.startswith("#")]
+
+
+def test_deploy_script_passes_every_template_parameter(template: dict[str, Any]) -> None:
+    script = deploy.script(deploy_settings(), Path("store-sales.toml"))
+    lines = commands(script)
+    assert script.startswith("set -eu\n")
+    assert lines[:2] == ["dbt parse --quiet", "python -m orchestrator render --out target/statemachine.asl.json"]
     deploy_line = next(line for line in lines if line.startswith("aws cloudformation deploy"))
     overrides = dict(
         part.strip('"').split("=", 1) for part in deploy_line.split("--parameter-overrides ")[1].split(" ")
@@ -54,6 +82,45 @@ def test_deploy_script_passes_every_template_parameter(template: dict[str, Any])
     dockerfile_args = set(re.findall(r"^ARG ([A-Z_]+)", DOCKERFILE.read_text(), flags=re.MULTILINE))
     assert set(build_args) == dockerfile_args
     assert "aws lambda invoke --function-name store-sales-docs" in script
+    # the last step writes the configuration file
+    assert lines[-1] == (
+        "aws cloudformation describe-stacks --stack-name store-sales --query 'Stacks[0].Outputs' --output json "
+        "--region eu-west-1 | python -m orchestrator write-config --config-file store-sales.toml"
+    )
+
+
+def test_deploy_runs_exactly_the_printed_script(template: dict[str, Any], tmp_path: Path) -> None:
+    """Every command `deploy` runs is the script's, in its order, with the captured values in place of its
+    variables; the last one (run for real) writes the configuration file."""
+    config, config_file = deploy_settings(), tmp_path / "store-sales.toml"
+    answers = {
+        "get-caller-identity": "123456789012\n",
+        "get-login-password": "secret-password",
+        "describe-images": "sha256:feed\n",
+        "describe-stacks": json.dumps(stack_outputs(template)),
+    }
+    ran: list[tuple[list[str], str | None]] = []
+
+    def runner(argv: Sequence[str], stdin: str | None) -> str:
+        ran.append((list(argv), stdin))
+        if "write-config" in argv:
+            return deploy.run_command(argv, stdin)
+        return next((answer for word, answer in answers.items() if word in argv), "")
+
+    line = deploy.execute(config, config_file, runner)
+
+    expanded = deploy.script(config, config_file).replace("${ACCOUNT_ID}", "123456789012")
+    expanded = expanded.replace("${IMAGE_DIGEST}", "sha256:feed")
+    printed = [
+        shlex.split(part)
+        for command in commands(expanded)
+        for part in re.sub(r"^[A-Z_]+=\$\((.*)\)$", r"\1", command).split(" | ")
+    ]
+    assert [argv for argv, _ in ran] == printed
+    piped = {argv[0]: stdin for argv, stdin in ran if stdin is not None}
+    assert piped == {"docker": answers["get-login-password"], "python": answers["describe-stacks"]}
+    assert line == f"wrote {config_file}: state machine {ARN}"
+    assert load(config_file).state_machine_arn == ARN
 
 
 def test_deploy_rejects_incomplete_settings() -> None:
@@ -70,18 +137,11 @@ def test_stack_outputs_become_the_cli_configuration(template: dict[str, Any], tm
     assert set(deploy.OUTPUT_KEYS) <= set(outputs)
     for output, key in deploy.OUTPUT_KEYS.items():
         assert outputs[output]["Description"] == f"[aws] {key}"
-    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:store-sales-pipeline"
-    shaped = {"StateMachineArn": arn, "ArtifactsUri": "s3://store-sales-artifacts/dbt"}  # what the CLI accepts
-    described = [
-        {"OutputKey": name, "OutputValue": shaped.get(name, f"value-of-{name}")}
-        for name in outputs
-        if name != "RedshiftWorkgroup"
-    ]
-    values = deploy.config_from_outputs(described)
     path = tmp_path / "store-sales.toml"
-    path.write_text(deploy.config_toml(values), encoding="utf-8")
+    written = cli("write-config", "--config-file", str(path), stdin=json.dumps(stack_outputs(template)))
+    assert written.returncode == 0, written.stderr
     config = load(path)
-    assert config.state_machine_arn == arn
+    assert config.state_machine_arn == ARN
     assert config.redshift_cluster_id == "value-of-RedshiftClusterId" and config.redshift_workgroup is None
     configurable = {f for f in Config.__dataclass_fields__ if f not in {"source", "redshift_secret_arn"}}
     assert set(deploy.OUTPUT_KEYS.values()) == configurable
