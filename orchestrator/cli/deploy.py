@@ -11,18 +11,26 @@ The steps are one list of commands (`steps`): `deploy` runs them in order from t
 6. `aws cloudformation describe-stacks` piped into `python -m orchestrator write-config`: the stack's outputs
    become the [aws] table of store-sales.toml (what `orchestrator.config` reads).
 `python` in a step is the interpreter running `deploy` (in the printed script: the one on the PATH).
+
+Before any step, the settings are checked (`DeploySettings`): a bad value is refused with a UsageError naming
+the option, what is wrong and what to give instead; nothing has run and nothing is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import re
 import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import botocore
+import botocore.session
 
 from orchestrator import settings
 from orchestrator.config import CONFIG_FILE_NAME
@@ -36,6 +44,21 @@ DOCS_INVOKE_OUTPUT = Path("target") / "docs-invoke.json"
 DIGEST_VARIABLE = "IMAGE_DIGEST"
 ACCOUNT_VARIABLE = "ACCOUNT_ID"
 PYTHON = "python"  # a step's interpreter: `run_command` runs the one running `deploy`
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+# The AWS services the deployment calls and the stack's resources live in (botocore's names); IAM is global.
+STACK_SERVICES = (
+    "sts",
+    "ecr",
+    "s3",
+    "cloudformation",
+    "lambda",
+    "ecs",
+    "stepfunctions",
+    "scheduler",
+    "events",
+    "sns",
+    "logs",
+)
 
 # Stack output -> key of the [aws] table of store-sales.toml (see orchestrator.config).
 OUTPUT_KEYS = {
@@ -84,6 +107,18 @@ class DeploySettings:
             raise UsageError("--redshift-workgroup needs --redshift-workgroup-id (the UUID in the workgroup ARN)")
         if not self.landing_s3_uri.startswith("s3://"):
             raise UsageError(f"--landing-s3-uri {self.landing_s3_uri!r} must be an s3:// folder")
+        check_region(self.region, (*STACK_SERVICES, "redshift-serverless" if self.redshift_workgroup else "redshift"))
+        zone_problem = settings.SCHEDULE_TIME_ZONE.problem(self.schedule_time_zone)
+        if zone_problem is not None:
+            raise UsageError(
+                f"--schedule-time-zone {self.schedule_time_zone!r} {zone_problem}: give "
+                f"{settings.SCHEDULE_TIME_ZONE.accepts()} (the zone of the daily 07:00 run and of the deadline)"
+            )
+        if self.alert_email and not EMAIL.fullmatch(self.alert_email):
+            raise UsageError(
+                f"--alert-email {self.alert_email!r} is not an e-mail address: give one like data-team@example.com "
+                "(it is subscribed to the failure alerts), or leave the option out"
+            )
 
     @property
     def registry(self) -> str:
@@ -127,6 +162,32 @@ class DeploySettings:
             "ScheduleState": "ENABLED" if self.schedule_enabled else "DISABLED",
             "AlertEmail": self.alert_email,
         }
+
+
+def check_region(region: str, services: Sequence[str]) -> None:
+    """Refuse a region where botocore's own endpoint data (offline) has one of `services` in no partition."""
+    session = botocore.session.get_session()
+    partitions = session.get_available_partitions()
+    offered = {
+        service: {name for partition in partitions for name in session.get_available_regions(service, partition)}
+        for service in services
+    }
+    missing = [service for service in services if region not in offered[service]]
+    if not missing:
+        return
+    known = sorted(set().union(*offered.values()))
+    source = f"botocore {botocore.__version__}'s endpoint data"
+    if len(missing) == len(services):
+        close = difflib.get_close_matches(region, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(
+            f"--region {region!r} is not an AWS region{hint} ({source} has no region of that name): give one such "
+            "as eu-west-1 or us-east-1; a region newer than this botocore needs an upgrade of boto3"
+        )
+    raise UsageError(
+        f"--region {region!r} does not offer {', '.join(missing)}, which the stack needs ({source}): "
+        "deploy to a region that offers every service of the stack"
+    )
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,27 @@
-"""The deploy command: every template parameter passed, incomplete settings refused, `deploy` runs exactly the
-script `--print` shows, and its last step writes the stack's outputs as the CLI's configuration."""
+"""The deploy command: every template parameter passed, incomplete or bad settings refused before anything runs,
+`deploy` runs exactly the script `--print` shows, and its last step writes the stack's outputs as the CLI's
+configuration."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
-from cli_support import cli
+from cli_support import assert_one_line_error, cli
 from infra_support import (
     DOCKERFILE,
 )
 
 from orchestrator.cli import deploy
 from orchestrator.config import Config, load
-from orchestrator.errors import UsageError
+from orchestrator.errors import ExitCode, UsageError
 
 DEPLOY = (
     "deploy",
@@ -123,6 +126,46 @@ def test_deploy_runs_exactly_the_printed_script(template: dict[str, Any], tmp_pa
     assert load(config_file).state_machine_arn == ARN
 
 
+BAD_VALUES = [
+    ("--schedule-time-zone", "Mars/X", "--schedule-time-zone 'Mars/X' is not a time zone: give an IANA time zone"),
+    ("--alert-email", "notanemail", "--alert-email 'notanemail' is not an e-mail address: give one like"),
+    ("--region", "nowhere-1", "--region 'nowhere-1' is not an AWS region (botocore"),
+]
+
+
+@pytest.mark.parametrize("printing", [True, False], ids=["print", "run"])
+@pytest.mark.parametrize(("option", "value", "message"), BAD_VALUES, ids=[bad[0] for bad in BAD_VALUES])
+def test_deploy_refuses_a_bad_value_before_anything_runs(
+    tmp_path: Path, option: str, value: str, message: str, printing: bool
+) -> None:
+    """The CLI refuses in one line with exit code 2; no tool started (each one on the PATH records its call), no
+    file written, nothing printed."""
+    tools, calls, project = tmp_path / "bin", tmp_path / "calls.log", tmp_path / "project"
+    tools.mkdir()
+    project.mkdir()
+    for tool in ("aws", "docker", "dbt", "python"):
+        (tools / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n', encoding="utf-8")
+        (tools / tool).chmod(0o755)
+    config_file = tmp_path / "store-sales.toml"
+    result = cli(
+        *DEPLOY, option, value, "--config-file", str(config_file), *(["--print"] if printing else []),
+        env={"PATH": f"{tools}{os.pathsep}{os.environ['PATH']}", "STORE_SALES_PROJECT_DIR": str(project)},
+    )  # fmt: skip
+    assert_one_line_error(result, ExitCode.USAGE, f"error: {message}")
+    assert result.stdout == ""
+    assert not calls.exists() and not config_file.exists() and list(project.iterdir()) == []
+
+
+def test_the_good_values_pass() -> None:
+    """The other side of the refusals: real zones, addresses and regions of every partition are accepted."""
+    for zone in ("UTC", "America/New_York", "Pacific/Auckland"):
+        assert deploy_settings(schedule_time_zone=zone).schedule_time_zone == zone
+    for email in ("data-team@example.com", "first.last+alerts@mail.example.co.uk"):
+        assert deploy_settings(alert_email=email).alert_email == email
+    for region in ("eu-west-1", "us-east-1", "cn-north-1", "us-gov-west-1"):
+        assert deploy_settings(region=region).region == region
+
+
 def test_deploy_rejects_incomplete_settings() -> None:
     with pytest.raises(UsageError, match="two subnets"):
         deploy_settings(subnet_ids=("subnet-1",))
@@ -130,6 +173,24 @@ def test_deploy_rejects_incomplete_settings() -> None:
         deploy_settings(redshift_workgroup="wg")
     with pytest.raises(UsageError, match="workgroup-id"):
         deploy_settings(redshift_cluster_id="", redshift_workgroup="wg")
+    for email in ("notanemail", "two@@example.com", "x@example", "x@.com", "x y@example.com"):
+        with pytest.raises(UsageError, match=r"--alert-email .* is not an e-mail address"):
+            deploy_settings(alert_email=email)
+    with pytest.raises(UsageError, match=r"--region 'eu-west1' is not an AWS region \(did you mean eu-west-1\?\)"):
+        deploy_settings(region="eu-west1")
+
+
+def test_deploy_refuses_a_region_without_a_service_of_the_stack() -> None:
+    """botocore's endpoint data: a region with Redshift but not Redshift Serverless takes a cluster, not a workgroup."""
+    session = botocore.session.get_session()
+    without_serverless = sorted(
+        set(session.get_available_regions("redshift")) - set(session.get_available_regions("redshift-serverless"))
+    )
+    assert without_serverless, "every region offers Redshift Serverless now: pick another missing service"
+    region = without_serverless[0]
+    assert deploy_settings(region=region).region == region
+    with pytest.raises(UsageError, match=f"--region '{region}' does not offer redshift-serverless"):
+        deploy_settings(region=region, redshift_cluster_id="", redshift_workgroup="wg", redshift_workgroup_id="id")
 
 
 def test_stack_outputs_become_the_cli_configuration(template: dict[str, Any], tmp_path: Path) -> None:
