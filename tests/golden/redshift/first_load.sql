@@ -49,12 +49,6 @@ BEGIN;
 
 COMMIT;
 
-alter table landing.customer_address add if not exists partition (load_date = '2002-12-31') location 's3://landing-bucket/store-sales/landing/customer_address/load_date=2002-12-31/';
-
-alter table landing.item add if not exists partition (load_date = '2002-12-31') location 's3://landing-bucket/store-sales/landing/item/load_date=2002-12-31/';
-
-alter table landing.store_sales add if not exists partition (load_date = '2002-12-31') location 's3://landing-bucket/store-sales/landing/store_sales/load_date=2002-12-31/';
-
 BEGIN;
 
 COMMIT;
