@@ -388,7 +388,7 @@ def run_command(argv: Sequence[str], stdin: str | None) -> str:
             command, input=stdin, capture_output=True, text=True, check=False, cwd=settings.project_dir()
         )
     except FileNotFoundError:
-        raise DeployError(f"{argv[0]} is not installed: deploying needs the AWS CLI v2 and docker") from None
+        raise DeployError(f"{argv[0]} is not installed: deploying needs dbt, the AWS CLI v2 and docker") from None
     if result.returncode != 0:
         raise DeployError(f"`{' '.join(argv[:3])} ...` failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
     return result.stdout
