@@ -10,24 +10,22 @@ Auckland is 18:00 UTC the day before), so the day is the scheduled time's date i
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from orchestrator.errors import ConfigurationError, RunnerPayloadError
+from orchestrator import settings
+from orchestrator.errors import RunnerPayloadError
 
 STATE_MACHINE_ENV = "STORE_SALES_STATE_MACHINE_ARN"
-TIME_ZONE_ENV = "STORE_SALES_SCHEDULE_TIME_ZONE"
+TIME_ZONE_ENV = settings.SCHEDULE_TIME_ZONE.name
 SCHEDULED_TIME_KEY = "scheduled_time"  # the daily schedule's input key
 DEADLINE_KEY = "deadline_check"  # the deadline schedule's input key
 
 
 def schedule_zone(time_zone: str) -> ZoneInfo:
-    """The schedule's time zone (STORE_SALES_SCHEDULE_TIME_ZONE), or a ConfigurationError naming it."""
-    try:
-        return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(
-            f"{TIME_ZONE_ENV}={time_zone!r} is not an IANA time zone: use a name like America/New_York or UTC"
-        ) from None
+    """The schedule's time zone (STORE_SALES_SCHEDULE_TIME_ZONE), or a ConfigurationError naming it (the settings
+    registry's rule, the one `deploy` applies to --schedule-time-zone)."""
+    settings.SCHEDULE_TIME_ZONE.check(time_zone)
+    return ZoneInfo(time_zone)
 
 
 def scheduled_instant(scheduled_time: str) -> datetime:
