@@ -4,23 +4,40 @@ stack deploys (moto evaluates no IAM policy, so this library does).
 - `CallRecorder` sees every AWS API call made through boto3 (botocore event hooks) and records it as an
   `ApiCall`: the principal making it (the template's logical id of its role, set with `acting_as`), the IAM
   action and the ARN of the resource it touches, as the service authorization reference names them.
+- `state_machine_calls` reads the calls of the state machine's own Task states (moto's interpreter calls moto's
+  backends directly, not through botocore) from an execution's history, for the principal "StateMachineRole".
+- `deployed_policies` reads each principal's policies back from moto's IAM after the stack is created, and
+  `evaluate` decides every call against them (Allow by Action/NotAction and Resource/NotResource with `*` and
+  `?` wildcards, explicit Deny wins). Conditions are not evaluated: every statement that decided a call only
+  under a condition is listed in the verdict.
+- `markdown_table` renders who may do what, and by which statement (infra/README.md, "IAM, proven").
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import json
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore import handlers
 from botocore.model import OperationModel
 from infra_support import ACCOUNT
 
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_stepfunctions import SFNClient
+
 ANY_RESOURCE = "*"
 PARTITION = "aws"
+STATE_MACHINE_ROLE = "StateMachineRole"
 
 
 @dataclass(frozen=True)
@@ -232,3 +249,221 @@ def s3_authorized(operation: str, params: Mapping[str, Any]) -> list[tuple[str, 
     if operation == "DeleteObjects":
         return [("s3:DeleteObject", f"{bucket}/{item['Key']}") for item in params["Delete"]["Objects"]]
     return [(f"s3:{operation}", bucket if "Key" not in params else f"{bucket}/{params['Key']}")]
+
+
+def state_machine_calls(sfn_client: SFNClient, execution_arn: str) -> list[ApiCall]:
+    """The calls of the execution's Task states, made by the state machine's role: each `TaskScheduled` event
+    names its integration (`resourceType`, `resource`) and the parameters it was called with. Running an ECS task
+    also passes the task definition's task and execution roles (`iam:PassRole`), read from ECS."""
+    calls: list[ApiCall] = []
+    pages = sfn_client.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    for event in (event for page in pages for event in page["events"]):
+        if event["type"] != "TaskScheduled":
+            continue
+        details = event["taskScheduledEventDetails"]
+        parameters = json.loads(details["parameters"])
+        arns = Arns(details["region"], execution_arn.split(":")[4])
+        integration = (details["resourceType"], details["resource"].split(".")[0])
+        match integration:
+            case ("lambda", "invoke"):
+                function = arns.function(parameters["FunctionName"], parameters.get("Qualifier"))
+                calls.append(ApiCall(STATE_MACHINE_ROLE, "lambda:InvokeFunction", function))
+            case ("ecs", "runTask"):
+                calls += ecs_run_task_calls(parameters["TaskDefinition"], details["region"])
+            case ("sns", "publish"):
+                calls.append(ApiCall(STATE_MACHINE_ROLE, "sns:Publish", parameters["TopicArn"]))
+            case _:
+                raise ValueError(f"no IAM mapping for the state machine's integration {integration}")
+    return calls
+
+
+def with_state_machine_calls(recorded: list[ApiCall], machine: list[ApiCall]) -> list[ApiCall]:
+    """The recorded calls and the state machine's, without the interpreter's own: moto's interpreter makes some
+    of its Task states' calls (Lambda's invoke) through boto3, in a thread of its own, so the recorder sees them
+    under principal "" as well; a recorded call of principal "" that a Task of the history makes (same action and
+    resource) is the state machine's. Any other call of principal "" stays (and is denied)."""
+    tasks = {(call.action, call.resource) for call in machine}
+    return [c for c in recorded if c.principal or (c.action, c.resource) not in tasks] + machine
+
+
+def ecs_run_task_calls(task_definition: str, region: str) -> list[ApiCall]:
+    """ecs:RunTask on the task definition (its condition key ecs:cluster is listed, not evaluated) and
+    iam:PassRole of its roles."""
+    ecs = boto3.client("ecs", region_name=region)
+    described = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+    roles = [role for role in (described.get("taskRoleArn"), described.get("executionRoleArn")) if role]
+    return [ApiCall(STATE_MACHINE_ROLE, "ecs:RunTask", described["taskDefinitionArn"])] + [
+        ApiCall(STATE_MACHINE_ROLE, "iam:PassRole", role) for role in roles
+    ]
+
+
+class Effect(StrEnum):
+    ALLOW = "Allow"
+    DENY = "Deny"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a deployed policy, as IAM reads it."""
+
+    policy: str  # the logical id of the role (its inline policies) or of the managed policy holding it
+    sid: str  # the statement's Sid, or "#<index>" in its policy document when it has none
+    effect: Effect
+    actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    not_resources: tuple[str, ...] = ()
+    condition: str = ""  # the Condition block as JSON, "" when unconditional
+
+    @classmethod
+    def parse(cls, policy: str, index: int, document: Mapping[str, Any]) -> Statement:
+        return cls(
+            policy=policy,
+            sid=document.get("Sid", f"#{index}"),
+            effect=Effect(document["Effect"]),
+            actions=listed(document.get("Action")),
+            not_actions=listed(document.get("NotAction")),
+            resources=listed(document.get("Resource")),
+            not_resources=listed(document.get("NotResource")),
+            condition=json.dumps(document["Condition"], sort_keys=True) if "Condition" in document else "",
+        )
+
+    def matches(self, call: ApiCall) -> bool:
+        """Action and resource both match; the condition is not evaluated."""
+        if self.actions:
+            action = any(wildcard(pattern, call.action, ignore_case=True) for pattern in self.actions)
+        else:
+            action = not any(wildcard(pattern, call.action, ignore_case=True) for pattern in self.not_actions)
+        if self.resources:
+            resource = any(wildcard(pattern, call.resource) for pattern in self.resources)
+        else:
+            resource = not any(wildcard(pattern, call.resource) for pattern in self.not_resources)
+        return action and resource
+
+    @property
+    def name(self) -> str:
+        return f"{self.policy}.{self.sid}"
+
+
+def listed(value: str | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    """IAM's match: `*` any run of characters, `?` any one character (actions are case-insensitive)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
+
+
+@dataclass(frozen=True)
+class Grant:
+    call: ApiCall
+    statement: Statement  # the statement that allows it
+
+
+@dataclass(frozen=True)
+class Verdict:
+    denied: list[ApiCall]  # calls no statement allows, or an unconditional Deny denies
+    unused: list[tuple[str, str]]  # (policy, sid) of each Allow statement that allowed no call
+    conditional: list[tuple[str, str, str]]  # (policy, sid, condition) of each statement that decided a call
+    granted: list[Grant]  # each allowed call and its allowing statement
+
+
+def evaluate(policies: Mapping[str, list[Statement]], calls: list[ApiCall]) -> Verdict:
+    """Every call (once) against its principal's statements. An unconditional Deny that matches denies. Else an
+    unconditional Allow that matches allows; else a conditional Allow that matches allows only under its
+    condition, listed. A conditional Deny that matches denies only under its condition: listed, not denied.
+    A principal without policies (e.g. "", calls made outside `acting_as`) is denied everything."""
+    denied: list[ApiCall] = []
+    granted: list[Grant] = []
+    conditional: dict[tuple[str, str, str], None] = {}
+    for call in dict.fromkeys(calls):
+        matching = [statement for statement in policies.get(call.principal, []) if statement.matches(call)]
+        for statement in matching:
+            if statement.condition and statement.effect is Effect.DENY:
+                conditional[(statement.policy, statement.sid, statement.condition)] = None
+        if any(s.effect is Effect.DENY and not s.condition for s in matching):
+            denied.append(call)
+            continue
+        allows = sorted((s for s in matching if s.effect is Effect.ALLOW), key=lambda s: bool(s.condition))
+        if not allows:
+            denied.append(call)
+            continue
+        granted.append(Grant(call, allows[0]))
+        if allows[0].condition:
+            conditional[(allows[0].policy, allows[0].sid, allows[0].condition)] = None
+    used = {(grant.statement.policy, grant.statement.sid) for grant in granted}
+    statements = dict.fromkeys(
+        (s.policy, s.sid) for listed_ in policies.values() for s in listed_ if s.effect is Effect.ALLOW
+    )
+    return Verdict(denied, [key for key in statements if key not in used], list(conditional), granted)
+
+
+def deployed_policies(
+    cloudformation: CloudFormationClient, iam: IAMClient, stack_name: str
+) -> dict[str, list[Statement]]:
+    """Each principal of the stack (a role, or a managed policy: OperatorPolicy is attached to people) and the
+    statements in effect for it, read from IAM: a role's inline policies and its attached managed policies
+    (a managed policy of the stack is named by its logical id, any other by its ARN)."""
+    resources = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+    summaries = [summary for page in resources for summary in page["StackResourceSummaries"]]
+    managed_ids = {
+        s["PhysicalResourceId"]: s["LogicalResourceId"]
+        for s in summaries
+        if s["ResourceType"] == "AWS::IAM::ManagedPolicy"
+    }
+    policies = {logical: managed_statements(iam, arn, logical) for arn, logical in managed_ids.items()}
+    for summary in summaries:
+        if summary["ResourceType"] != "AWS::IAM::Role":
+            continue
+        role, logical = summary["PhysicalResourceId"], summary["LogicalResourceId"]
+        statements: list[Statement] = []
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+            statements += parsed(logical, document)
+        for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+            arn = attached["PolicyArn"]
+            statements += policies.get(managed_ids.get(arn, ""), []) or managed_statements(iam, arn, arn)
+        policies[logical] = statements
+    return policies
+
+
+def managed_statements(iam: IAMClient, arn: str, name: str) -> list[Statement]:
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    return parsed(name, iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
+
+
+def parsed(policy: str, document: str | Mapping[str, Any]) -> list[Statement]:
+    """The statements of a policy document: IAM returns it as JSON text or, decoded by botocore, a mapping; moto's
+    CloudFormation stores a role's inline policy as the Python repr of its document (a literal, read as one)."""
+    return [Statement.parse(policy, index, s) for index, s in enumerate(listed_statements(decoded(document)))]
+
+
+def decoded(document: str | Mapping[str, Any]) -> Any:
+    """The `Statement` of a policy document."""
+    if isinstance(document, Mapping):
+        return document["Statement"]
+    try:
+        return json.loads(document)["Statement"]
+    except json.JSONDecodeError:
+        return ast.literal_eval(document)["Statement"]
+
+
+def listed_statements(value: Mapping[str, Any] | list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [value] if isinstance(value, Mapping) else list(value)
+
+
+def markdown_table(granted: list[Grant]) -> str:
+    """principal | action | resource | allowed by, one row per principal, action and allowing statement (the
+    resources it touched: the first, and how many others)."""
+    rows: dict[tuple[str, str, str], set[str]] = {}
+    for grant in granted:
+        rows.setdefault((grant.call.principal, grant.call.action, grant.statement.name), set()).add(grant.call.resource)
+    lines = ["| principal | action | resource | allowed by |", "| --- | --- | --- | --- |"]
+    for (principal, action, statement), resources in sorted(rows.items()):
+        first, *others = sorted(resources)
+        more = f" and {len(others)} more" if others else ""
+        lines.append(f"| {principal} | `{action}` | `{first}`{more} | {statement} |")
+    return "\n".join(lines) + "\n"
