@@ -1,0 +1,291 @@
+"""IAM, proven (tests/iam_support.py): the evaluator on small policies, the recorder on the product's own clients,
+and one day run through the stack, every call of the runner, the state machine and the operator allowed by the
+policies the stack deployed."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from engine_support import project_parsed_dir
+from faults_support import FIRST
+from iam_support import (
+    ApiCall,
+    CallRecorder,
+    Effect,
+    Grant,
+    Statement,
+    deployed_policies,
+    evaluate,
+    markdown_table,
+    state_machine_calls,
+    with_state_machine_calls,
+)
+from infra_support import ROOT, load_template, policy_documents, statements
+from moto import mock_aws
+from stack_support import PARAMETERS, STACK
+
+from orchestrator import cli
+from orchestrator.aws import aws_client
+from orchestrator.cli import deploy
+from orchestrator.errors import ExitCode
+from orchestrator.local import moto_adapt
+from orchestrator.runtime import lambda_handler
+from orchestrator.runtime.runner import RunnerConfig
+
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:store-sales-pipeline"
+BUCKET = "arn:aws:s3:::artifacts"
+
+
+def allow(sid: str, actions: tuple[str, ...], resources: tuple[str, ...], **more: Any) -> Statement:
+    return Statement("Role", sid, Effect.ALLOW, actions=actions, resources=resources, **more)
+
+
+def call(action: str, resource: str, principal: str = "Role") -> ApiCall:
+    return ApiCall(principal, action, resource)
+
+
+# ---------------------------------------------------------------- the evaluator
+
+
+def test_a_call_is_allowed_by_the_statement_naming_its_action_and_resource() -> None:
+    statement = allow("Start", ("states:StartExecution",), (MACHINE,))
+    verdict = evaluate({"Role": [statement]}, [call("states:StartExecution", MACHINE)])
+    assert verdict.denied == []
+    assert verdict.granted == [Grant(call("states:StartExecution", MACHINE), statement)]
+
+
+def test_a_call_of_another_action_resource_or_principal_is_denied() -> None:
+    policies = {"Role": [allow("Start", ("states:StartExecution",), (MACHINE,))]}
+    calls = [
+        call("states:StopExecution", MACHINE),
+        call("states:StartExecution", MACHINE + "-other"),
+        call("states:StartExecution", MACHINE, principal="Other"),
+        call("states:StartExecution", MACHINE, principal=""),
+    ]
+    assert evaluate(policies, calls).denied == calls
+
+
+def test_actions_match_by_wildcard_and_case_resources_by_wildcard() -> None:
+    policies = {
+        "Role": [
+            allow("Objects", ("s3:get*", "s3:?utObject"), (f"{BUCKET}/dbt-artifacts/*",)),
+            allow("Anything", ("logs:*",), ("*",)),
+        ]
+    }
+    allowed = [
+        call("s3:GetObject", f"{BUCKET}/dbt-artifacts/e/t/run_results.json"),
+        call("s3:PutObject", f"{BUCKET}/dbt-artifacts/x"),
+        call("logs:CreateLogStream", "*"),
+    ]
+    outside = [
+        call("s3:PutObject", f"{BUCKET}/docs/index.html"),
+        call("s3:ListBucket", BUCKET),
+        call("s3:PPutObject", f"{BUCKET}/dbt-artifacts/x"),
+    ]
+    assert evaluate(policies, allowed + outside).denied == outside
+
+
+def test_not_action_and_not_resource_allow_everything_but_what_they_name() -> None:
+    policies = {
+        "Role": [
+            Statement("Role", "AllButDelete", Effect.ALLOW, not_actions=("s3:Delete*",), resources=(f"{BUCKET}/*",)),
+            Statement("Role", "AllButDocs", Effect.ALLOW, actions=("sns:Publish",), not_resources=("*:docs",)),
+        ]
+    }
+    denied = [call("s3:DeleteObject", f"{BUCKET}/a"), call("sns:Publish", "arn:aws:sns:us-east-1:1:docs")]
+    allowed = [call("s3:GetObject", f"{BUCKET}/a"), call("sns:Publish", "arn:aws:sns:us-east-1:1:alerts")]
+    assert evaluate(policies, allowed + denied).denied == denied
+
+
+def test_an_explicit_deny_wins_over_any_allow() -> None:
+    everything = allow("Everything", ("*",), ("*",))
+    deny = Statement("Role", "NoDocs", Effect.DENY, actions=("s3:PutObject",), resources=(f"{BUCKET}/docs/*",))
+    calls = [call("s3:PutObject", f"{BUCKET}/docs/index.html"), call("s3:PutObject", f"{BUCKET}/other")]
+    for order in ([everything, deny], [deny, everything]):
+        assert evaluate({"Role": order}, calls).denied == calls[:1]
+
+
+def test_a_statement_allowing_only_under_a_condition_is_listed_with_its_condition() -> None:
+    condition = {"ArnEquals": {"ecs:cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/c"}}
+    run = allow("RunTask", ("ecs:RunTask",), ("*",), condition=json.dumps(condition, sort_keys=True))
+    verdict = evaluate({"Role": [run]}, [call("ecs:RunTask", "arn:task-definition/t:1")])
+    assert verdict.denied == []
+    assert verdict.conditional == [("Role", "RunTask", json.dumps(condition, sort_keys=True))]
+    unconditional = allow("RunAnyTask", ("ecs:RunTask",), ("*",))
+    verdict = evaluate({"Role": [run, unconditional]}, [call("ecs:RunTask", "arn:task-definition/t:1")])
+    assert verdict.conditional == []  # another statement allows it whatever the condition
+    deny = Statement("Role", "NotThere", Effect.DENY, actions=("ecs:*",), resources=("*",), condition='{"Bool": {}}')
+    verdict = evaluate({"Role": [unconditional, deny]}, [call("ecs:RunTask", "arn:task-definition/t:1")])
+    assert verdict.denied == []  # a conditional deny is listed, not applied
+    assert verdict.conditional == [("Role", "NotThere", '{"Bool": {}}')]
+
+
+def test_an_allow_statement_that_allowed_no_call_is_listed_unused() -> None:
+    policies = {
+        "Role": [allow("Start", ("states:StartExecution",), (MACHINE,)), allow("Stop", ("states:Stop*",), ("*",))],
+        "Other": [Statement("Other", "Publish", Effect.ALLOW, actions=("sns:Publish",), resources=("*",))],
+    }
+    verdict = evaluate(policies, [call("states:StartExecution", MACHINE)])
+    assert verdict.unused == [("Role", "Stop"), ("Other", "Publish")]
+
+
+def test_a_statement_without_sid_is_named_by_its_index_and_every_statement_of_the_template_has_one() -> None:
+    document = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    assert Statement.parse("Role", 3, document).sid == "#3"
+    template = load_template()
+    missing = [name for name, policy in policy_documents(template) for s in statements(policy) if "Sid" not in s]
+    assert missing == []
+
+
+def test_the_table_names_each_principal_action_and_allowing_statement() -> None:
+    put = allow("Upload", ("s3:PutObject",), (f"{BUCKET}/*",))
+    granted = [Grant(call("s3:PutObject", f"{BUCKET}/{key}"), put) for key in ("b", "a", "a")]
+    assert markdown_table(granted) == (
+        "| principal | action | resource | allowed by |\n"
+        "| --- | --- | --- | --- |\n"
+        f"| Role | `s3:PutObject` | `{BUCKET}/a` and 1 more | Role.Upload |\n"
+    )
+
+
+# ---------------------------------------------------------------- the recorder
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[CallRecorder]:
+    """Installed before moto's mock (which swaps boto3's default session), so the product's clients, created at
+    call time by `aws_client`, inherit the hooks."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    recorder = CallRecorder()
+    recorder.install()
+    try:
+        with mock_aws():
+            yield recorder
+    finally:
+        recorder.uninstall()
+
+
+def test_the_recorder_sees_s3_calls_of_the_product_s_client_as_iam_actions_on_arns(
+    recorder: CallRecorder, tmp_path: Path
+) -> None:
+    setup = boto3.client("s3", region_name="us-east-1")
+    setup.create_bucket(Bucket="artifacts")
+    file = tmp_path / "manifest.json"
+    file.write_text("{}")
+    with recorder.acting_as("RunnerFunctionRole"):
+        s3 = aws_client("s3", "us-east-1")
+        s3.put_object(Bucket="artifacts", Key="dbt-artifacts/e/a.json", Body=b"{}")
+        s3.get_object(Bucket="artifacts", Key="dbt-artifacts/e/a.json")
+        s3.head_object(Bucket="artifacts", Key="dbt-artifacts/e/a.json")
+        s3.list_objects_v2(Bucket="artifacts", Prefix="dbt-artifacts/")
+        s3.upload_file(str(file), "artifacts", "dbt-artifacts/e/manifest.json")  # s3transfer's worker threads
+    later = threading.Thread(target=lambda: s3.head_bucket(Bucket="artifacts"))  # a thread of the runner's own
+    later.start()
+    later.join()
+    runner = [c for c in recorder.calls if c.principal == "RunnerFunctionRole"]
+    assert runner == [
+        ApiCall("RunnerFunctionRole", "s3:PutObject", f"{BUCKET}/dbt-artifacts/e/a.json"),
+        ApiCall("RunnerFunctionRole", "s3:GetObject", f"{BUCKET}/dbt-artifacts/e/a.json"),
+        ApiCall("RunnerFunctionRole", "s3:GetObject", f"{BUCKET}/dbt-artifacts/e/a.json"),
+        ApiCall("RunnerFunctionRole", "s3:ListBucket", BUCKET),
+        ApiCall("RunnerFunctionRole", "s3:PutObject", f"{BUCKET}/dbt-artifacts/e/manifest.json"),
+        ApiCall("RunnerFunctionRole", "s3:ListBucket", BUCKET),
+    ]
+    assert recorder.calls[0] == ApiCall("", "s3:CreateBucket", BUCKET)  # outside any acting_as: principal ""
+
+
+def test_the_recorder_sees_step_functions_and_sns_calls_with_their_arns(recorder: CallRecorder) -> None:
+    role = "arn:aws:iam::123456789012:role/machine"
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    machine = boto3.client("stepfunctions", region_name="us-east-1").create_state_machine(
+        name="store-sales-pipeline", definition=definition, roleArn=role
+    )["stateMachineArn"]
+    with recorder.acting_as("TriggerFunctionRole"):
+        sfn = aws_client("stepfunctions", "us-east-1")
+        execution = sfn.start_execution(stateMachineArn=machine, name="day")["executionArn"]
+        sfn.describe_execution(executionArn=execution)
+        sns = aws_client("sns", "us-east-1")
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        sns.publish(TopicArn=topic, Message="late")
+    assert machine == MACHINE
+    assert recorder.calls[1:] == [
+        ApiCall("TriggerFunctionRole", "states:StartExecution", MACHINE),
+        ApiCall("TriggerFunctionRole", "states:DescribeExecution", execution),
+        ApiCall("TriggerFunctionRole", "sns:CreateTopic", "*"),
+        ApiCall("TriggerFunctionRole", "sns:Publish", topic),
+    ]
+
+
+def test_the_recorder_stops_at_uninstall_and_sees_clients_created_after_install_only() -> None:
+    recorder = CallRecorder()
+    with mock_aws():
+        before = boto3.client("sns", region_name="us-east-1")
+        recorder.install()
+        try:
+            during = aws_client("sns", "us-east-1")
+            before.list_topics()
+            during.list_topics()
+        finally:
+            recorder.uninstall()
+        during.list_topics()
+    assert recorder.calls == [ApiCall("", "sns:ListTopics", "*")]
+
+
+# ---------------------------------------------------------------- the stack
+
+
+@pytest.mark.slow
+def test_a_day_through_the_stack_makes_only_calls_its_deployed_policies_allow(
+    stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorder = CallRecorder(workgroup_ids={PARAMETERS["RedshiftWorkgroupName"]: PARAMETERS["RedshiftWorkgroupId"]})
+    runner = RunnerConfig(
+        project_dir=ROOT,
+        profiles_dir=ROOT,
+        parsed_dir=project_parsed_dir(),
+        target="local",
+        work_root=tmp_path,
+        warehouse_lock=tmp_path / "warehouse.lock",
+    )
+
+    def runner_function(event: dict[str, Any], _: object) -> dict[str, Any]:
+        with recorder.acting_as("RunnerFunctionRole"):
+            answer: dict[str, Any] = lambda_handler.handle(event, runner)
+            return answer
+
+    moto_adapt.register_lambda_handler(f"{STACK}-runner", runner_function)
+    settings = deploy.config_from_outputs(stack["description"]["Outputs"])
+    local = {key: value for key, value in settings.items() if key not in {"redshift_cluster_id", "redshift_workgroup"}}
+    config = tmp_path / "store-sales.toml"
+    config.write_text(deploy.config_toml(local))
+    monkeypatch.setenv("STORE_SALES_CONFIG", str(config))
+
+    recorder.install()
+    try:
+        with recorder.acting_as("OperatorPolicy"):
+            code = cli.main(["run", "--date", FIRST.isoformat(), "--aws", "--json"])
+    finally:
+        recorder.uninstall()
+    result = json.loads(capsys.readouterr().out)
+    assert code == ExitCode.OK, result
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    calls = with_state_machine_calls(recorder.calls, state_machine_calls(sfn, result["execution_arn"]))
+
+    policies = deployed_policies(
+        boto3.client("cloudformation", region_name="us-east-1"), boto3.client("iam", region_name="us-east-1"), STACK
+    )
+    verdict = evaluate(policies, calls)
+    print(markdown_table(verdict.granted))  # the table of infra/README.md, "IAM, proven" (pytest -s)
+    assert {c.principal for c in calls} == {"OperatorPolicy", "RunnerFunctionRole", "StateMachineRole"}
+    assert verdict.denied == []
+    assert {(c.principal, c.action) for c in calls} >= {
+        ("OperatorPolicy", "states:StartExecution"),
+        ("RunnerFunctionRole", "s3:PutObject"),
+        ("StateMachineRole", "lambda:InvokeFunction"),
+    }
