@@ -108,3 +108,15 @@ def substituted(definition: str, template: dict[str, Any]) -> str:
     values["EcsContainerName"] = "dbt-runner"
     values["ArtifactsBucket"] = "store-sales-artifacts"
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], definition)
+
+
+def dockerfile_env(project: Path) -> dict[str, str]:
+    """The image's ENV, with /opt/store-sales moved to `project`."""
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            for pair in line[4:].split():
+                key, value = pair.split("=", 1)
+                env[key] = value.replace("/opt/store-sales", str(project))
+    return env

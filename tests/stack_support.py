@@ -1,14 +1,25 @@
 """The packaged CloudFormation stack as the deployment tests create it in moto: its parameters, the template
-packaged as `deploy` packages it, and its outputs (the `stack` fixture is in tests/infra/conftest.py)."""
+packaged as `deploy` packages it, its outputs, and its functions called as deployed (`Deployed`; the `stack`
+fixture is in tests/infra/conftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra_support import load_template
+import boto3
+from infra_support import REGION, ROOT, dockerfile_env, load_template
 
 STACK = "store-sales"
+PRODUCT_PREFIXES = ("STORE_SALES_", "DBT_")
+RUNNER_HELD_SECONDS = 120.0
 UNSUPPORTED_BY_MOTO = {
     "AWS::Lambda::EventInvokeConfig",
     "AWS::S3::BucketPolicy",
@@ -58,3 +69,137 @@ def reference(value: Any) -> str:
 
 def outputs(stack: dict[str, Any]) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in stack["description"]["Outputs"]}
+
+
+def local_warehouse(data_dir: Path) -> dict[str, str]:
+    """THE ONE SUBSTITUTION in the stack's environments. The stack connects its runner and docs function to Redshift
+    Serverless (STORE_SALES_TARGET=redshift, the workgroup's host): there is no Redshift here, so they connect to
+    the image's `local` target instead, an embedded DuckDB file (STORE_SALES_DUCKDB) that reads the landing from
+    a directory (STORE_SALES_DATA_DIR, the same files as in the stack's landing S3 folder). Every other variable
+    is the stack's, read back from moto, plus the image's ENV."""
+    return {
+        "STORE_SALES_TARGET": "local",
+        "STORE_SALES_DUCKDB": str(data_dir / "warehouse.duckdb"),
+        "STORE_SALES_DATA_DIR": str(data_dir),
+    }
+
+
+def image_environment(parsed_dir: Path) -> dict[str, str]:
+    """The image's ENV (infra/Dockerfile) for this checkout: /opt/store-sales is the repository, and the image's
+    build-time parse (its target/) is the session's parse of the same project."""
+    return {**dockerfile_env(ROOT), "STORE_SALES_PARSED_DIR": str(parsed_dir)}
+
+
+@contextlib.contextmanager
+def applied(environment: Mapping[str, str]) -> Iterator[None]:
+    """The process environment as a deployed function sees it, for the duration: `environment` set, and every
+    other variable the product reads (STORE_SALES_*, DBT_*) unset; everything restored on the way out."""
+    saved = dict(os.environ)
+    for name in [name for name in os.environ if name.startswith(PRODUCT_PREFIXES)]:
+        del os.environ[name]
+    os.environ.update(environment)
+    try:
+        yield
+    finally:
+        for name in [name for name in os.environ if name not in saved]:
+            del os.environ[name]
+        os.environ.update(saved)
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime passes as `context` (the part the handlers read)."""
+
+    function_name: str
+    timeout_seconds: int
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One call of a deployed function: its event and what it returned or raised."""
+
+    function: str
+    event: dict[str, Any]
+    result: Any = None
+    error: str | None = None
+
+
+def handler_named(dotted: str) -> Callable[[Mapping[str, Any], Any], Any]:
+    """The handler a Lambda image's Command names (`package.module.function`), imported as the runtime does."""
+    module, attribute = dotted.rsplit(".", 1)
+    handler: Callable[[Mapping[str, Any], Any], Any] = getattr(importlib.import_module(module), attribute)
+    return handler
+
+
+class Deployed:
+    """The stack's Lambda functions as deployed: each one's handler (its ImageConfig.Command) and environment
+    (Environment.Variables), read back from moto, called as Lambda calls it: the image's ENV, the function's
+    variables and the runtime's own (AWS_REGION, AWS_DEFAULT_REGION, AWS_LAMBDA_FUNCTION_NAME) applied to the
+    process for the call, with the warehouse connection replaced (`local_warehouse`). One call at a time: the
+    environment is the process's, and the state machine's Parallel branches invoke the runner from the
+    interpreter's threads."""
+
+    def __init__(self, template: dict[str, Any], image: Mapping[str, str], warehouse: Mapping[str, str]) -> None:
+        self.template = template
+        self.image = dict(image)
+        self.warehouse = dict(warehouse)
+        self.invocations: list[Invocation] = []
+        self.runner_open = threading.Event()  # cleared: the runner's invocations wait (a day still RUNNING)
+        self.runner_open.set()
+        self._lock = threading.Lock()
+
+    def resource(self, function_name: str) -> dict[str, Any]:
+        """The function's resource in the template the stack was created from (moto's GetTemplate answers a
+        Python repr, not the template)."""
+        summaries = boto3.client("cloudformation", region_name=REGION).list_stack_resources(StackName=STACK)
+        resource: dict[str, Any] = next(
+            self.template["Resources"][summary["LogicalResourceId"]]
+            for summary in summaries["StackResourceSummaries"]
+            if summary["PhysicalResourceId"] == function_name
+        )
+        return resource
+
+    def environment(self, function_name: str) -> dict[str, str]:
+        """What the function's process sees: the image's ENV, the function's variables (moto's CloudFormation
+        keeps a number parameter's value a number: Lambda holds text), the runtime's own, and the warehouse
+        substitution."""
+        configuration = boto3.client("lambda", region_name=REGION).get_function_configuration(
+            FunctionName=function_name
+        )
+        variables = {name: str(value) for name, value in configuration["Environment"]["Variables"].items()}
+        runtime = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": function_name}
+        return {**self.image, **variables, **runtime, **self.warehouse}
+
+    def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+        """Call the handler the function's ImageConfig.Command names (moto keeps no ImageConfig of a function its
+        CloudFormation creates: read from the stack's template) with the function's environment and timeout."""
+        properties = self.resource(function_name)["Properties"]
+        (command,) = properties["ImageConfig"]["Command"]
+        handler = handler_named(command)
+        timeout = boto3.client("lambda", region_name=REGION).get_function_configuration(FunctionName=function_name)[
+            "Timeout"
+        ]
+        with self._lock, applied(self.environment(function_name)):
+            try:
+                result = handler(event, LambdaContext(function_name, int(timeout)))
+            except Exception as error:
+                self.invocations.append(Invocation(function_name, event, error=f"{type(error).__name__}: {error}"))
+                raise
+        self.invocations.append(Invocation(function_name, event, result=result))
+        return result
+
+    @contextlib.contextmanager
+    def idle(self) -> Iterator[None]:
+        """No function runs meanwhile (a reader of the warehouse file takes its turn, as DuckDB wants)."""
+        with self._lock:
+            yield
+
+    def invoke_runner(self, event: Mapping[str, Any], context: Any) -> Any:
+        """moto_adapt's route of the state machine's invocations of the runner function."""
+        if not self.runner_open.wait(RUNNER_HELD_SECONDS):
+            raise TimeoutError(f"the test held the runner for more than {RUNNER_HELD_SECONDS} s")
+        return self.invoke(f"{STACK}-runner", dict(event))

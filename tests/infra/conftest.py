@@ -1,5 +1,6 @@
 """Fixtures of the deployment tests: the template, the definition rendered from a fresh parse of the project, and
-the packaged stack created in moto's CloudFormation (`stack`, see tests/infra/test_stack.py)."""
+the packaged stack created in moto's CloudFormation, its functions called as deployed (`stack`, see
+tests/infra/test_stack.py)."""
 
 from __future__ import annotations
 
@@ -23,14 +24,12 @@ from infra_support import (
     load_template,
 )
 from moto import mock_aws
-from stack_support import PARAMETERS, STACK, packaged_template
+from stack_support import PARAMETERS, STACK, Deployed, image_environment, local_warehouse, packaged_template
 
 from orchestrator.definition.graph import DbtGraph
 from orchestrator.definition.manifest import load_manifest
 from orchestrator.definition.state_machine import render, render_file
 from orchestrator.local import moto_adapt
-from orchestrator.runtime import lambda_handler
-from orchestrator.runtime.runner import RunnerConfig
 
 
 @pytest.fixture(scope="module")
@@ -55,34 +54,31 @@ def definition_text(parsed_target: Path) -> str:
     return render(DbtGraph.from_manifest(load_manifest(ROOT, parsed_target, check_fresh=False)))
 
 
-@pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """The stack created in moto, its runner function answered by the in-process handler."""
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The packaged stack created in moto (one per module), its runner function answered by `Deployed`: the handler
+    its image's Command names, under the function's own environment (the warehouse substituted, see
+    stack_support.local_warehouse). `data` holds the landing (two good days) and the warehouse file."""
+    root = tmp_path_factory.mktemp("stack")
+    data = root / "data"
     write_good_landing(data)
-    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(data))
-    monkeypatch.setenv("STORE_SALES_DUCKDB", str(data / "warehouse.duckdb"))
-    monkeypatch.delenv("STORE_SALES_TARGET", raising=False)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    definition = render_file(ROOT, tmp_path / "statemachine.asl.json", target_path=project_parsed_dir())
-    runner = RunnerConfig(
-        project_dir=ROOT,
-        profiles_dir=ROOT,
-        parsed_dir=project_parsed_dir(),
-        target="local",
-        work_root=tmp_path,
-        warehouse_lock=tmp_path / "warehouse.lock",  # DuckDB takes one writer: the branches take turns, as locally
-    )
+    definition = render_file(ROOT, root / "statemachine.asl.json", target_path=project_parsed_dir())
+    template = packaged_template(definition)
+    deployed = Deployed(template, image_environment(project_parsed_dir()), local_warehouse(data))
     moto_adapt.route_lambda_invocations()
     moto_adapt.keep_task_failure_cause()
     moto_adapt.page_execution_history()
     moto_adapt.state_machines_from_cloudformation()
     moto_config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-    with mock_aws(config=moto_config), moto_adapt.scaled_waits(0.05):  # type: ignore[arg-type]
-        moto_adapt.register_lambda_handler(f"{STACK}-runner", lambda event, _: lambda_handler.handle(event, runner))
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        mock_aws(config=moto_config),  # type: ignore[arg-type]
+        moto_adapt.scaled_waits(0.05),
+    ):
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.setenv(name, "testing")
+        moto_adapt.register_lambda_handler(f"{STACK}-runner", deployed.invoke_runner)
         cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-        template = packaged_template(definition)
         with warnings.catch_warnings(record=True) as skipped:
             warnings.simplefilter("always")
             cloudformation.create_stack(
@@ -93,6 +89,13 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
             )
         description = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
         try:
-            yield {"template": template, "description": description, "skipped": [str(w.message) for w in skipped]}
+            yield {
+                "template": template,
+                "description": description,
+                "skipped": [str(w.message) for w in skipped],
+                "deployed": deployed,
+                "data": data,
+                "root": root,
+            }
         finally:
             moto_adapt.unregister_lambda_handler(f"{STACK}-runner")

@@ -22,6 +22,7 @@ from infra_support import (
     DOCKERFILE,
     REGION,
     ROOT,
+    dockerfile_env,
     substituted,
 )
 from landing import Address, Day, Item, Landing, Sale, customer_id, natural_id
@@ -48,18 +49,6 @@ def image_layout(root: Path) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(origin, target)
     return root
-
-
-def dockerfile_env(project: Path) -> dict[str, str]:
-    """The image's ENV, with /opt/store-sales moved to `project`."""
-    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
-    env: dict[str, str] = {}
-    for line in text.splitlines():
-        if line.startswith("ENV "):
-            for pair in line[4:].split():
-                key, value = pair.split("=", 1)
-                env[key] = value.replace("/opt/store-sales", str(project))
-    return env
 
 
 class RuntimeApi(http.server.BaseHTTPRequestHandler):
