@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from iam_support import CallRecorder
 from infra_support import REGION, ROOT, dockerfile_env, load_template
 
 STACK = "store-sales"
 PRODUCT_PREFIXES = ("STORE_SALES_", "DBT_")
 RUNNER_HELD_SECONDS = 120.0
+HARNESS = "test harness"  # the principal of the tests' own AWS calls (iam_support.CallRecorder), not evaluated
 UNSUPPORTED_BY_MOTO = {
     "AWS::Lambda::EventInvokeConfig",
     "AWS::S3::BucketPolicy",
@@ -139,12 +141,16 @@ class Deployed:
     """The stack's Lambda functions as deployed: each one's handler (its ImageConfig.Command) and environment
     (Environment.Variables), read back from moto, called as Lambda calls it: the image's ENV, the function's
     variables and the runtime's own (AWS_REGION, AWS_DEFAULT_REGION, AWS_LAMBDA_FUNCTION_NAME) applied to the
-    process for the call, with the warehouse connection replaced (`local_warehouse`). One call at a time: the
+    process for the call, with the warehouse connection replaced (`local_warehouse`), its AWS calls recorded
+    (while `recorder` is installed) as its role's, the logical id its Role names. One call at a time: the
     environment is the process's, and the state machine's Parallel branches invoke the runner from the
     interpreter's threads."""
 
     def __init__(self, template: dict[str, Any], image: Mapping[str, str], warehouse: Mapping[str, str]) -> None:
         self.template = template
+        self.recorder = CallRecorder(
+            workgroup_ids={PARAMETERS["RedshiftWorkgroupName"]: PARAMETERS["RedshiftWorkgroupId"]}
+        )
         self.image = dict(image)
         self.warehouse = dict(warehouse)
         self.invocations: list[Invocation] = []
@@ -177,15 +183,18 @@ class Deployed:
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
         """Call the handler the function's ImageConfig.Command names (moto keeps no ImageConfig of a function its
         CloudFormation creates: read from the stack's template) with the function's environment and timeout."""
-        properties = self.resource(function_name)["Properties"]
+        with self.recorder.acting_as(HARNESS):  # the Lambda service reads the function, not the function's role
+            properties = self.resource(function_name)["Properties"]
+            environment = self.environment(function_name)
+            configuration = boto3.client("lambda", region_name=REGION).get_function_configuration(
+                FunctionName=function_name
+            )
         (command,) = properties["ImageConfig"]["Command"]
         handler = handler_named(command)
-        timeout = boto3.client("lambda", region_name=REGION).get_function_configuration(FunctionName=function_name)[
-            "Timeout"
-        ]
-        with self._lock, applied(self.environment(function_name)):
+        role = properties["Role"]["Fn::GetAtt"][0]
+        with self._lock, applied(environment), self.recorder.acting_as(role):
             try:
-                result = handler(event, LambdaContext(function_name, int(timeout)))
+                result = handler(event, LambdaContext(function_name, int(configuration["Timeout"])))
             except Exception as error:
                 self.invocations.append(Invocation(function_name, event, error=f"{type(error).__name__}: {error}"))
                 raise

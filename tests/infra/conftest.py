@@ -87,6 +87,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in PARAMETERS.items()],
                 Capabilities=["CAPABILITY_NAMED_IAM"],
             )
+        attach_managed_policies(template)
         description = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
         try:
             yield {
@@ -99,3 +100,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             }
         finally:
             moto_adapt.unregister_lambda_handler(f"{STACK}-runner")
+
+
+def attach_managed_policies(template: dict[str, Any]) -> None:
+    """Attach each role's ManagedPolicyArns (the stack's own managed policies), as CloudFormation does: moto's
+    CloudFormation creates the roles without them, so IAM would answer that no role has one."""
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    summaries = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    physical = {summary["LogicalResourceId"]: summary["PhysicalResourceId"] for summary in summaries}
+    iam = boto3.client("iam", region_name="us-east-1")
+    for logical, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in resource["Properties"].get("ManagedPolicyArns", []):
+                iam.attach_role_policy(RoleName=physical[logical], PolicyArn=physical[policy["Ref"]])

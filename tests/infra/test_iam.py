@@ -265,6 +265,8 @@ def test_a_day_through_the_stack_makes_only_calls_its_deployed_policies_allow(
     config = tmp_path / "store-sales.toml"
     config.write_text(deploy.config_toml(local))
     monkeypatch.setenv("STORE_SALES_CONFIG", str(config))
+    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(stack["data"]))  # the stack fixture's landing and warehouse
+    monkeypatch.setenv("STORE_SALES_DUCKDB", str(stack["data"] / "warehouse.duckdb"))
 
     recorder.install()
     try:

@@ -43,8 +43,9 @@ import duckdb
 import pytest
 from engine_support import run_dbt
 from faults_support import FIRST, MART_TABLES, SECOND, extract_file
+from iam_support import ApiCall, deployed_policies, evaluate, state_machine_calls, with_state_machine_calls
 from infra_support import ACCOUNT, REGION, ROOT
-from stack_support import PARAMETERS, STACK, UNSUPPORTED_BY_MOTO, Deployed, Invocation, outputs
+from stack_support import HARNESS, PARAMETERS, STACK, UNSUPPORTED_BY_MOTO, Deployed, Invocation, outputs
 
 from bench.warehouse import compare
 from orchestrator import cli
@@ -81,6 +82,7 @@ class Alert:
 
 @dataclass
 class Scenario:
+    calls: list[ApiCall]  # the deployed code's and the state machine's AWS calls, by principal
     deployed: Deployed
     machine: str
     arrivals: list[Arrival]
@@ -198,6 +200,18 @@ def landing_key(path: Path, data: Path) -> str:
 
 @pytest.fixture(scope="module")
 def scenario(stack: dict[str, Any]) -> Scenario:
+    """The module's scenario (see the module docstring), every AWS call of the deployed code recorded under its
+    role (tests/iam_support.py); the test's own calls (landing files, queues, reads) act as HARNESS."""
+    recorder = stack["deployed"].recorder
+    recorder.install()
+    try:
+        with recorder.acting_as(HARNESS):
+            return run_scenario(stack)
+    finally:
+        recorder.uninstall()
+
+
+def run_scenario(stack: dict[str, Any]) -> Scenario:
     deployed: Deployed = stack["deployed"]
     data: Path = stack["data"]
     root: Path = stack["root"]
@@ -273,7 +287,12 @@ def scenario(stack: dict[str, Any]) -> Scenario:
     bucket = outputs(stack)["ArtifactsUri"].removeprefix("s3://").split("/", 1)[0]
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="docs/").get("Contents", [])
     docs_objects = {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+    machine_calls = [
+        call for execution in (first, second) for call in state_machine_calls(sfn, execution["executionArn"])
+    ]
+    recorded = [call for call in deployed.recorder.calls if call.principal != HARNESS]
     return Scenario(
+        calls=with_state_machine_calls(recorded, machine_calls),
         deployed=deployed,
         machine=machine,
         arrivals=arrivals,
@@ -451,6 +470,18 @@ def test_the_cli_runs_the_landed_day_through_the_stack_s_state_machine_from_its_
             "select count(*) from read_parquet(?)", [str(extract_file(data, "store_sales", SECOND))]
         ).fetchone()
     assert loaded == landed  # every sales line of the day, one row each
+
+
+def test_every_aws_call_of_the_deployed_entry_points_is_allowed_by_its_role(scenario: Scenario) -> None:
+    """The calls the trigger, runner and docs functions made in the scenario, and the state machine's tasks,
+    against the policies the stack deployed (read back from moto's IAM)."""
+    policies = deployed_policies(
+        boto3.client("cloudformation", region_name=REGION), boto3.client("iam", region_name=REGION), STACK
+    )
+    verdict = evaluate(policies, scenario.calls)
+    roles = {"TriggerFunctionRole", "RunnerFunctionRole", "DocsFunctionRole", "StateMachineRole"}
+    assert {call.principal for call in scenario.calls} == roles, [c for c in scenario.calls if c.principal not in roles]
+    assert verdict.denied == [], verdict.denied
 
 
 def test_a_login_secret_is_the_runners_only_redshift_credential(stack: dict[str, Any]) -> None:
