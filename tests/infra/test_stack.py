@@ -20,7 +20,10 @@ One scenario runs once for the module (`scenario`), in the order of a real week:
   the test holds its runner), a FAILED one (SECOND) and one never started (THIRD), its alerts read through an
   SQS queue subscribed to the stack's AlertTopic;
 - the docs function publishes the site to the stack's ArtifactsBucket.
-The CLI then runs SECOND once its extract has landed, from the stack's outputs.
+Every AWS call of those functions (under the role the template gives each) and of the state machine's tasks is
+then evaluated against the deployed policies (tests/iam_support.py). The CLI then runs SECOND once its extract
+has landed, from the stack's outputs. The ECS task (a window of more than 31 days, or a Lambda timeout) is not
+started here: its command runs with the state's container overrides in tests/infra/test_image.py.
 
 Resource types moto's CloudFormation does not create (`UNSUPPORTED_BY_MOTO`) are checked by other means: cfn-lint
 and checkov (tests/infra/test_template.py) validate their properties; the schedules' inputs are read from the
