@@ -49,6 +49,7 @@ _SETTINGS: dict[str, settings.Setting] = {
     "redshift_db_user": settings.REDSHIFT_DB_USER,
     "redshift_secret_arn": settings.REDSHIFT_SECRET_ARN,
     "reports_schema": settings.REPORTS_SCHEMA,
+    "landing_s3_uri": settings.LANDING_S3_URI,
 }
 _ENV_NAMES: dict[str, tuple[str, ...]] = {
     "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
@@ -69,6 +70,7 @@ class Config:
     redshift_db_user: str | None = None
     redshift_secret_arn: str | None = None
     reports_schema: str | None = None
+    landing_s3_uri: str | None = None
     source: str = "environment"
 
     @property

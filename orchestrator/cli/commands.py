@@ -174,7 +174,7 @@ def _refuse_gap(window: RefreshWindow, backend: Backend, allow_gap: bool) -> Non
     first landed day when the warehouse holds no load at all. Type-2 history is only right when days load in
     order; --allow-gap starts anyway (said here, and recorded in the execution's input and the ledger).
 
-    Where the landing cannot be listed (AWS without STORE_SALES_LANDING_S3_URI) every day between the last
+    Where the landing cannot be listed (AWS without a landing_s3_uri) every day between the last
     loaded day and the window counts as landed, and a warehouse that holds no load refuses nothing."""
     ledger = backend.ledger
     last = ledger.last_loaded_day()
@@ -184,7 +184,10 @@ def _refuse_gap(window: RefreshWindow, backend: Backend, allow_gap: bool) -> Non
         unknown = ""
     else:
         skipped = [] if last is None or window.start <= last else list(RefreshWindow(last, window.start).dates())[1:-1]
-        unknown = f"; the landing is not listed here (set {landing_gate.LANDING_S3_URI_ENV} to count landed days only)"
+        unknown = (
+            f"; the landing is not listed here (set {landing_gate.LANDING_S3_URI_ENV} or landing_s3_uri in the [aws] "
+            "table to count landed days only)"
+        )
     if not skipped:
         return
     gap = RefreshWindow(skipped[0], skipped[-1])

@@ -70,6 +70,7 @@ OUTPUT_KEYS = {
     "RedshiftDatabase": "redshift_database",
     "RedshiftDbUser": "redshift_db_user",
     "ReportsSchema": "reports_schema",
+    "LandingS3Uri": "landing_s3_uri",
 }
 
 

@@ -21,7 +21,6 @@ that differs between the two:
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -37,7 +36,6 @@ from orchestrator.config import Config
 from orchestrator.definition.graph import DbtGraph
 from orchestrator.definition.manifest import load_manifest
 from orchestrator.errors import (
-    ConfigurationError,
     DataDirError,
     ExecutionConflict,
     ManifestError,
@@ -197,7 +195,7 @@ class AwsBackend(Backend):
 
     @property
     def knows_landing(self) -> bool:
-        return bool(os.environ.get(landing_gate.LANDING_S3_URI_ENV))
+        return bool(self.config.landing_s3_uri)
 
     @cached_property
     def _sfn(self) -> SFNClient:
@@ -208,13 +206,7 @@ class AwsBackend(Backend):
         return StepFunctionsHistory(self._sfn, self.config.require("state_machine_arn"))
 
     def landing(self) -> landing_gate.LandingStore:
-        uri = os.environ.get(landing_gate.LANDING_S3_URI_ENV, "")
-        if not uri:
-            raise ConfigurationError(
-                f"{landing_gate.LANDING_S3_URI_ENV} is not set: the catch-up and --wait-for-landing read the "
-                "landing S3 folder (e.g. s3://my-bucket/store-sales); set it, or give --date without "
-                "--wait-for-landing"
-            )
+        uri = self.config.require("landing_s3_uri")  # the catch-up, --wait-for-landing and status read it
         return landing_gate.S3Landing(uri, aws_client("s3", self.config.require("region")))
 
     @cached_property

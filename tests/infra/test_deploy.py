@@ -52,7 +52,11 @@ def deploy_settings(**changes: Any) -> deploy.DeploySettings:
 
 def stack_outputs(template: dict[str, Any]) -> list[dict[str, str]]:
     """What `describe-stacks --query Stacks[0].Outputs` answers for a provisioned cluster's stack."""
-    shaped = {"StateMachineArn": ARN, "ArtifactsUri": "s3://store-sales-artifacts/dbt"}  # what the CLI accepts
+    shaped = {  # what the CLI accepts
+        "StateMachineArn": ARN,
+        "ArtifactsUri": "s3://store-sales-artifacts/dbt",
+        "LandingS3Uri": "s3://landing-bucket/store-sales",
+    }
     return [
         {"OutputKey": name, "OutputValue": shaped.get(name, f"value-of-{name}")}
         for name in template["Outputs"]
