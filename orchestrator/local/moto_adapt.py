@@ -20,7 +20,14 @@ and works, so a moto upgrade fails loudly instead of silently changing the emula
 5. `state_machines_from_cloudformation`: a StateMachine created by moto's CloudFormation goes to the plain
    Step Functions backend even when the interpreter is on, so the stack's own state machine could not be
    executed. Created in the backend the API uses (tests/infra/test_stack.py deploys the packaged template).
-6. `scaled_waits` (TESTS ONLY, a context manager, off unless entered): multiplies the sleeps of Retry
+6. `task_definitions_from_cloudformation`: moto's CloudFormation registers an ECS task definition with its
+   family, containers, volumes and memory only, dropping its task and execution roles, network mode,
+   compatibilities, CPU and platform: the stack's Fargate task definition would name no role to pass, and
+   a task run from it would not be an awsvpc task. Registered with every property of the resource.
+7. `fargate_containers_sized_by_their_task`: moto's RunTask sums its containers' own memory, which a Fargate
+   container may leave to its task (the stack's does: the task's Memory), and fails with `int += None`.
+   Such a container counts for nothing in that sum (moto uses it only to place tasks on EC2 instances).
+8. `scaled_waits` (TESTS ONLY, a context manager, off unless entered): multiplies the sleeps of Retry
    backoff and Wait states by a factor, so a retry test does not sleep for real minutes; leaving it
    restores moto's own, so no other test runs with shortened waits.
 """
@@ -28,6 +35,7 @@ and works, so a moto upgrade fails loudly instead of silently changing the emula
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime
 import functools
 import json
@@ -212,6 +220,52 @@ def state_machines_from_cloudformation() -> None:
     patched = classmethod(create_from_cloudformation_json)
     StateMachine.create_from_cloudformation_json = patched  # type: ignore[method-assign, assignment]
     _APPLIED.add("cloudformation")
+
+
+def task_definitions_from_cloudformation() -> None:
+    from moto.core.utils import camelcase_to_underscores, pascal_to_camelcase, remap_nested_keys
+    from moto.ecs.models import TaskDefinition, ecs_backends
+
+    if "task definitions" in _APPLIED:
+        return
+
+    def create_from_cloudformation_json(
+        cls: Any, /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **_: Any
+    ) -> Any:
+        properties = remap_nested_keys(cloudformation_json["Properties"], pascal_to_camelcase)
+        arguments = {camelcase_to_underscores(name): value for name, value in properties.items()}
+        arguments.setdefault("family", resource_name)
+        # an unknown property is a TypeError here: a moto upgrade or a template change fails loudly
+        return ecs_backends[account_id][region_name].register_task_definition(**arguments)
+
+    patched = classmethod(create_from_cloudformation_json)
+    TaskDefinition.create_from_cloudformation_json = patched  # type: ignore[method-assign, assignment]
+    _APPLIED.add("task definitions")
+
+
+CONTAINER_MEMORY_KEYS = ("memory", "memoryReservation", "Memory", "MemoryReservation")
+
+
+def fargate_containers_sized_by_their_task() -> None:
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    if "container memory" in _APPLIED:
+        return
+    original = EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+    @functools.wraps(original)
+    def calculate_task_resource_requirements(task_definition: Any) -> dict[str, Any]:
+        sized = copy.copy(task_definition)
+        sized.container_definitions = [
+            container if any(key in container for key in CONTAINER_MEMORY_KEYS) else {**container, "memory": 0}
+            for container in task_definition.container_definitions
+        ]
+        requirements: dict[str, Any] = original(sized)
+        return requirements
+
+    patched = staticmethod(calculate_task_resource_requirements)
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = patched  # type: ignore[method-assign]
+    _APPLIED.add("container memory")
 
 
 def apply_all() -> None:

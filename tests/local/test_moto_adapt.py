@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
+from typing import Any
 
 import boto3
 import pytest
@@ -154,3 +155,74 @@ def test_scaled_waits_patches_the_retry_clock_and_wait_states_and_restores_them(
         assert WaitFunction._wait_interval is not original_wait
     assert slept == [pytest.approx(0.3)]
     assert (retrier_decl.time, WaitFunction._wait_interval) == (original_clock, original_wait)
+
+
+def test_task_definitions_from_cloudformation_keep_every_property() -> None:
+    from moto.ecs.models import TaskDefinition
+
+    source = inspect.getsource(TaskDefinition)  # moto's own code, whatever is patched
+    original = source[source.index("def create_from_cloudformation_json") : source.index("def update_from_")]
+    assert "TaskRoleArn" not in original and "NetworkMode" not in original  # moto drops them: still needed
+    moto_adapt.task_definitions_from_cloudformation()
+    template = {
+        "Resources": {
+            "Definition": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "runner",
+                    "RequiresCompatibilities": ["FARGATE"],
+                    "NetworkMode": "awsvpc",
+                    "Cpu": "1024",
+                    "Memory": "4096",
+                    "TaskRoleArn": ROLE,
+                    "ExecutionRoleArn": f"{ROLE}-execution",
+                    "ContainerDefinitions": [
+                        {
+                            "Name": "dbt-runner",
+                            "Image": "runner:1",
+                            "EntryPoint": ["python", "-m", "orchestrator.runtime.runner"],
+                            "Environment": [{"Name": "STORE_SALES_TARGET", "Value": "redshift"}],
+                        }
+                    ],
+                },
+            }
+        }
+    }
+    with mock_aws():
+        boto3.client("cloudformation", region_name="us-east-1").create_stack(
+            StackName="s", TemplateBody=json.dumps(template)
+        )
+        described = boto3.client("ecs", region_name="us-east-1").describe_task_definition(taskDefinition="runner")
+    definition = described["taskDefinition"]
+    assert (definition["taskRoleArn"], definition["executionRoleArn"]) == (ROLE, f"{ROLE}-execution")
+    assert definition["networkMode"] == "awsvpc" and definition["requiresCompatibilities"] == ["FARGATE"]
+    assert (definition["cpu"], definition["memory"]) == ("1024", "4096")
+    (container,) = definition["containerDefinitions"]
+    assert container["entryPoint"] == ["python", "-m", "orchestrator.runtime.runner"]
+    assert container["environment"] == [{"name": "STORE_SALES_TARGET", "value": "redshift"}]
+
+
+def test_a_fargate_container_without_memory_of_its_own_runs_sized_by_its_task() -> None:
+    from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
+
+    moto_adapt.fargate_containers_sized_by_their_task()
+    calculate = EC2ContainerServiceBackend._calculate_task_resource_requirements
+    with mock_aws():
+        ecs = boto3.client("ecs", region_name="us-east-1")
+        cluster = ecs.create_cluster(clusterName="c")["cluster"]["clusterArn"]
+        ecs.register_task_definition(
+            family="runner", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="1024", memory="4096",
+            containerDefinitions=[{"name": "dbt-runner", "image": "runner:1", "essential": True}],
+        )  # fmt: skip
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # moto's ENI wants a DNS name
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        network: Any = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": []}}
+        definition = ecs_backends["123456789012"]["us-east-1"].describe_task_definition("runner")
+        with pytest.raises(TypeError, match="NoneType"):  # moto's own sum: still needed
+            calculate.__wrapped__(definition)  # type: ignore[attr-defined]
+        (task,) = ecs.run_task(
+            cluster=cluster, taskDefinition="runner", launchType="FARGATE", networkConfiguration=network
+        )["tasks"]
+    assert task["lastStatus"] == "RUNNING" and task["taskDefinitionArn"].endswith(":task-definition/runner:1")
