@@ -3,7 +3,8 @@
 `LocalFargate` polls moto's ECS for RUNNING tasks and runs each one's container command (`python -m
 orchestrator.runtime.runner` by default) as a subprocess, with the task's container overrides as
 environment, its output in `<work dir>/ecs-logs/<task>-<id>.log`; when the process exits it stops the task,
-as ECS does when an essential container exits. `Workers` counts the runner work in flight (in-process Lambda
+as ECS does when an essential container exits (`override_environment` and `stop_exited` are shared with the
+stack test's Fargate, tests/stack_support.py). `Workers` counts the runner work in flight (in-process Lambda
 invocations and container processes), so the emulator can wait for it before it closes: a failed Parallel
 does not cancel its other branches' running tasks, on AWS or here.
 """
@@ -19,6 +20,17 @@ from typing import Any
 
 CLUSTER_NAME = "store-sales"
 FARGATE_POLL_SECONDS = 0.2
+
+
+def override_environment(task: Mapping[str, Any]) -> dict[str, str]:
+    """The environment of a described ECS task's container override (the definition sends one, for its container)."""
+    container: Mapping[str, Any] = next(iter(task.get("overrides", {}).get("containerOverrides", [])), {})
+    return {item["name"]: item["value"] for item in container.get("environment", [])}
+
+
+def stop_exited(ecs: Any, cluster: str, task_arn: str, code: int) -> None:
+    """Stop the task as ECS does when its essential container exits."""
+    ecs.stop_task(cluster=cluster, task=task_arn, reason=f"Essential container exited with code {code}")
 
 
 class Workers:
@@ -118,8 +130,7 @@ class LocalFargate:
     def _run_container(self, task: Mapping[str, Any]) -> None:
         task_arn = str(task["taskArn"])
         task_id = task_arn.rsplit("/", 1)[-1]
-        container: Mapping[str, Any] = next(iter(task.get("overrides", {}).get("containerOverrides", [])), {})
-        overrides = {item["name"]: item["value"] for item in container.get("environment", [])}
+        overrides = override_environment(task)
         logs = self._work_dir / "ecs-logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{overrides.get('STORE_SALES_TASK', 'task')}-{task_id}.log"
@@ -135,6 +146,4 @@ class LocalFargate:
             code = process.wait()
             self._workers.process_ended()
         if not self._stop.is_set():
-            self._ecs_client().stop_task(
-                cluster=CLUSTER_NAME, task=task_arn, reason=f"Essential container exited with code {code}"
-            )
+            stop_exited(self._ecs_client(), CLUSTER_NAME, task_arn, code)
