@@ -153,6 +153,8 @@ class CallRecorder:
                 name = params.get("FunctionName")
                 resource = ANY_RESOURCE if name is None else arns.function(name, params.get("Qualifier"))
                 return [(f"lambda:{action}", resource)]
+            case "ecs" if request.operation == "RunTask":
+                return [("ecs:RunTask", arns.task_definition(params["taskDefinition"]))]
             case "redshift-data":
                 return [(f"redshift-data:{request.operation}", self._data_api_resource(params, arns))]
             case "redshift-serverless":
@@ -213,6 +215,12 @@ class Arns:
             name if name.startswith("arn:") else f"arn:{PARTITION}:lambda:{self.region}:{self.account}:function:{name}"
         )
         return arn if qualifier is None else f"{arn}:{qualifier}"
+
+    def task_definition(self, name: str) -> str:
+        """A task definition's ARN from the ARN or `family:revision` a RunTask names."""
+        if name.startswith("arn:"):
+            return name
+        return f"arn:{PARTITION}:ecs:{self.region}:{self.account}:task-definition/{name}"
 
     def redshift(self, kind: str, name: str) -> str:
         return f"arn:{PARTITION}:redshift:{self.region}:{self.account}:{kind}:{name}"
@@ -277,13 +285,23 @@ def state_machine_calls(sfn_client: SFNClient, execution_arn: str) -> list[ApiCa
     return calls
 
 
+# moto's interpreter follows its runTask with a DescribeTasks of the task it started (it answers with the task's
+# description); Step Functions' callback integration makes no such call (its documented policy for
+# runTask.waitForTaskToken is ecs:RunTask alone)
+INTERPRETER_FOLLOW_UPS = {"ecs:RunTask": "ecs:DescribeTasks"}
+
+
 def with_state_machine_calls(recorded: list[ApiCall], machine: list[ApiCall]) -> list[ApiCall]:
-    """The recorded calls and the state machine's, without the interpreter's own: moto's interpreter makes some
-    of its Task states' calls (Lambda's invoke) through boto3, in a thread of its own, so the recorder sees them
-    under principal "" as well; a recorded call of principal "" that a Task of the history makes (same action and
-    resource) is the state machine's. Any other call of principal "" stays (and is denied)."""
+    """The recorded calls and the state machine's, without the interpreter's own: moto's interpreter makes its
+    Task states' calls (Lambda's invoke, ECS's runTask) through boto3, in a thread of its own, so the recorder
+    sees them under principal "" as well; a recorded call of principal "" that a Task of the history makes (same
+    action and resource) is the state machine's, and so is the interpreter's follow-up of such a call
+    (`INTERPRETER_FOLLOW_UPS`). Any other call of principal "" stays (and is denied)."""
     tasks = {(call.action, call.resource) for call in machine}
-    return [c for c in recorded if c.principal or (c.action, c.resource) not in tasks] + machine
+    follow_ups = {INTERPRETER_FOLLOW_UPS[call.action] for call in machine if call.action in INTERPRETER_FOLLOW_UPS}
+    return [
+        c for c in recorded if c.principal or ((c.action, c.resource) not in tasks and c.action not in follow_ups)
+    ] + machine
 
 
 def ecs_run_task_calls(task_definition: str, region: str) -> list[ApiCall]:

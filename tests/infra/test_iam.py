@@ -19,6 +19,7 @@ from iam_support import (
     CallRecorder,
     Effect,
     Grant,
+    Request,
     Statement,
     deployed_policies,
     evaluate,
@@ -220,6 +221,21 @@ def test_the_recorder_sees_step_functions_and_sns_calls_with_their_arns(recorder
         ApiCall("TriggerFunctionRole", "sns:CreateTopic", "*"),
         ApiCall("TriggerFunctionRole", "sns:Publish", topic),
     ]
+
+
+def test_a_run_task_is_named_by_its_task_definition_and_the_interpreter_s_describe_of_it_is_its_own() -> None:
+    """moto's interpreter runs an ECS task through boto3 (principal "") and then describes it, which Step Functions'
+    callback integration does not: both are the state machine's, read from the history instead."""
+    definition = "arn:aws:ecs:us-east-1:123456789012:task-definition/store-sales-runner:3"
+    recorder = CallRecorder()
+    by_revision = Request("ecs", "RunTask", {"cluster": "c", "taskDefinition": "store-sales-runner:3"}, "us-east-1")
+    by_arn = Request("ecs", "RunTask", {"cluster": "c", "taskDefinition": definition}, "us-east-1")
+    assert recorder.authorized(by_revision) == recorder.authorized(by_arn) == [("ecs:RunTask", definition)]
+    machine = [ApiCall("StateMachineRole", "ecs:RunTask", definition)]
+    stop = call("ecs:StopTask", "*", "")
+    interpreter = [call("ecs:RunTask", definition, ""), call("ecs:DescribeTasks", "*", ""), stop]
+    assert with_state_machine_calls(interpreter, machine) == [stop, *machine]
+    assert with_state_machine_calls(interpreter[1:2], []) == interpreter[1:2]  # no RunTask: nobody's, denied
 
 
 def test_the_recorder_stops_at_uninstall_and_sees_clients_created_after_install_only() -> None:
