@@ -1,15 +1,17 @@
-"""The packaged CloudFormation stack as the deployment tests create it in moto: its parameters, the template
-packaged as `deploy` packages it, its outputs, and its functions called as deployed (`Deployed`; the `stack`
-fixture is in tests/infra/conftest.py)."""
+"""The packaged CloudFormation stack as the deployment tests create it in moto: its parameters and the network it
+is deployed into, the template packaged as `deploy` packages it, its outputs, its functions called as deployed
+and its ECS tasks run as Fargate runs them (`Deployed`; the `stack` fixture is in tests/infra/conftest.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
 import os
+import runpy
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,16 @@ import boto3
 from iam_support import CallRecorder
 from infra_support import REGION, ROOT, dockerfile_env, load_template
 
+from orchestrator.local import fargate
+from orchestrator.protocol import ENV_TASK_TOKEN
+from orchestrator.runtime.runner import LAMBDA_STOP_MARGIN_SECONDS
+
 STACK = "store-sales"
 PRODUCT_PREFIXES = ("STORE_SALES_", "DBT_")
 RUNNER_HELD_SECONDS = 120.0
 HARNESS = "test harness"  # the principal of the tests' own AWS calls (iam_support.CallRecorder), not evaluated
+# what a runner invocation near its function's timeout has left: less than the runner's stop margin
+NEAR_TIMEOUT_REMAINING_SECONDS = LAMBDA_STOP_MARGIN_SECONDS / 2
 UNSUPPORTED_BY_MOTO = {
     "AWS::Lambda::EventInvokeConfig",
     "AWS::S3::BucketPolicy",
@@ -29,11 +37,11 @@ UNSUPPORTED_BY_MOTO = {
     "AWS::SNS::TopicPolicy",
     "AWS::Scheduler::Schedule",
 }
+# the stack's parameters but its network (`deployment_network`: ECS attaches a Fargate task to the first subnet,
+# which must exist)
 PARAMETERS = {
     "ImageRepositoryName": "store-sales",
     "ImageDigest": "sha256:" + "0" * 64,
-    "SubnetIds": "subnet-0a,subnet-0b",
-    "SecurityGroupId": "sg-0a",
     "RedshiftWorkgroupName": "analytics",
     "RedshiftWorkgroupId": "00000000-0000-0000-0000-000000000000",
     "RedshiftHost": "analytics.123456789012.us-east-1.redshift-serverless.amazonaws.com",
@@ -42,7 +50,19 @@ PARAMETERS = {
 }
 
 
-def packaged_template(definition: Path) -> dict[str, Any]:
+def deployment_network() -> dict[str, str]:
+    """The network an operator deploys the stack into, created in moto's EC2: a VPC with DNS hostnames (moto's ECS
+    names a Fargate task's network interface by its DNS name), two subnets and a security group, as the stack's
+    SubnetIds and SecurityGroupId parameters."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{index}.0/24")["Subnet"]["SubnetId"] for index in (1, 2)]
+    group = ec2.create_security_group(GroupName="store-sales-runners", Description="the runners", VpcId=vpc)
+    return {"SubnetIds": ",".join(subnets), "SecurityGroupId": group["GroupId"]}
+
+
+def packaged_template(definition: Path, parameters: Mapping[str, str]) -> dict[str, Any]:
     """The template with the rendered definition in place of `DefinitionS3Location` (what `cloudformation
     package` uploads) and its `DefinitionSubstitutions` written as the references they stand for, in one
     `Fn::Sub` string (moto's `Fn::Sub` with a variable map runs string.Template, which turns the definition's
@@ -52,12 +72,12 @@ def packaged_template(definition: Path) -> dict[str, Any]:
     machine.pop("DefinitionS3Location")
     text = definition.read_text(encoding="utf-8")
     for name, value in machine.pop("DefinitionSubstitutions").items():
-        text = text.replace(f"${{{name}}}", reference(value))
+        text = text.replace(f"${{{name}}}", reference(value, parameters))
     machine["DefinitionString"] = {"Fn::Sub": text}
     return template
 
 
-def reference(value: Any) -> str:
+def reference(value: Any, parameters: Mapping[str, str]) -> str:
     """A substitution's value as `Fn::Sub` text: a literal, `${Resource.Attribute}` or `${Name}`."""
     if isinstance(value, str):
         return value
@@ -66,7 +86,7 @@ def reference(value: Any) -> str:
     if "Ref" in value:
         return "${" + value["Ref"] + "}"
     index, listed = value["Fn::Select"]  # a subnet: an item of a list parameter
-    return PARAMETERS[listed["Ref"]].split(",")[int(index)]
+    return parameters[listed["Ref"]].split(",")[int(index)]
 
 
 def outputs(stack: dict[str, Any]) -> dict[str, str]:
@@ -121,6 +141,16 @@ class LambdaContext:
 
 
 @dataclass(frozen=True)
+class ContainerRun:
+    """One ECS task's essential container, run as Fargate runs it: its command, environment and exit code."""
+
+    task_arn: str
+    command: list[str]
+    environment: dict[str, str]
+    exit_code: int
+
+
+@dataclass(frozen=True)
 class Invocation:
     """One call of a deployed function: its event and what it returned or raised."""
 
@@ -128,6 +158,23 @@ class Invocation:
     event: dict[str, Any]
     result: Any = None
     error: str | None = None
+
+
+def run_python_module(command: Sequence[str]) -> int:
+    """A container's `python -m <module>` run in this process: the module executed as `__main__` (in a namespace
+    of its own, as in a new interpreter), its SystemExit the exit code."""
+    match list(command):
+        case ["python", "-m", module]:
+            with warnings.catch_warnings():
+                # the module is imported already (the Lambda handler imports it); a container's interpreter has not
+                warnings.filterwarnings("ignore", message=".*found in sys.modules", category=RuntimeWarning)
+                try:
+                    runpy.run_module(module, run_name="__main__")
+                except SystemExit as stopped:
+                    return int(stopped.code or 0)
+            return 0
+        case _:
+            raise ValueError(f"not a `python -m <module>` command: {command}")
 
 
 def handler_named(dotted: str) -> Callable[[Mapping[str, Any], Any], Any]:
@@ -142,9 +189,9 @@ class Deployed:
     (Environment.Variables), read back from moto, called as Lambda calls it: the image's ENV, the function's
     variables and the runtime's own (AWS_REGION, AWS_DEFAULT_REGION, AWS_LAMBDA_FUNCTION_NAME) applied to the
     process for the call, with the warehouse connection replaced (`local_warehouse`), its AWS calls recorded
-    (while `recorder` is installed) as its role's, the logical id its Role names. One call at a time: the
-    environment is the process's, and the state machine's Parallel branches invoke the runner from the
-    interpreter's threads."""
+    (while `recorder` is installed) as its role's, the logical id its Role names. The stack's ECS tasks are run
+    likewise, as Fargate runs them (`run_task_container`). One call at a time: the environment is the
+    process's, and the state machine's Parallel branches invoke the runner from the interpreter's threads."""
 
     def __init__(self, template: dict[str, Any], image: Mapping[str, str], warehouse: Mapping[str, str]) -> None:
         self.template = template
@@ -154,19 +201,27 @@ class Deployed:
         self.image = dict(image)
         self.warehouse = dict(warehouse)
         self.invocations: list[Invocation] = []
+        self.containers: list[ContainerRun] = []
+        # the runner tasks whose invocations start near the function's timeout (`NEAR_TIMEOUT_REMAINING_SECONDS`)
+        self.near_timeout: set[str] = set()
         self.runner_open = threading.Event()  # cleared: the runner's invocations wait (a day still RUNNING)
         self.runner_open.set()
         self._lock = threading.Lock()
 
+    def logical_id(self, physical_id: str) -> str:
+        """The logical id of the stack's resource `physical_id` (a function's or a role's name)."""
+        summaries = boto3.client("cloudformation", region_name=REGION).list_stack_resources(StackName=STACK)
+        logical: str = next(
+            summary["LogicalResourceId"]
+            for summary in summaries["StackResourceSummaries"]
+            if summary["PhysicalResourceId"] == physical_id
+        )
+        return logical
+
     def resource(self, function_name: str) -> dict[str, Any]:
         """The function's resource in the template the stack was created from (moto's GetTemplate answers a
         Python repr, not the template)."""
-        summaries = boto3.client("cloudformation", region_name=REGION).list_stack_resources(StackName=STACK)
-        resource: dict[str, Any] = next(
-            self.template["Resources"][summary["LogicalResourceId"]]
-            for summary in summaries["StackResourceSummaries"]
-            if summary["PhysicalResourceId"] == function_name
-        )
+        resource: dict[str, Any] = self.template["Resources"][self.logical_id(function_name)]
         return resource
 
     def environment(self, function_name: str) -> dict[str, str]:
@@ -180,9 +235,10 @@ class Deployed:
         runtime = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": function_name}
         return {**self.image, **variables, **runtime, **self.warehouse}
 
-    def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+    def invoke(self, function_name: str, event: dict[str, Any], remaining_seconds: float | None = None) -> Any:
         """Call the handler the function's ImageConfig.Command names (moto keeps no ImageConfig of a function its
-        CloudFormation creates: read from the stack's template) with the function's environment and timeout."""
+        CloudFormation creates: read from the stack's template) with the function's environment and timeout;
+        `remaining_seconds`: the time the context reports left when the handler starts (None: all of Timeout)."""
         with self.recorder.acting_as(HARNESS):  # the Lambda service reads the function, not the function's role
             properties = self.resource(function_name)["Properties"]
             environment = self.environment(function_name)
@@ -192,9 +248,11 @@ class Deployed:
         (command,) = properties["ImageConfig"]["Command"]
         handler = handler_named(command)
         role = properties["Role"]["Fn::GetAtt"][0]
+        timeout = int(configuration["Timeout"])
+        spent = 0.0 if remaining_seconds is None else timeout - remaining_seconds
         with self._lock, applied(environment), self.recorder.acting_as(role):
             try:
-                result = handler(event, LambdaContext(function_name, int(configuration["Timeout"])))
+                result = handler(event, LambdaContext(function_name, timeout, started=time.monotonic() - spent))
             except Exception as error:
                 self.invocations.append(Invocation(function_name, event, error=f"{type(error).__name__}: {error}"))
                 raise
@@ -211,4 +269,40 @@ class Deployed:
         """moto_adapt's route of the state machine's invocations of the runner function."""
         if not self.runner_open.wait(RUNNER_HELD_SECONDS):
             raise TimeoutError(f"the test held the runner for more than {RUNNER_HELD_SECONDS} s")
-        return self.invoke(f"{STACK}-runner", dict(event))
+        near_timeout = event.get("task") in self.near_timeout
+        return self.invoke(f"{STACK}-runner", dict(event), NEAR_TIMEOUT_REMAINING_SECONDS if near_timeout else None)
+
+    def run_task_container(self, cluster: str, task_arn: str, state_machine_arn: str) -> ContainerRun:
+        """Run the essential container of a task moto's ECS started, as Fargate runs it: the command its task
+        definition's EntryPoint names (`python -m <module>`, `run_python_module`), under the image's ENV, the
+        container's Environment (read back from moto), the task's container overrides and the region variables
+        Fargate sets, with the warehouse connection replaced (`local_warehouse`); its AWS calls recorded as its
+        task role's (the logical id of the definition's TaskRoleArn), the task token it reports with mapped to
+        `state_machine_arn` (IAM authorizes SendTask* on the state machine that issued it). The task is then
+        stopped as ECS stops it when its essential container exits."""
+        ecs = boto3.client("ecs", region_name=REGION)
+        with self.recorder.acting_as(HARNESS):  # ECS reads the task and its definition, not the task's role
+            (task,) = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
+            definition = ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
+            role = self.logical_id(definition["taskRoleArn"].rsplit("/", 1)[-1])
+        (override,) = task["overrides"]["containerOverrides"]
+        (container,) = [c for c in definition["containerDefinitions"] if c["name"] == override["name"]]
+        variables = {item["name"]: str(item["value"]) for item in container.get("environment", [])}
+        overrides = fargate.override_environment(task)
+        environment = {
+            **self.image,
+            **variables,
+            **overrides,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            **self.warehouse,
+        }
+        command = [*container["entryPoint"], *container.get("command", [])]
+        self.recorder.task_tokens[overrides[ENV_TASK_TOKEN]] = state_machine_arn
+        with self._lock, applied(environment), self.recorder.acting_as(role):
+            code = run_python_module(command)
+        with self.recorder.acting_as(HARNESS):
+            fargate.stop_exited(ecs, cluster, task_arn, code)
+        run = ContainerRun(task_arn, command, environment, code)
+        self.containers.append(run)
+        return run

@@ -1,6 +1,6 @@
 """Fixtures of the deployment tests: the template, the definition rendered from a fresh parse of the project, and
-the packaged stack created in moto's CloudFormation, its functions called as deployed (`stack`, see
-tests/infra/test_stack.py)."""
+the packaged stack created in moto's CloudFormation, its functions called as deployed and its ECS tasks run as
+Fargate runs them (`stack`, see tests/infra/test_stack.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,15 @@ from infra_support import (
     load_template,
 )
 from moto import mock_aws
-from stack_support import PARAMETERS, STACK, Deployed, image_environment, local_warehouse, packaged_template
+from stack_support import (
+    PARAMETERS,
+    STACK,
+    Deployed,
+    deployment_network,
+    image_environment,
+    local_warehouse,
+    packaged_template,
+)
 
 from orchestrator.definition.graph import DbtGraph
 from orchestrator.definition.manifest import load_manifest
@@ -56,19 +64,18 @@ def definition_text(parsed_target: Path) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The packaged stack created in moto (one per module), its runner function answered by `Deployed`: the handler
-    its image's Command names, under the function's own environment (the warehouse substituted, see
-    stack_support.local_warehouse). `data` holds the landing (two good days) and the warehouse file."""
+    """The packaged stack created in moto (one per module) in a network of its own (`parameters`), its runner
+    function answered by `Deployed`: the handler its image's Command names, under the function's own environment
+    (the warehouse substituted, see stack_support.local_warehouse). `data` holds the landing (two good days) and
+    the warehouse file."""
     root = tmp_path_factory.mktemp("stack")
     data = root / "data"
     write_good_landing(data)
     definition = render_file(ROOT, root / "statemachine.asl.json", target_path=project_parsed_dir())
-    template = packaged_template(definition)
-    deployed = Deployed(template, image_environment(project_parsed_dir()), local_warehouse(data))
-    moto_adapt.route_lambda_invocations()
-    moto_adapt.keep_task_failure_cause()
-    moto_adapt.page_execution_history()
+    moto_adapt.apply_all()  # the emulator's: Lambda routed, ECS's casing, SendTaskFailure's cause, history pages
     moto_adapt.state_machines_from_cloudformation()
+    moto_adapt.task_definitions_from_cloudformation()
+    moto_adapt.fargate_containers_sized_by_their_task()
     moto_config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with (
         pytest.MonkeyPatch.context() as monkeypatch,
@@ -77,6 +84,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     ):
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             monkeypatch.setenv(name, "testing")
+        parameters = {**PARAMETERS, **deployment_network()}
+        template = packaged_template(definition, parameters)
+        deployed = Deployed(template, image_environment(project_parsed_dir()), local_warehouse(data))
         moto_adapt.register_lambda_handler(f"{STACK}-runner", deployed.invoke_runner)
         cloudformation = boto3.client("cloudformation", region_name="us-east-1")
         with warnings.catch_warnings(record=True) as skipped:
@@ -84,7 +94,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             cloudformation.create_stack(
                 StackName=STACK,
                 TemplateBody=json.dumps(template),
-                Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in PARAMETERS.items()],
+                Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
                 Capabilities=["CAPABILITY_NAMED_IAM"],
             )
         attach_managed_policies(template)
@@ -92,6 +102,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         try:
             yield {
                 "template": template,
+                "parameters": parameters,
                 "description": description,
                 "skipped": [str(w.message) for w in skipped],
                 "deployed": deployed,

@@ -2,28 +2,37 @@
 
 `infra/template.yaml` is packaged as `deploy` packages it (the definition rendered from the dbt graph; its
 `DefinitionSubstitutions` applied, which moto's StateMachine resource does not read, so the test applies them
-with `Fn::Sub`, as CloudFormation does) and created as a stack (tests/infra/conftest.py). Its functions are called
-as deployed (`stack_support.Deployed`): the handler the template's `ImageConfig.Command` names, under the image's
-ENV plus the function's `Environment.Variables` read back from moto. The one substitution is the warehouse:
-there is no Redshift here, so the runner and docs functions connect to the image's `local` DuckDB target
-(`stack_support.local_warehouse`); everything else is the stack's, the landing included: its files are in
-moto's S3 under the stack's `LandingS3Uri`, as well as in the directory DuckDB reads.
+with `Fn::Sub`, as CloudFormation does) and created as a stack (tests/infra/conftest.py) in a VPC of its own
+(`stack_support.deployment_network`). Its functions are called as deployed (`stack_support.Deployed`): the handler
+the template's `ImageConfig.Command` names, under the image's ENV plus the function's `Environment.Variables`
+read back from moto. Its ECS task is run as Fargate runs it (`Deployed.run_task_container`): the task moto's ECS
+started for the state machine, its container's `EntryPoint` (`python -m orchestrator.runtime.runner`, run in
+this process as `__main__`) under the image's ENV, the container's `Environment` read back from moto's task
+definition and the task's container overrides; the task is stopped when the container exits. The one
+substitution is the warehouse: there is no Redshift here, so the runner function, the ECS container and the docs
+function connect to the image's `local` DuckDB target (`stack_support.local_warehouse`); everything else is the
+stack's, the landing included: its files are in moto's S3 under the stack's `LandingS3Uri`, as well as in the
+directory DuckDB reads.
 
 One scenario runs once for the module (`scenario`), in the order of a real week:
 - day FIRST lands in S3, one extract's `_SUCCESS` after another; each marker's EventBridge "Object Created"
   event (the shape S3 sends, matched against the stack's LandingArrivalRule) goes to the trigger function, and
   the third starts the day's one execution of the stack's state machine, whose runner invocations (the tasks,
-  then record run) go to the deployed runner handler; its marts then equal a clean `dbt build` of the same window;
+  then record run) go to the deployed runner handler; the fact's invocation reports less time left than the
+  runner's stop margin (as near the function's 900 s timeout), so the runner stops with DbtTaskTimedOut and the
+  definition's Catch runs the task on ECS Fargate, whose container reports through the task token; the day's
+  marts then equal a clean `dbt build` of the same window;
 - day SECOND's store_sales extract never lands; the 07:00 schedule's input (DailySchedule's) starts the day,
   which fails in the landing gate (describe failure, the state machine's alert, record run FAILED);
 - the deadline schedule's input (DeadlineSchedule's) for a published day (FIRST), a RUNNING one (SECOND while
   the test holds its runner), a FAILED one (SECOND) and one never started (THIRD), its alerts read through an
   SQS queue subscribed to the stack's AlertTopic;
 - the docs function publishes the site to the stack's ArtifactsBucket.
-Every AWS call of those functions (under the role the template gives each) and of the state machine's tasks is
-then evaluated against the deployed policies (tests/iam_support.py). The CLI then runs SECOND once its extract
-has landed, from the stack's outputs. The ECS task (a window of more than 31 days, or a Lambda timeout) is not
-started here: its command runs with the state's container overrides in tests/infra/test_image.py.
+Every AWS call of those functions and of the ECS container (under the role the template gives each) and of the
+state machine's tasks (ecs:RunTask and iam:PassRole included) is then evaluated against the deployed policies
+(tests/iam_support.py). The CLI then runs SECOND once its extract has landed, from the stack's outputs. The other
+way to ECS, a window of more than 31 days, is not taken: the landing holds two days (the definition's Choice on
+the window's length is checked in tests/definition/).
 
 Resource types moto's CloudFormation does not create (`UNSUPPORTED_BY_MOTO`) are checked by other means: cfn-lint
 and checkov (tests/infra/test_template.py) validate their properties; the schedules' inputs are read from the
@@ -48,14 +57,24 @@ from engine_support import run_dbt
 from faults_support import FIRST, MART_TABLES, SECOND, extract_file
 from iam_support import ApiCall, deployed_policies, evaluate, state_machine_calls, with_state_machine_calls
 from infra_support import ACCOUNT, REGION, ROOT
-from stack_support import HARNESS, PARAMETERS, STACK, UNSUPPORTED_BY_MOTO, Deployed, Invocation, outputs
+from stack_support import (
+    HARNESS,
+    NEAR_TIMEOUT_REMAINING_SECONDS,
+    PARAMETERS,
+    STACK,
+    UNSUPPORTED_BY_MOTO,
+    ContainerRun,
+    Deployed,
+    Invocation,
+    outputs,
+)
 
 from bench.warehouse import compare
 from orchestrator import cli
 from orchestrator.cli import deploy
 from orchestrator.errors import ExitCode
 from orchestrator.landing_contract import EXTRACTS
-from orchestrator.protocol import ExecutionRequest
+from orchestrator.protocol import ENV_EXECUTION, ENV_TASK, ENV_TASK_TOKEN, ExecutionRequest
 from orchestrator.runtime.landing_gate import MARKER_FILE
 from orchestrator.window import RefreshWindow
 
@@ -64,6 +83,7 @@ pytestmark = pytest.mark.slow
 THIRD = SECOND + timedelta(days=1)  # nothing lands for it
 LANDING_BUCKET, LANDING_PREFIX = PARAMETERS["LandingS3Uri"].removeprefix("s3://").split("/", 1)
 EXECUTION_SECONDS = 180.0
+LATE_TASK = "store_sales"  # its Lambda invocation on day FIRST starts near the function's timeout
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,10 @@ class Scenario:
     machine: str
     arrivals: list[Arrival]
     first: dict[str, Any]
+    first_events: list[dict[str, Any]]
+    cluster: str
+    container: ContainerRun
+    ecs_task: dict[str, Any]
     comparison: str
     comparison_equal: bool
     daily_input: dict[str, Any]
@@ -169,6 +193,25 @@ def wait_for_end(sfn: Any, arn: str) -> dict[str, Any]:
     raise AssertionError(f"{arn} still RUNNING after {EXECUTION_SECONDS} s")
 
 
+def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+    return [event for page in pages for event in page["events"]]
+
+
+def wait_for_ecs_task(ecs: Any, sfn: Any, cluster: str, arn: str) -> str:
+    """The task the execution started on the stack's cluster (its state waits for the container's callback)."""
+    deadline = time.monotonic() + EXECUTION_SECONDS
+    while time.monotonic() < deadline:
+        tasks: list[str] = ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"]
+        if tasks:
+            (task,) = tasks
+            return task
+        if sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+            raise AssertionError(f"{arn} ended without starting an ECS task")
+        time.sleep(0.2)
+    raise AssertionError(f"{arn} started no ECS task in {EXECUTION_SECONDS} s")
+
+
 def wait_for_runner_invoked(sfn: Any, arn: str) -> None:
     """Until the execution has invoked the runner (the test holds the invocation)."""
     deadline = time.monotonic() + EXECUTION_SECONDS
@@ -219,10 +262,11 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
     data: Path = stack["data"]
     root: Path = stack["root"]
     machine = outputs(stack)["StateMachineArn"]
-    s3, sfn, sqs, sns, events = (
-        boto3.client(name, region_name=REGION) for name in ("s3", "stepfunctions", "sqs", "sns", "events")
+    s3, sfn, sqs, sns, events, ecs = (
+        boto3.client(name, region_name=REGION) for name in ("s3", "stepfunctions", "sqs", "sns", "events", "ecs")
     )
     trigger, docs = f"{STACK}-trigger", f"{STACK}-docs"
+    (cluster,) = ecs.list_clusters()["clusterArns"]  # the stack's EcsCluster
 
     queue_url = sqs.create_queue(QueueName="alert-reader")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -244,6 +288,7 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
         if path not in first_markers:
             s3.upload_file(str(path), LANDING_BUCKET, landing_key(path, data))
 
+    deployed.near_timeout.add(LATE_TASK)
     arrivals = []
     for marker in first_markers:
         key = landing_key(marker, data)
@@ -255,7 +300,12 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
         names = [e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]]
         arrivals.append(Arrival(key, event, matches, said, names))
     (started,) = sfn.list_executions(stateMachineArn=machine)["executions"]
+    # the late task's Lambda stops at its deadline and the definition runs it on ECS: act as Fargate
+    task_arn = wait_for_ecs_task(ecs, sfn, cluster, started["executionArn"])
+    container = deployed.run_task_container(cluster, task_arn, machine)
+    (ecs_task,) = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
     first = wait_for_end(sfn, started["executionArn"])
+    deployed.near_timeout.clear()
 
     clean = root / "clean"
     run_dbt(ROOT, clean / "target", "build", duckdb=clean / "warehouse.duckdb",
@@ -300,6 +350,10 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
         machine=machine,
         arrivals=arrivals,
         first=first,
+        first_events=history(sfn, first["executionArn"]),
+        cluster=cluster,
+        container=container,
+        ecs_task=ecs_task,
         comparison=result.details(),
         comparison_equal=result.equal,
         daily_input=daily_input,
@@ -360,11 +414,16 @@ def test_three_markers_of_a_day_start_exactly_one_execution_with_the_day_s_input
 
 
 def test_the_runner_builds_every_task_of_a_good_day_and_records_its_run(scenario: Scenario) -> None:
+    """Every task on Lambda but the late one, which stops at its deadline (and runs on ECS, tested below)."""
     calls = scenario.runner_calls(scenario.first)
-    assert all(call.error is None for call in calls), [call.error for call in calls]
     tasks = [call.event["task"] for call in calls if "task" in call.event]
-    assert sorted(tasks[:2]) == ["customer_address", "item"] and tasks[2:] == ["store_sales", "reports"]
-    for call in calls[:-1]:
+    assert sorted(tasks[:2]) == ["customer_address", "item"] and tasks[2:] == [LATE_TASK, "reports"]
+    late = calls[2]
+    assert late.error is not None and late.error.startswith(f"DbtTaskTimedOut: task {LATE_TASK} ({FIRST}")
+    assert "the Lambda's time was up before dbt started (nothing was loaded)" in late.error
+    built = [call for call in calls[:-1] if call is not late]
+    assert all(call.error is None for call in built), [call.error for call in built]
+    for call in built:
         assert call.result["status"] == "success" and call.result["refresh_window"] == {
             "start": FIRST.isoformat(), "end": FIRST.isoformat()
         }  # fmt: skip
@@ -374,9 +433,68 @@ def test_the_runner_builds_every_task_of_a_good_day_and_records_its_run(scenario
     assert (f"store-sales-{FIRST}-r1", "SUCCEEDED", FIRST, FIRST) in scenario.ledger
 
 
+def test_a_task_stopped_at_the_lambda_deadline_runs_again_on_ecs_fargate_as_aws_runs_it(
+    stack: dict[str, Any], scenario: Scenario
+) -> None:
+    """The late task's Lambda reported less time left than the runner's stop margin (as near the function's
+    timeout): the runner stopped with DbtTaskTimedOut, the definition's Catch ran the task on ECS, the container
+    ran the task definition's command under its environment and the task's overrides, and its summary came back
+    through SendTaskSuccess."""
+    assert NEAR_TIMEOUT_REMAINING_SECONDS < 60.0  # the runner's LAMBDA_STOP_MARGIN_SECONDS
+    events = scenario.first_events
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"]
+    on_lambda, on_ecs = f"Build {LATE_TASK} on Lambda", f"Build {LATE_TASK} on ECS"
+    assert entered[entered.index(on_lambda) + 1] == on_ecs
+    failed = [e["taskFailedEventDetails"] for e in events if e["type"] == "TaskFailed"]
+    assert [(f["resourceType"], f["error"]) for f in failed] == [("lambda", "DbtTaskTimedOut")]
+    (scheduled,) = [
+        e["taskScheduledEventDetails"]
+        for e in events
+        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "ecs"
+    ]
+    assert scheduled["resource"] == "runTask.waitForTaskToken"
+    parameters = json.loads(scheduled["parameters"])
+    assert parameters["Cluster"] == scenario.cluster and parameters["LaunchType"] == "FARGATE"
+    definition_arn = parameters["TaskDefinition"]
+    assert definition_arn.startswith(f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{STACK}-runner:")
+    network = parameters["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["Subnets"] == stack["parameters"]["SubnetIds"].split(",")
+    assert network["SecurityGroups"] == [stack["parameters"]["SecurityGroupId"]]
+    (sent,) = parameters["Overrides"]["ContainerOverrides"]
+    request = {item["Name"]: item["Value"] for item in sent["Environment"]}
+    assert request[ENV_TASK] == LATE_TASK and request[ENV_EXECUTION] == f"store-sales-{FIRST}-r1"
+    assert request["STORE_SALES_WINDOW_START"] == request["STORE_SALES_WINDOW_END"] == FIRST.isoformat()
+    assert request[ENV_TASK_TOKEN]
+
+    task = scenario.ecs_task  # moto's ECS task: what the definition started, stopped when its container exited
+    assert task["taskDefinitionArn"] == definition_arn and task["launchType"] == "FARGATE"
+    assert task["overrides"]["containerOverrides"] == [
+        {"name": sent["Name"], "environment": [{"name": i["Name"], "value": i["Value"]} for i in sent["Environment"]]}
+    ]
+    assert task["lastStatus"] == "STOPPED" and task["stoppedReason"] == "Essential container exited with code 0"
+    container = scenario.container
+    assert container.command == ["python", "-m", "orchestrator.runtime.runner"] and container.exit_code == 0
+    environment = container.environment
+    assert {name: environment[name] for name in request} == request  # the overrides, as sent
+    assert environment["STORE_SALES_LANDING_S3_URI"] == PARAMETERS["LandingS3Uri"]  # the task definition's
+    assert environment["STORE_SALES_MEMORY_MB"] == "4096"
+    assert environment["STORE_SALES_TARGET"] == "local"  # the substitution: the task definition says redshift
+
+    (succeeded,) = [e["taskSucceededEventDetails"] for e in events if e["type"] == "TaskSucceeded"
+                    and e["taskSucceededEventDetails"]["resourceType"] == "ecs"]  # fmt: skip
+    summary = json.loads(succeeded["output"])  # what the container sent with SendTaskSuccess
+    assert summary["task"] == LATE_TASK and summary["status"] == "success"
+    assert summary["refresh_window"] == {"start": FIRST.isoformat(), "end": FIRST.isoformat()}
+    late = next(call for call in scenario.runner_calls(scenario.first) if call.event.get("task") == LATE_TASK)
+    assert {model["name"] for model in summary["models"]} == set(late.event["models"])
+    artifacts = outputs(stack)["ArtifactsUri"].removeprefix("s3://").split("/", 1)[0]
+    assert summary["artifacts"] == f"s3://{artifacts}/dbt-artifacts/store-sales-{FIRST}-r1/{LATE_TASK}/"
+
+
 def test_the_stack_s_day_equals_a_clean_dbt_build_of_the_same_window_row_by_row(scenario: Scenario) -> None:
     """Every mart and report table, every column (none differs legitimately: they hold no load time or
-    invocation id; the run's identity is in pipeline_runs, the ledger, checked above)."""
+    invocation id; the run's identity is in pipeline_runs, the ledger, checked above); the fact was loaded by
+    the ECS container."""
     assert scenario.comparison_equal, scenario.comparison
     assert all(f"{table} " in scenario.comparison for table in MART_TABLES)
 
@@ -482,16 +600,33 @@ def test_every_aws_call_of_the_deployed_entry_points_is_allowed_by_its_role(scen
         boto3.client("cloudformation", region_name=REGION), boto3.client("iam", region_name=REGION), STACK
     )
     verdict = evaluate(policies, scenario.calls)
-    roles = {"TriggerFunctionRole", "RunnerFunctionRole", "DocsFunctionRole", "StateMachineRole"}
+    roles = {"TriggerFunctionRole", "RunnerFunctionRole", "DocsFunctionRole", "StateMachineRole", "EcsTaskRole"}
     assert {call.principal for call in scenario.calls} == roles, [c for c in scenario.calls if c.principal not in roles]
     assert verdict.denied == [], verdict.denied
+    granted = {(grant.call.principal, grant.call.action, grant.statement.name) for grant in verdict.granted}
+    assert {
+        ("EcsTaskRole", "states:SendTaskSuccess", "EcsTaskRole.ReportToStateMachine"),
+        ("EcsTaskRole", "s3:PutObject", "EcsTaskRole.UploadArtifacts"),
+        ("StateMachineRole", "ecs:RunTask", "StateMachineRole.RunFargateTask"),
+        ("StateMachineRole", "iam:PassRole", "StateMachineRole.PassTaskRoles"),
+    } <= granted
+    sent = [c for c in scenario.calls if c.principal == "EcsTaskRole" and c.action == "states:SendTaskSuccess"]
+    assert [call.resource for call in sent] == [scenario.machine]  # the token's state machine
+    passed = {c.resource.rsplit("/", 1)[-1] for c in scenario.calls if c.action == "iam:PassRole"}
+    assert {scenario.deployed.logical_id(role) for role in passed} == {"EcsTaskRole", "EcsExecutionRole"}
+    # granted under conditions the evaluator lists, not evaluates: the cluster, the service the roles go to
+    conditions = {(policy, sid): json.loads(condition) for policy, sid, condition in verdict.conditional}
+    assert conditions[("StateMachineRole", "RunFargateTask")] == {"ArnEquals": {"ecs:cluster": scenario.cluster}}
+    assert conditions[("StateMachineRole", "PassTaskRoles")] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
 
 
 def test_a_login_secret_is_the_runners_only_redshift_credential(stack: dict[str, Any]) -> None:
     """With RedshiftPasswordSecretArn the runners may read that one secret, and no longer ask for IAM credentials."""
     secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:store-sales/redshift-AbCdEf"
     cloudformation = boto3.client("cloudformation", region_name=REGION)
-    parameters = {**PARAMETERS, "RedshiftPasswordSecretArn": secret}
+    parameters = {**stack["parameters"], "RedshiftPasswordSecretArn": secret}
     cloudformation.create_stack(
         StackName="with-secret",
         TemplateBody=json.dumps(stack["template"]),
