@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> ModuleGroupS
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
-    """moto's server on 127.0.0.1 (a free port) for one module: AWS over HTTP, as the CLI and the triggers reach it."""
+    """moto's server on 127.0.0.1 (a free port) for one module: AWS over HTTP, as the CLI and the triggers reach it.
+    Its web server's request lines are dropped: werkzeug would bind its log handler to the standard error of the
+    test that first made a request, a capture that is closed by the time a later test's request logs to it."""
+    werkzeug = logging.getLogger("werkzeug")
+    werkzeug.setLevel(logging.WARNING)
+    werkzeug.handlers = [logging.NullHandler()]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
     host, port = server.get_host_and_port()

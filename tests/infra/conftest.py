@@ -4,6 +4,7 @@ Fargate runs them (`stack`, see tests/infra/test_stack.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -62,13 +63,12 @@ def definition_text(parsed_target: Path) -> str:
     return render(DbtGraph.from_manifest(load_manifest(ROOT, parsed_target, check_fresh=False)))
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The packaged stack created in moto (one per module) in a network of its own (`parameters`), its runner
+@contextlib.contextmanager
+def created_stack(root: Path) -> Iterator[dict[str, Any]]:
+    """The packaged stack created in a fresh moto account, in a network of its own (`parameters`), its runner
     function answered by `Deployed`: the handler its image's Command names, under the function's own environment
-    (the warehouse substituted, see stack_support.local_warehouse). `data` holds the landing (two good days) and
-    the warehouse file."""
-    root = tmp_path_factory.mktemp("stack")
+    (the warehouse substituted, see stack_support.local_warehouse). `root/data` holds the landing (two good days)
+    and the warehouse file."""
     data = root / "data"
     write_good_landing(data)
     definition = render_file(ROOT, root / "statemachine.asl.json", target_path=project_parsed_dir())
@@ -111,6 +111,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             }
         finally:
             moto_adapt.unregister_lambda_handler(f"{STACK}-runner")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One stack for a module whose tests share one scenario (tests/infra/test_stack.py)."""
+    with created_stack(tmp_path_factory.mktemp("stack")) as created:
+        yield created
+
+
+@pytest.fixture
+def fresh_stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A stack of its own for each test, in a fresh moto account (tests/infra/test_stack_cli.py)."""
+    with created_stack(tmp_path) as created:
+        yield created
 
 
 def attach_managed_policies(template: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
-"""IAM, proven (tests/iam_support.py): the evaluator on small policies, the recorder on the product's own clients,
-and one day run through the stack, every call of the runner, the state machine and the operator allowed by the
-policies the stack deployed."""
+"""IAM, proven (tests/iam_support.py): the evaluator on small policies and the recorder on the product's own clients.
+The calls of the deployed code are evaluated against the stack's policies in tests/infra/test_stack.py (the
+stack's roles) and tests/infra/test_stack_cli.py (the operator's CLI)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from typing import Any
 
 import boto3
 import pytest
-from engine_support import project_parsed_dir
-from faults_support import FIRST
 from iam_support import (
     ApiCall,
     CallRecorder,
@@ -21,23 +19,14 @@ from iam_support import (
     Grant,
     Request,
     Statement,
-    deployed_policies,
     evaluate,
     markdown_table,
-    state_machine_calls,
     with_state_machine_calls,
 )
-from infra_support import ROOT, load_template, policy_documents, statements
+from infra_support import load_template, policy_documents, statements
 from moto import mock_aws
-from stack_support import PARAMETERS, STACK
 
-from orchestrator import cli
 from orchestrator.aws import aws_client
-from orchestrator.cli import deploy
-from orchestrator.errors import ExitCode
-from orchestrator.local import moto_adapt
-from orchestrator.runtime import lambda_handler
-from orchestrator.runtime.runner import RunnerConfig
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:store-sales-pipeline"
 BUCKET = "arn:aws:s3:::artifacts"
@@ -251,59 +240,3 @@ def test_the_recorder_stops_at_uninstall_and_sees_clients_created_after_install_
             recorder.uninstall()
         during.list_topics()
     assert recorder.calls == [ApiCall("", "sns:ListTopics", "*")]
-
-
-# ---------------------------------------------------------------- the stack
-
-
-@pytest.mark.slow
-def test_a_day_through_the_stack_makes_only_calls_its_deployed_policies_allow(
-    stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    recorder = CallRecorder(workgroup_ids={PARAMETERS["RedshiftWorkgroupName"]: PARAMETERS["RedshiftWorkgroupId"]})
-    runner = RunnerConfig(
-        project_dir=ROOT,
-        profiles_dir=ROOT,
-        parsed_dir=project_parsed_dir(),
-        target="local",
-        work_root=tmp_path,
-        warehouse_lock=tmp_path / "warehouse.lock",
-    )
-
-    def runner_function(event: dict[str, Any], _: object) -> dict[str, Any]:
-        with recorder.acting_as("RunnerFunctionRole"):
-            answer: dict[str, Any] = lambda_handler.handle(event, runner)
-            return answer
-
-    moto_adapt.register_lambda_handler(f"{STACK}-runner", runner_function)
-    settings = deploy.config_from_outputs(stack["description"]["Outputs"])
-    local = {key: value for key, value in settings.items() if key not in {"redshift_cluster_id", "redshift_workgroup"}}
-    config = tmp_path / "store-sales.toml"
-    config.write_text(deploy.config_toml(local))
-    monkeypatch.setenv("STORE_SALES_CONFIG", str(config))
-    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(stack["data"]))  # the stack fixture's landing and warehouse
-    monkeypatch.setenv("STORE_SALES_DUCKDB", str(stack["data"] / "warehouse.duckdb"))
-
-    recorder.install()
-    try:
-        with recorder.acting_as("OperatorPolicy"):
-            code = cli.main(["run", "--date", FIRST.isoformat(), "--aws", "--json"])
-    finally:
-        recorder.uninstall()
-    result = json.loads(capsys.readouterr().out)
-    assert code == ExitCode.OK, result
-    sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    calls = with_state_machine_calls(recorder.calls, state_machine_calls(sfn, result["execution_arn"]))
-
-    policies = deployed_policies(
-        boto3.client("cloudformation", region_name="us-east-1"), boto3.client("iam", region_name="us-east-1"), STACK
-    )
-    verdict = evaluate(policies, calls)
-    print(markdown_table(verdict.granted))  # the table of infra/README.md, "IAM, proven" (pytest -s)
-    assert {c.principal for c in calls} == {"OperatorPolicy", "RunnerFunctionRole", "StateMachineRole"}
-    assert verdict.denied == []
-    assert {(c.principal, c.action) for c in calls} >= {
-        ("OperatorPolicy", "states:StartExecution"),
-        ("RunnerFunctionRole", "s3:PutObject"),
-        ("StateMachineRole", "lambda:InvokeFunction"),
-    }

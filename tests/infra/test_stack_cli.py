@@ -1,6 +1,6 @@
-"""The CLI's AWS side against the stack created in moto's CloudFormation (the `stack` fixture), as a user sees it
-with `--aws` and the `store-sales.toml` written from the stack's outputs: Ctrl-C while watching, the catch-up,
-the wait for the landing, and status, history and resume around a failed day.
+"""The CLI's AWS side against the stack created in moto's CloudFormation (the `fresh_stack` fixture: one per
+test), as a user sees it with `--aws` and the `store-sales.toml` written from the stack's outputs: Ctrl-C while
+watching, the catch-up, the wait for the landing, and status, history and resume around a failed day.
 
 The stack's runner function is answered in-process on the local DuckDB target (see tests/infra/test_stack.py),
 so the landing exists twice: the data directory that runner reads, and the stack's landing S3 folder
@@ -29,15 +29,17 @@ from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from engine_support import project_parsed_dir
 from faults_support import FIRST, SECOND
 from infra_support import ROOT
-from stack_support import PARAMETERS
+from stack_support import PARAMETERS, STACK
 
 from orchestrator import cli, settings
 from orchestrator.cli import deploy
 from orchestrator.cli.session import AwsBackend, ensure_parsed
 from orchestrator.errors import ExitCode
 from orchestrator.landing_contract import EXTRACTS
+from orchestrator.local import moto_adapt
 from orchestrator.runtime import lambda_handler
 from orchestrator.runtime.landing_gate import MARKER_FILE, folder_name
 from orchestrator.runtime.runner import RunnerConfig
@@ -92,9 +94,9 @@ def parsed_project() -> None:
 
 
 @pytest.fixture
-def deployment(stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployment:
+def deployment(fresh_stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployment:
     """The configuration `deploy` writes from the stack's outputs, the landing S3 folder, and nothing landed yet."""
-    outputs = stack["description"]["Outputs"]
+    outputs = fresh_stack["description"]["Outputs"]
     written = deploy.config_from_outputs(outputs)
     # moto answers no Redshift statement: the warehouse is the DuckDB file the in-process runner writes, so the
     # configuration keeps everything but the Redshift target (as tests/infra/test_stack.py does)
@@ -102,8 +104,23 @@ def deployment(stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.Monkey
     config = tmp_path / "store-sales.toml"
     config.write_text(deploy.config_toml(kept))
     monkeypatch.setenv("STORE_SALES_CONFIG", str(config))
-    monkeypatch.setenv("STORE_SALES_LANDING_S3_URI", LANDING_URI)  # the stack's LandingS3Uri, not in the outputs
-    data = tmp_path / "data"
+    assert kept["landing_s3_uri"] == LANDING_URI  # the stack's LandingS3Uri, read by the catch-up, the wait, status
+    monkeypatch.delenv("STORE_SALES_LANDING_S3_URI", raising=False)
+    data: Path = fresh_stack["data"]
+    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(data))  # where the CLI reads the ledger: the runner's warehouse
+    monkeypatch.setenv("STORE_SALES_DUCKDB", str(data / "warehouse.duckdb"))
+    # The CLI runs in this process while the runner answers the state machine's invocations, so the runner cannot
+    # take its function's environment (the process's, which the CLI would read meanwhile): here it runs on a
+    # configuration of its own, on the same DuckDB file. The runner as deployed is tests/infra/test_stack.py's.
+    runner = RunnerConfig(
+        project_dir=ROOT,
+        profiles_dir=ROOT,
+        parsed_dir=project_parsed_dir(),
+        target="local",
+        work_root=tmp_path,
+        warehouse_lock=tmp_path / "warehouse.lock",
+    )
+    moto_adapt.register_lambda_handler(f"{STACK}-runner", lambda event, _: lambda_handler.handle(event, runner))
     outbox = tmp_path / "outbox"
     (data / "landing").rename(outbox)
     (data / "landing").mkdir()
