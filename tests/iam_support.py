@@ -10,7 +10,8 @@ stack deploys (moto evaluates no IAM policy, so this library does).
   `evaluate` decides every call against them (Allow by Action/NotAction and Resource/NotResource with `*` and
   `?` wildcards, explicit Deny wins). Conditions are not evaluated: every statement that decided a call only
   under a condition is listed in the verdict.
-- `markdown_table` renders who may do what, and by which statement (infra/README.md, "IAM, proven").
+- `markdown_table` renders who may do what, and by which statement; `documented_grants` and `documented_unused`
+  read infra/README.md's two tables ("IAM, proven") back, so the tests hold the README to the calls they see.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 ANY_RESOURCE = "*"
 PARTITION = "aws"
 STATE_MACHINE_ROLE = "StateMachineRole"
+OPERATOR = "OperatorPolicy"  # the managed policy for the people who run the CLI
 
 
 @dataclass(frozen=True)
@@ -473,15 +475,37 @@ def listed_statements(value: Mapping[str, Any] | list[Mapping[str, Any]]) -> lis
     return [value] if isinstance(value, Mapping) else list(value)
 
 
-def markdown_table(granted: list[Grant]) -> str:
-    """principal | action | resource | allowed by, one row per principal, action and allowing statement (the
-    resources it touched: the first, and how many others)."""
-    rows: dict[tuple[str, str, str], set[str]] = {}
-    for grant in granted:
-        rows.setdefault((grant.call.principal, grant.call.action, grant.statement.name), set()).add(grant.call.resource)
-    lines = ["| principal | action | resource | allowed by |", "| --- | --- | --- | --- |"]
-    for (principal, action, statement), resources in sorted(rows.items()):
-        first, *others = sorted(resources)
-        more = f" and {len(others)} more" if others else ""
-        lines.append(f"| {principal} | `{action}` | `{first}`{more} | {statement} |")
+GrantRow = tuple[str, str, str]  # principal, action, the statement that allows it ("Policy.Sid")
+CALLS_TABLE = "iam-calls"  # infra/README.md's table of principal -> call -> statement, between HTML comments
+UNUSED_TABLE = "iam-unused"  # its table of the statements no test call uses, each with the reason
+
+
+def grant_rows(granted: list[Grant]) -> set[GrantRow]:
+    return {(grant.call.principal, grant.call.action, grant.statement.name) for grant in granted}
+
+
+def markdown_table(rows: set[GrantRow]) -> str:
+    """principal | action | allowed by: infra/README.md's table, as the tests' calls make it."""
+    lines = ["| principal | action | allowed by |", "| --- | --- | --- |"]
+    lines += [f"| {principal} | `{action}` | {statement} |" for principal, action, statement in sorted(rows)]
     return "\n".join(lines) + "\n"
+
+
+def table_cells(text: str, table: str) -> list[list[str]]:
+    """The body rows of the Markdown table between `<!-- table -->` and `<!-- /table -->` in `text`, each a list of
+    its cells (backticks dropped)."""
+    match = re.search(rf"<!-- {table} -->\n(.*?)<!-- /{table} -->", text, flags=re.DOTALL)
+    if match is None:
+        raise AssertionError(f"no table <!-- {table} --> ... <!-- /{table} --> in the README")
+    rows = [line.strip().strip("|").split("|") for line in match.group(1).strip().splitlines()[2:]]
+    return [[cell.strip().strip("`") for cell in row] for row in rows]
+
+
+def documented_grants(text: str) -> set[GrantRow]:
+    """The README's principal -> call -> statement rows."""
+    return {(principal, action, statement) for principal, action, statement in table_cells(text, CALLS_TABLE)}
+
+
+def documented_unused(text: str) -> dict[str, str]:
+    """The README's statements that no test call uses ("Policy.Sid"), each with why."""
+    return {statement: reason for statement, reason in table_cells(text, UNUSED_TABLE)}

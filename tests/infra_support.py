@@ -22,6 +22,7 @@ from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.yaml"
+INFRA_README = ROOT / "infra" / "README.md"
 DOCKERFILE = ROOT / "infra" / "Dockerfile"
 BIN = Path(sys.executable).parent
 ACCOUNT = "123456789012"

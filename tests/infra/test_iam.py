@@ -13,13 +13,18 @@ from typing import Any
 import boto3
 import pytest
 from iam_support import (
+    CALLS_TABLE,
+    UNUSED_TABLE,
     ApiCall,
     CallRecorder,
     Effect,
     Grant,
     Request,
     Statement,
+    documented_grants,
+    documented_unused,
     evaluate,
+    grant_rows,
     markdown_table,
     with_state_machine_calls,
 )
@@ -133,14 +138,20 @@ def test_a_statement_without_sid_is_named_by_its_index_and_every_statement_of_th
     assert missing == []
 
 
-def test_the_table_names_each_principal_action_and_allowing_statement() -> None:
+def test_the_readme_table_is_read_back_as_the_rows_the_tests_make() -> None:
     put = allow("Upload", ("s3:PutObject",), (f"{BUCKET}/*",))
-    granted = [Grant(call("s3:PutObject", f"{BUCKET}/{key}"), put) for key in ("b", "a", "a")]
-    assert markdown_table(granted) == (
-        "| principal | action | resource | allowed by |\n"
-        "| --- | --- | --- | --- |\n"
-        f"| Role | `s3:PutObject` | `{BUCKET}/a` and 1 more | Role.Upload |\n"
+    rows = grant_rows([Grant(call("s3:PutObject", f"{BUCKET}/{key}"), put) for key in ("b", "a", "a")])
+    table = markdown_table(rows)
+    assert (
+        table == "| principal | action | allowed by |\n| --- | --- | --- |\n| Role | `s3:PutObject` | Role.Upload |\n"
     )
+    readme = f"text\n<!-- {CALLS_TABLE} -->\n{table}<!-- /{CALLS_TABLE} -->\n"
+    readme += f"<!-- {UNUSED_TABLE} -->\n| statement | why |\n| --- | --- |\n| Role.Logs | the service writes |\n"
+    readme += f"<!-- /{UNUSED_TABLE} -->\n"
+    assert documented_grants(readme) == rows == {("Role", "s3:PutObject", "Role.Upload")}
+    assert documented_unused(readme) == {"Role.Logs": "the service writes"}
+    with pytest.raises(AssertionError, match="no table"):
+        documented_grants("no table here")
 
 
 # ---------------------------------------------------------------- the recorder

@@ -55,8 +55,19 @@ import duckdb
 import pytest
 from engine_support import run_dbt
 from faults_support import FIRST, MART_TABLES, SECOND, extract_file
-from iam_support import ApiCall, deployed_policies, evaluate, state_machine_calls, with_state_machine_calls
-from infra_support import ACCOUNT, REGION, ROOT
+from iam_support import (
+    OPERATOR,
+    ApiCall,
+    deployed_policies,
+    documented_grants,
+    documented_unused,
+    evaluate,
+    grant_rows,
+    markdown_table,
+    state_machine_calls,
+    with_state_machine_calls,
+)
+from infra_support import ACCOUNT, INFRA_README, REGION, ROOT
 from stack_support import (
     HARNESS,
     NEAR_TIMEOUT_REMAINING_SECONDS,
@@ -344,8 +355,11 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
         call for execution in (first, second) for call in state_machine_calls(sfn, execution["executionArn"])
     ]
     recorded = [call for call in deployed.recorder.calls if call.principal != HARNESS]
+    # EventBridge Scheduler invoked the trigger (the daily and the deadline schedule's inputs above) with its role
+    trigger_arn = boto3.client("lambda", region_name=REGION).get_function_configuration(FunctionName=trigger)
+    scheduled = [ApiCall("SchedulerRole", "lambda:InvokeFunction", trigger_arn["FunctionArn"])]
     return Scenario(
-        calls=with_state_machine_calls(recorded, machine_calls),
+        calls=with_state_machine_calls(recorded, machine_calls) + scheduled,
         deployed=deployed,
         machine=machine,
         arrivals=arrivals,
@@ -600,7 +614,14 @@ def test_every_aws_call_of_the_deployed_entry_points_is_allowed_by_its_role(scen
         boto3.client("cloudformation", region_name=REGION), boto3.client("iam", region_name=REGION), STACK
     )
     verdict = evaluate(policies, scenario.calls)
-    roles = {"TriggerFunctionRole", "RunnerFunctionRole", "DocsFunctionRole", "StateMachineRole", "EcsTaskRole"}
+    roles = {
+        "TriggerFunctionRole",
+        "RunnerFunctionRole",
+        "DocsFunctionRole",
+        "StateMachineRole",
+        "EcsTaskRole",
+        "SchedulerRole",
+    }
     assert {call.principal for call in scenario.calls} == roles, [c for c in scenario.calls if c.principal not in roles]
     assert verdict.denied == [], verdict.denied
     granted = {(grant.call.principal, grant.call.action, grant.statement.name) for grant in verdict.granted}
@@ -620,6 +641,27 @@ def test_every_aws_call_of_the_deployed_entry_points_is_allowed_by_its_role(scen
     assert conditions[("StateMachineRole", "PassTaskRoles")] == {
         "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
     }
+
+
+def test_infra_readme_lists_every_call_of_the_stack_s_roles_and_why_each_unused_statement_is_there(
+    scenario: Scenario,
+) -> None:
+    """infra/README.md's tables ("IAM, proven"), for every principal but the operator (tests/infra/test_stack_cli.py
+    holds that one): each call the scenario makes and the statement allowing it, and each statement no call uses
+    with the reason it stays (a path no test can reach) or it is removed from the template."""
+    policies = deployed_policies(
+        boto3.client("cloudformation", region_name=REGION), boto3.client("iam", region_name=REGION), STACK
+    )
+    verdict = evaluate(policies, scenario.calls)
+    readme = INFRA_README.read_text(encoding="utf-8")
+    rows = grant_rows(verdict.granted)
+    documented = {row for row in documented_grants(readme) if row[0] != OPERATOR}
+    assert rows == documented, f"infra/README.md's table of calls should read:\n{markdown_table(rows)}"
+    unused = {f"{policy}.{sid}" for policy, sid in verdict.unused if policy != OPERATOR}
+    justified = {name for name in documented_unused(readme) if not name.startswith(f"{OPERATOR}.")}
+    assert unused == justified, (
+        f"unused but not justified: {unused - justified}; justified but used: {justified - unused}"
+    )
 
 
 def test_a_login_secret_is_the_runners_only_redshift_credential(stack: dict[str, Any]) -> None:

@@ -31,8 +31,18 @@ import boto3
 import pytest
 from engine_support import project_parsed_dir
 from faults_support import FIRST, SECOND
-from infra_support import ROOT
-from stack_support import PARAMETERS, STACK
+from iam_support import (
+    OPERATOR,
+    CallRecorder,
+    deployed_policies,
+    documented_grants,
+    documented_unused,
+    evaluate,
+    grant_rows,
+    markdown_table,
+)
+from infra_support import INFRA_README, ROOT
+from stack_support import HARNESS, PARAMETERS, STACK
 
 from orchestrator import cli, settings
 from orchestrator.cli import deploy
@@ -65,6 +75,7 @@ class Deployment:
     machine_arn: str
     s3: S3Client
     sfn: SFNClient
+    recorder: CallRecorder  # the CLI's calls, as the operator's (the test's own calls act as the harness)
 
     def deliver(self, extract: str, day: date) -> None:
         """Land one extract's day in the data directory and in the landing S3 folder, the marker last."""
@@ -72,7 +83,8 @@ class Deployment:
         (self.data / "landing" / folder).mkdir(parents=True)
         for path in sorted((self.outbox / folder).iterdir(), key=lambda p: p.name == MARKER_FILE):
             shutil.copy2(path, self.data / "landing" / folder / path.name)
-            self.s3.upload_file(str(path), BUCKET, f"{PREFIX}/landing/{folder}/{path.name}")
+            with self.recorder.acting_as(HARNESS):
+                self.s3.upload_file(str(path), BUCKET, f"{PREFIX}/landing/{folder}/{path.name}")
 
     def deliver_days(self, days: Iterable[date], *, but: tuple[str, date] | None = None) -> None:
         """Every extract of `days`, but the one named."""
@@ -83,8 +95,25 @@ class Deployment:
 
     def executions(self) -> dict[str, str]:
         """Every execution of the stack's state machine: name -> status, as Step Functions has it."""
-        listed = self.sfn.list_executions(stateMachineArn=self.machine_arn)["executions"]
+        with self.recorder.acting_as(HARNESS):
+            listed = self.sfn.list_executions(stateMachineArn=self.machine_arn)["executions"]
         return {execution["name"]: execution["status"] for execution in listed}
+
+
+def assert_the_operator_may(deployment: Deployment) -> None:
+    """Every call the CLI made in the test is allowed by the stack's OperatorPolicy, and infra/README.md's tables
+    ("IAM, proven") list it and do not call its statement unused."""
+    calls = [call for call in deployment.recorder.calls if call.principal == OPERATOR]
+    with deployment.recorder.acting_as(HARNESS):
+        policies = deployed_policies(
+            boto3.client("cloudformation", region_name=REGION), boto3.client("iam", region_name=REGION), STACK
+        )
+    verdict = evaluate({OPERATOR: policies[OPERATOR]}, calls)
+    assert verdict.denied == [], verdict.denied
+    readme = INFRA_README.read_text(encoding="utf-8")
+    rows = grant_rows(verdict.granted)
+    assert rows <= documented_grants(readme), f"add to infra/README.md's table of calls:\n{markdown_table(rows)}"
+    assert not {row[2] for row in rows} & set(documented_unused(readme))
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +123,9 @@ def parsed_project() -> None:
 
 
 @pytest.fixture
-def deployment(fresh_stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployment:
-    """The configuration `deploy` writes from the stack's outputs, the landing S3 folder, and nothing landed yet."""
+def deployment(fresh_stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+    """The configuration `deploy` writes from the stack's outputs, the landing S3 folder, and nothing landed yet;
+    the test's own thread acts as the operator (the CLI's calls are recorded as OperatorPolicy's)."""
     outputs = fresh_stack["description"]["Outputs"]
     written = deploy.config_from_outputs(outputs)
     # moto answers no Redshift statement: the warehouse is the DuckDB file the in-process runner writes, so the
@@ -127,7 +157,13 @@ def deployment(fresh_stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=BUCKET)  # the landing bucket is the producers', not the stack's
     machine = next(output["OutputValue"] for output in outputs if output["OutputKey"] == "StateMachineArn")
-    return Deployment(data, outbox, machine, s3, boto3.client("stepfunctions", region_name=REGION))
+    recorder = CallRecorder()
+    recorder.install()
+    try:
+        with recorder.acting_as(OPERATOR):
+            yield Deployment(data, outbox, machine, s3, boto3.client("stepfunctions", region_name=REGION), recorder)
+    finally:
+        recorder.uninstall()
 
 
 @dataclass(frozen=True)
@@ -276,6 +312,7 @@ def test_ctrl_c_stops_the_watch_not_the_execution_and_the_command_it_prints_watc
     assert {state["name"]: state["status"] for state in watched["states"]}["Build store_sales on Lambda"] == "SUCCEEDED"
     # nothing stopped it (moto would end a stopped execution ABORTED once the held task returns)
     assert deployment.executions() == {name: "SUCCEEDED"}
+    assert_the_operator_may(deployment)
 
 
 def test_run_without_a_date_loads_the_landed_days_after_the_ledger_s_last_one(
@@ -302,6 +339,7 @@ def test_run_without_a_date_loads_the_landed_days_after_the_ledger_s_last_one(
         f"catch-up: nothing new has landed after the last loaded day {SECOND}; nothing to do"
     ]
     assert deployment.executions() == {f"store-sales-{FIRST}-r1": "SUCCEEDED", f"store-sales-{SECOND}-r1": "SUCCEEDED"}
+    assert_the_operator_may(deployment)
 
 
 def test_run_wait_for_landing_starts_once_the_last_marker_lands(
@@ -330,6 +368,7 @@ def test_run_wait_for_landing_starts_once_the_last_marker_lands(
     result = as_json(said)
     assert (result["name"], result["status"]) == (f"store-sales-{FIRST}-r1", "SUCCEEDED")
     assert datetime.fromisoformat(result["started"]) > sent[0]  # started once the marker was on its way, not before
+    assert_the_operator_may(deployment)
 
 
 def test_run_wait_for_landing_times_out_naming_what_never_came_and_starts_nothing(
@@ -346,6 +385,7 @@ def test_run_wait_for_landing_times_out_naming_what_never_came_and_starts_nothin
     ), said.err
     assert said.err.splitlines()[-1].endswith("; nothing was started")
     assert deployment.executions() == {}
+    assert_the_operator_may(deployment)
 
 
 def test_status_history_and_resume_around_a_failed_day(
@@ -396,3 +436,4 @@ def test_status_history_and_resume_around_a_failed_day(
         (resumed_name, "SUCCEEDED", True),
         (failed_name, "FAILED", False),
     ]
+    assert_the_operator_may(deployment)
