@@ -124,7 +124,7 @@ def _run_request(window: RefreshWindow, options: RunOptions, session: Session) -
 
 
 def _run(options: RunOptions, backend: Backend) -> int:
-    window = options.window or _catch_up_window(backend)
+    window = options.window or _catch_up_window(backend, options.watching.json)
     if window is None:
         return ExitCode.OK
     if options.window is not None and not options.full_refresh:  # a full refresh starts at the first load date
@@ -153,8 +153,9 @@ def _run(options: RunOptions, backend: Backend) -> int:
         return _finish(_launch_and_watch(session, request, options.watching), options.watching.json, session)
 
 
-def _catch_up_window(backend: Backend) -> RefreshWindow | None:
-    """`run` without a date: every landed day after the last loaded one, said first; None when none.
+def _catch_up_window(backend: Backend, json_output: bool) -> RefreshWindow | None:
+    """`run` without a date: every landed day after the last loaded one, said first; None when none (with --json,
+    said on stdout too: `{"status": "NOTHING_TO_DO", "last_loaded_day": ...}`, so a script always reads a document).
 
     A run of selected models does not count as a load, so the catch-up may reload a day: harmless, a
     window's load is idempotent and range == sequence."""
@@ -163,6 +164,8 @@ def _catch_up_window(backend: Backend) -> RefreshWindow | None:
     if window is None:
         news = "no day has landed yet" if last is None else f"nothing new has landed after the last loaded day {last}"
         _say(f"catch-up: {news}; nothing to do")
+        if json_output:
+            print(json.dumps({"status": "NOTHING_TO_DO", "last_loaded_day": last.isoformat() if last else None}))
         return None
     since = "nothing loaded before" if last is None else f"after the last loaded day {last}"
     _say(f"catch-up: loading {window} ({window.days} landed day(s), {since})")

@@ -21,6 +21,7 @@ that differs between the two:
 from __future__ import annotations
 
 import contextlib
+import shlex
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -96,6 +97,9 @@ class Session:
     project_graph: DbtGraph | None = None
     # told the name of each execution started: locally, the run's lock names it to the readers waiting for it
     announce: Callable[[str], None] | None = None
+    # the options that find this state machine again (on AWS: `--aws` and the configuration file read), for the
+    # `watch` command a stopped watch prints
+    watch_options: str = ""
 
     def graph(self) -> DbtGraph:
         """The dbt project's graph: locally the one the emulator deployed (the project parsed for this
@@ -123,7 +127,8 @@ class Session:
         if self.interruption is Interruption.LEAVE_RUNNING:
             print(
                 f"\nstopped watching; {ref.name} goes on. Watch it again with `python -m orchestrator watch "
-                f"{ref.name}` or stop it with `aws stepfunctions stop-execution --execution-arn {ref.arn}`",
+                f"{ref.name}{self.watch_options}` or stop it with `aws stepfunctions stop-execution --execution-arn "
+                f"{ref.arn}`",
                 file=sys.stderr,
             )
             raise stopped
@@ -231,7 +236,10 @@ class AwsBackend(Backend):
     @contextlib.contextmanager
     def open(self, windows: Sequence[RefreshWindow] = ()) -> Iterator[Session]:
         history = self.history
-        yield Session(self._sfn, history.state_machine_arn, history, Interruption.LEAVE_RUNNING)
+        read = f" --config {shlex.quote(self.config.source)}" if self.config.source != "environment" else ""
+        yield Session(
+            self._sfn, history.state_machine_arn, history, Interruption.LEAVE_RUNNING, watch_options=f" --aws{read}"
+        )
 
 
 class LocalBackend(Backend):

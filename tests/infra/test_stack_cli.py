@@ -295,9 +295,10 @@ def test_ctrl_c_stops_the_watch_not_the_execution_and_the_command_it_prints_watc
     assert code == ExitCode.TIMED_OUT, said
     assert printed[0] == f"started {name} ({FIRST})"
     arn = f"{deployment.machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+    config = os.environ["STORE_SALES_CONFIG"]  # the file the run read: the printed watch reads it again, on AWS
     assert said.strip().splitlines() == [
-        f"stopped watching; {name} goes on. Watch it again with `python -m orchestrator watch {name}` or stop it "
-        f"with `aws stepfunctions stop-execution --execution-arn {arn}`",
+        f"stopped watching; {name} goes on. Watch it again with `python -m orchestrator watch {name} --aws --config "
+        f"{config}` or stop it with `aws stepfunctions stop-execution --execution-arn {arn}`",
         "interrupted",
     ]
 
@@ -338,6 +339,8 @@ def test_run_without_a_date_loads_the_landed_days_after_the_ledger_s_last_one(
     assert nothing.err.splitlines() == [
         f"catch-up: nothing new has landed after the last loaded day {SECOND}; nothing to do"
     ]
+    nothing_json = aws(capsys, "run", "--json")  # a script reads one document, even when nothing starts
+    assert json.loads(nothing_json.out) == {"status": "NOTHING_TO_DO", "last_loaded_day": SECOND.isoformat()}
     assert deployment.executions() == {f"store-sales-{FIRST}-r1": "SUCCEEDED", f"store-sales-{SECOND}-r1": "SUCCEEDED"}
     assert_the_operator_may(deployment)
 
