@@ -34,6 +34,7 @@ DEPLOY = (
     "--redshift-cluster-id", "analytics",
 )  # fmt: skip
 ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:store-sales-pipeline"
+REGISTRY_LOGIN = "the-registry-login-of-the-test"  # what `aws ecr get-login-password` answers, piped to docker
 
 
 def deploy_settings(**changes: Any) -> deploy.DeploySettings:
@@ -102,7 +103,7 @@ def test_deploy_runs_exactly_the_printed_script(template: dict[str, Any], tmp_pa
     config, config_file = deploy_settings(), tmp_path / "store-sales.toml"
     answers = {
         "get-caller-identity": "123456789012\n",
-        "get-login-password": "secret-password",
+        "get-login-password": REGISTRY_LOGIN,
         "describe-images": "sha256:feed\n",
         "describe-stacks": json.dumps(stack_outputs(template)),
     }

@@ -53,7 +53,7 @@ from typing import Any
 import boto3
 import duckdb
 import pytest
-from engine_support import run_dbt
+from engine_support import run_dbt, wait_for_execution
 from faults_support import FIRST, MART_TABLES, SECOND, extract_file
 from iam_support import (
     OPERATOR,
@@ -194,16 +194,6 @@ def schedule_input(template: dict[str, Any], schedule: str, scheduled_time: str)
     return replaced
 
 
-def wait_for_end(sfn: Any, arn: str) -> dict[str, Any]:
-    deadline = time.monotonic() + EXECUTION_SECONDS
-    while time.monotonic() < deadline:
-        description: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        if description["status"] != "RUNNING":
-            return description
-        time.sleep(0.2)
-    raise AssertionError(f"{arn} still RUNNING after {EXECUTION_SECONDS} s")
-
-
 def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
     pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
     return [event for page in pages for event in page["events"]]
@@ -277,7 +267,11 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
         boto3.client(name, region_name=REGION) for name in ("s3", "stepfunctions", "sqs", "sns", "events", "ecs")
     )
     trigger, docs = f"{STACK}-trigger", f"{STACK}-docs"
-    (cluster,) = ecs.list_clusters()["clusterArns"]  # the stack's EcsCluster
+    resources = boto3.client("cloudformation", region_name=REGION).list_stack_resources(StackName=STACK)
+    (stack_cluster,) = (
+        r["PhysicalResourceId"] for r in resources["StackResourceSummaries"] if r["LogicalResourceId"] == "EcsCluster"
+    )
+    (cluster,) = (c["clusterArn"] for c in ecs.describe_clusters(clusters=[stack_cluster])["clusters"])
 
     queue_url = sqs.create_queue(QueueName="alert-reader")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -315,7 +309,7 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
     task_arn = wait_for_ecs_task(ecs, sfn, cluster, started["executionArn"])
     container = deployed.run_task_container(cluster, task_arn, machine)
     (ecs_task,) = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
-    first = wait_for_end(sfn, started["executionArn"])
+    first = wait_for_execution(sfn, started["executionArn"])
     deployed.near_timeout.clear()
 
     clean = root / "clean"
@@ -335,7 +329,7 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
     deadlines["running"] = deployed.invoke(trigger, late_second)
     alerts["running"] = read_alerts(sqs, queue_url)
     deployed.runner_open.set()
-    second = wait_for_end(sfn, daily_result["execution_arn"])
+    second = wait_for_execution(sfn, daily_result["execution_arn"])
     alerts["second"] = read_alerts(sqs, queue_url)
     deadlines["failed"] = deployed.invoke(trigger, late_second)
     alerts["failed"] = read_alerts(sqs, queue_url)
