@@ -27,7 +27,7 @@ class GoldenFileUpdated(UserWarning):
 
 def assert_matches_golden(generated: Mapping[Path, str]) -> None:
     """Each generated text equals its golden file (or, when updating, replaces it and reports the diff)."""
-    if os.environ.get(UPDATE_GOLDEN_ENV):
+    if os.environ.get(UPDATE_GOLDEN_ENV) == "1":
         for path, text in generated.items():
             _update(path, text)
         return

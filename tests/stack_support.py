@@ -170,8 +170,8 @@ def run_python_module(command: Sequence[str]) -> int:
                 warnings.filterwarnings("ignore", message=".*found in sys.modules", category=RuntimeWarning)
                 try:
                     runpy.run_module(module, run_name="__main__")
-                except SystemExit as stopped:
-                    return int(stopped.code or 0)
+                except SystemExit as stopped:  # as the interpreter exits: None 0, a number itself, anything else 1
+                    return stopped.code if isinstance(stopped.code, int) else 0 if stopped.code is None else 1
             return 0
         case _:
             raise ValueError(f"not a `python -m <module>` command: {command}")
@@ -201,7 +201,6 @@ class Deployed:
         self.image = dict(image)
         self.warehouse = dict(warehouse)
         self.invocations: list[Invocation] = []
-        self.containers: list[ContainerRun] = []
         # the runner tasks whose invocations start near the function's timeout (`NEAR_TIMEOUT_REMAINING_SECONDS`)
         self.near_timeout: set[str] = set()
         self.runner_open = threading.Event()  # cleared: the runner's invocations wait (a day still RUNNING)
@@ -303,6 +302,4 @@ class Deployed:
             code = run_python_module(command)
         with self.recorder.acting_as(HARNESS):
             fargate.stop_exited(ecs, cluster, task_arn, code)
-        run = ContainerRun(task_arn, command, environment, code)
-        self.containers.append(run)
-        return run
+        return ContainerRun(task_arn, command, environment, code)

@@ -363,6 +363,11 @@ def config_toml(values: Mapping[str, str]) -> str:
 
 def write_config(outputs_json: str, config_file: Path) -> dict[str, str]:
     """Write the [aws] table from `describe-stacks --query Stacks[0].Outputs --output json`; returns its values."""
+    if not outputs_json.strip():
+        raise UsageError(
+            "write-config read nothing on its standard input: the `aws cloudformation describe-stacks` piped into it "
+            "printed nothing (did it fail above? a POSIX shell has no pipefail); nothing was written"
+        )
     try:
         outputs = json.loads(outputs_json)
     except json.JSONDecodeError:

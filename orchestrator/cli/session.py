@@ -92,7 +92,7 @@ class Session:
     interruption: Interruption
     max_poll_seconds: float = AWS_MAX_POLL_SECONDS
     # on AWS other launchers may start overlapping windows at the same instant; a local run holds the data
-    # directory's lock, so no other local launch can (see orchestrator.executions.launcher)
+    # directory's lock, so no other local launch can (see orchestrator.runtime.step_functions)
     start_settle_seconds: float = START_SETTLE_SECONDS
     project_graph: DbtGraph | None = None
     # told the name of each execution started: locally, the run's lock names it to the readers waiting for it
@@ -125,10 +125,14 @@ class Session:
         """The watch of `ref` was interrupted: on AWS leave the execution running (raising `stopped` again);
         locally stop it, wait for the task that is running to finish, and return it as recorded (ABORTED)."""
         if self.interruption is Interruption.LEAVE_RUNNING:
+            again = f"python -m orchestrator watch {ref.name}{self.watch_options}"
+            if isinstance(stopped, WatchDeadlineExceeded):  # its line names the watch command: with these options
+                raise WatchDeadlineExceeded(
+                    str(stopped).replace(f"`python -m orchestrator watch {ref.name}`", f"`{again}`")
+                ) from None
             print(
-                f"\nstopped watching; {ref.name} goes on. Watch it again with `python -m orchestrator watch "
-                f"{ref.name}{self.watch_options}` or stop it with `aws stepfunctions stop-execution --execution-arn "
-                f"{ref.arn}`",
+                f"\nstopped watching; {ref.name} goes on. Watch it again with `{again}` or stop it with "
+                f"`aws stepfunctions stop-execution --execution-arn {ref.arn}`",
                 file=sys.stderr,
             )
             raise stopped

@@ -250,7 +250,7 @@ def build_definition(graph: DbtGraph, options: RenderOptions, comment: str = "")
         start_at = ADMISSION_STATE
         states[ADMISSION_STATE] = {
             "Comment": "Hold the execution before any task while its launcher checks for an overlapping one "
-            "started at the same instant (orchestrator.executions.launcher).",
+            "started at the same instant (orchestrator.runtime.step_functions).",
             "Next": "Initialize",
             "Seconds": options.admission_seconds,
             "Type": "Wait",

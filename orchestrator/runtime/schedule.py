@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from orchestrator import settings
 from orchestrator.errors import RunnerPayloadError
 
-STATE_MACHINE_ENV = "STORE_SALES_STATE_MACHINE_ARN"
+STATE_MACHINE_ENV = settings.STATE_MACHINE_ARN.name
 TIME_ZONE_ENV = settings.SCHEDULE_TIME_ZONE.name
 SCHEDULED_TIME_KEY = "scheduled_time"  # the daily schedule's input key
 DEADLINE_KEY = "deadline_check"  # the deadline schedule's input key
@@ -34,7 +34,8 @@ def scheduled_instant(scheduled_time: str) -> datetime:
         instant = datetime.fromisoformat(scheduled_time.replace("Z", "+00:00"))
     except ValueError:
         raise RunnerPayloadError(
-            f"{SCHEDULED_TIME_KEY} {scheduled_time!r} is not an ISO timestamp such as 2024-03-10T11:00:00Z"
+            f"the schedule's time {scheduled_time!r} is not an ISO timestamp such as 2024-03-10T11:00:00Z "
+            "(the input's <aws.scheduler.scheduled-time>)"
         ) from None
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 """The pipeline's executions on Step Functions: their names, the start with the overlap guard, listing and
-describing them. The CLI's launcher (`orchestrator.executions.launcher`, which also watches) and the trigger
-function deployed in the image (`orchestrator.runtime.trigger`) start executions through this one module.
+describing them. The CLI (which then watches with `orchestrator.executions.launcher`) and the trigger function
+deployed in the image (`orchestrator.runtime.trigger`) start executions through this one module.
 
 Execution names are readable and deterministic per refresh window: `store-sales-<start>[-to-<end>]-r<N>`
 where N is one more than the highest attempt already recorded for that window. Two launches of the

@@ -211,3 +211,12 @@ def test_stack_outputs_become_the_cli_configuration(template: dict[str, Any], tm
     assert config.redshift_cluster_id == "value-of-RedshiftClusterId" and config.redshift_workgroup is None
     configurable = {f for f in Config.__dataclass_fields__ if f not in {"source", "redshift_secret_arn"}}
     assert set(deploy.OUTPUT_KEYS.values()) == configurable
+
+
+def test_write_config_refuses_an_empty_input_and_writes_nothing(tmp_path: Path) -> None:
+    """What a failed `describe-stacks` leaves in the printed script's pipe (a POSIX shell has no pipefail)."""
+    path = tmp_path / "store-sales.toml"
+    written = cli("write-config", "--config-file", str(path), stdin="")
+    assert written.returncode == ExitCode.USAGE
+    assert written.stderr.strip().startswith("error: write-config read nothing on its standard input")
+    assert len(written.stderr.strip().splitlines()) == 1 and not path.exists()
