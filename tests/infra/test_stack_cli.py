@@ -316,6 +316,24 @@ def test_ctrl_c_stops_the_watch_not_the_execution_and_the_command_it_prints_watc
     assert_the_operator_may(deployment)
 
 
+def test_a_watch_out_of_time_leaves_the_execution_running_and_names_the_command_that_finds_it_again(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployment.deliver_days([FIRST])
+    name = f"store-sales-{FIRST}-r1"
+    with held("store_sales", monkeypatch) as hold:
+        said = aws(capsys, "run", "--date", FIRST.isoformat(), "--timeout", "2")
+        assert deployment.executions() == {name: "RUNNING"}  # the fact's task, held, cannot have ended
+        hold.released.set()
+    config = os.environ["STORE_SALES_CONFIG"]
+    assert said.code == ExitCode.TIMED_OUT, said
+    assert said.err.strip().splitlines()[-1] == (
+        f"error: execution {name} is still RUNNING after 2 s of watching; it goes on: watch it again with "
+        f"`python -m orchestrator watch {name} --aws --config {config}`"
+    )
+    assert_the_operator_may(deployment)
+
+
 def test_run_without_a_date_loads_the_landed_days_after_the_ledger_s_last_one(
     deployment: Deployment, capsys: pytest.CaptureFixture[str]
 ) -> None:
