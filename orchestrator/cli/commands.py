@@ -89,6 +89,7 @@ def _launch_and_watch(session: Session, request: ExecutionRequest, watching: Wat
             deadline_seconds=watching.timeout,
             on_progress=progress,
             max_poll_seconds=session.max_poll_seconds,
+            watch_options=session.watch_options,
         )
     except (KeyboardInterrupt, WatchDeadlineExceeded) as stopped:
         return session.stop_watching(ref, stopped)

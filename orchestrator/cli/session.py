@@ -125,16 +125,13 @@ class Session:
         """The watch of `ref` was interrupted: on AWS leave the execution running (raising `stopped` again);
         locally stop it, wait for the task that is running to finish, and return it as recorded (ABORTED)."""
         if self.interruption is Interruption.LEAVE_RUNNING:
-            again = f"python -m orchestrator watch {ref.name}{self.watch_options}"
-            if isinstance(stopped, WatchDeadlineExceeded):  # its line names the watch command: with these options
-                raise WatchDeadlineExceeded(
-                    str(stopped).replace(f"`python -m orchestrator watch {ref.name}`", f"`{again}`")
-                ) from None
-            print(
-                f"\nstopped watching; {ref.name} goes on. Watch it again with `{again}` or stop it with "
-                f"`aws stepfunctions stop-execution --execution-arn {ref.arn}`",
-                file=sys.stderr,
-            )
+            if isinstance(stopped, KeyboardInterrupt):  # a watch out of time says so in its own error line
+                print(
+                    f"\nstopped watching; {ref.name} goes on. Watch it again with `python -m orchestrator watch "
+                    f"{ref.name}{self.watch_options}` or stop it with `aws stepfunctions stop-execution "
+                    f"--execution-arn {ref.arn}`",
+                    file=sys.stderr,
+                )
             raise stopped
         reason = "Ctrl-C" if isinstance(stopped, KeyboardInterrupt) else "its --timeout"
         print(

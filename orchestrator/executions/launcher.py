@@ -378,8 +378,10 @@ def watch(
     on_progress: ProgressCallback | None = None,
     first_poll_seconds: float = 0.2,
     max_poll_seconds: float = 5.0,
+    watch_options: str = "",
 ) -> ExecutionResult:
-    """Follow an execution until it stops or the deadline passes (then WatchDeadlineExceeded).
+    """Follow an execution until it stops or the deadline passes (then WatchDeadlineExceeded, whose line names the
+    `watch` command that finds it again, with `watch_options`: the caller's mode and configuration file).
 
     Polls describe + history with exponential backoff, reset whenever something happened.
     """
@@ -400,7 +402,7 @@ def watch(
         if time.monotonic() >= deadline:
             raise WatchDeadlineExceeded(
                 f"execution {description['name']} is still RUNNING after {deadline_seconds:.0f} s of watching; "
-                f"it goes on: watch it again with `python -m orchestrator watch {description['name']}`"
+                f"it goes on: watch it again with `python -m orchestrator watch {description['name']}{watch_options}`"
             )
         delay = first_poll_seconds if changed else min(delay * 1.6, max_poll_seconds)
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
