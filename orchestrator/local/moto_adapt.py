@@ -27,7 +27,12 @@ and works, so a moto upgrade fails loudly instead of silently changing the emula
 7. `fargate_containers_sized_by_their_task`: moto's RunTask sums its containers' own memory, which a Fargate
    container may leave to its task (the stack's does: the task's Memory), and fails with `int += None`.
    Such a container counts for nothing in that sum (moto uses it only to place tasks on EC2 instances).
-8. `scaled_waits` (TESTS ONLY, a context manager, off unless entered): multiplies the sleeps of Retry
+8. `stop_before_the_first_state`: moto's StopExecution reaches an execution's program only once the
+   execution's worker thread has begun evaluating it. A stop made right after StartExecution (as the overlap
+   guard's launcher makes it) came earlier: it failed on the worker's missing environment or was dropped,
+   and the execution ran to its end. On AWS it stops the execution. The stop now waits (up to
+   `STOP_REACH_SECONDS`) for the program to begin, then stops it.
+9. `scaled_waits` (TESTS ONLY, a context manager, off unless entered): multiplies the sleeps of Retry
    backoff and Wait states by a factor, so a retry test does not sleep for real minutes; leaving it
    restores moto's own, so no other test runs with shortened waits.
 """
@@ -40,6 +45,7 @@ import datetime
 import functools
 import json
 import threading
+import time
 import traceback
 import types
 from collections.abc import Callable, Iterator, Mapping
@@ -268,19 +274,41 @@ def fargate_containers_sized_by_their_task() -> None:
     _APPLIED.add("container memory")
 
 
+STOP_REACH_SECONDS = 10.0
+
+
+def stop_before_the_first_state() -> None:
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    if "stop" in _APPLIED:
+        return
+    moto_stop = Execution.stop
+
+    def stop(self: Any, stop_date: datetime.datetime, error: str | None, cause: str | None) -> None:
+        worker = self.exec_worker
+        give_up = time.monotonic() + STOP_REACH_SECONDS
+        while worker is not None and time.monotonic() < give_up:
+            if worker.env is not None and worker.env.program_state() is not None:
+                break  # the program is evaluating (or has ended): the stop reaches it (or has nothing to stop)
+            time.sleep(0.005)
+        moto_stop(self, stop_date, error, cause)
+
+    Execution.stop = stop  # type: ignore[method-assign]
+    _APPLIED.add("stop")
+
+
 def apply_all() -> None:
     """The adaptations the local emulator always needs (not `scaled_waits`)."""
     route_lambda_invocations()
     convert_ecs_parameter_casing()
     keep_task_failure_cause()
     page_execution_history()
+    stop_before_the_first_state()
 
 
 @contextlib.contextmanager
 def scaled_waits(factor: float) -> Iterator[None]:
     """TESTS ONLY: inside, Retry backoff sleeps and Wait state durations are multiplied by `factor`."""
-    import time
-
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pipeline_support import negative
 
-from orchestrator import cli, settings
+from orchestrator import cli, file_lock, settings
 from orchestrator.cli.session import ensure_parsed
 from orchestrator.errors import ExitCode
 from orchestrator.local import sample_data
@@ -68,18 +68,19 @@ def test_no_wait_returns_the_arn_and_a_second_overlapping_run_is_refused(
     deployed: tuple[LocalAws, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws, _ = deployed
-    code = cli.main(["run", "--start", "1998-01-02", "--end", "1998-01-05", "--no-wait"])
-    arn = capsys.readouterr().out.strip()
-    assert code == ExitCode.OK
-    assert arn.endswith(":store-sales-1998-01-02-to-1998-01-05-r1")
+    with file_lock.exclusive(aws.warehouse_lock()):  # its first task waits for the warehouse: it stays RUNNING
+        code = cli.main(["run", "--start", "1998-01-02", "--end", "1998-01-05", "--no-wait"])
+        arn = capsys.readouterr().out.strip()
+        assert code == ExitCode.OK
+        assert arn.endswith(":store-sales-1998-01-02-to-1998-01-05-r1")
 
-    code = cli.main(["run", "--date", "1998-01-03"])
-    captured = capsys.readouterr()
-    assert code == ExitCode.USAGE
-    assert "store-sales-1998-01-02-to-1998-01-05-r1 is already RUNNING" in captured.err
+        code = cli.main(["run", "--date", "1998-01-03"])
+        captured = capsys.readouterr()
+        assert code == ExitCode.USAGE
+        assert "store-sales-1998-01-02-to-1998-01-05-r1 is already RUNNING" in captured.err
 
-    assert cli.main(["resume", arn]) == ExitCode.USAGE
-    assert "is still RUNNING: watch it, and resume it only if it fails" in capsys.readouterr().err
+        assert cli.main(["resume", arn]) == ExitCode.USAGE
+        assert "is still RUNNING: watch it, and resume it only if it fails" in capsys.readouterr().err
 
     code, result = run_json(capsys, "watch", arn)
     assert code == ExitCode.OK

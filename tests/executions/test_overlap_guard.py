@@ -1,21 +1,24 @@
 """The overlap guard under real concurrency: launches of different overlapping windows made at the same instant,
-each from its own thread and client, against moto's server (HTTP, as the CLI and the trigger reach AWS).
+each from its own thread and client, against moto's server (HTTP, as the CLI and the triggers reach AWS).
 
-The server does not interpret the definition: every started execution stays RUNNING until stopped, as the deployed
-one does while it waits in its `Admission` state.
+moto's interpreter runs a definition that is the deployed one's `Admission` state alone: every started execution
+stays RUNNING while it waits there, until its launcher stops it.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
+import urllib.request
 from datetime import date, timedelta
 from typing import Any
 
 import boto3
 
 from orchestrator.errors import ExecutionConflict, ExitCode
-from orchestrator.protocol import ExecutionRequest
+from orchestrator.local import moto_adapt
+from orchestrator.protocol import ADMISSION_SECONDS, ExecutionRequest
 from orchestrator.runtime import step_functions
 from orchestrator.runtime.step_functions import ExecutionStatus
 from orchestrator.window import RefreshWindow
@@ -25,6 +28,7 @@ LAUNCHES = 10
 # around the round's day D: D itself, windows ending, starting or centred on D, up to a month: all hold D
 SPANS = [(0, 0), (1, 0), (0, 1), (1, 1), (6, 0), (0, 6), (3, 3), (13, 0), (0, 13), (15, 15)]
 SETTLE_SECONDS = 0.2  # the server lists every start at once; the deployed launcher waits START_SETTLE_SECONDS
+LISTING_SECONDS = 5.0  # how long a stopped execution may still be listed RUNNING (moto ends it on its own thread)
 
 
 def client(endpoint: str) -> Any:
@@ -59,10 +63,25 @@ def launch_at_once(endpoint: str, arn: str, windows: list[RefreshWindow]) -> tup
     return started, refused
 
 
+def running_names(sfn: Any, arn: str, expected: list[str]) -> list[str]:
+    """The RUNNING executions' names, once they are `expected` or after LISTING_SECONDS: a stopped execution is
+    listed ABORTED a moment after StopExecution returns (ListExecutions is eventually consistent on AWS too)."""
+    give_up = time.monotonic() + LISTING_SECONDS
+    while True:
+        names = [ref.name for ref in step_functions.list_executions(sfn, arn, ExecutionStatus.RUNNING)]
+        if names == expected or time.monotonic() > give_up:
+            return names
+        time.sleep(0.05)
+
+
 def test_of_ten_overlapping_launches_at_the_same_instant_exactly_one_runs(moto_server: str) -> None:
     endpoint = moto_server
+    interpreter = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/config", data=interpreter), timeout=10).close()
+    moto_adapt.stop_before_the_first_state()
     sfn = client(endpoint)
-    definition = {"StartAt": "Admission", "States": {"Admission": {"Type": "Wait", "Seconds": 10, "End": True}}}
+    admission = {"Type": "Wait", "Seconds": ADMISSION_SECONDS, "End": True}
+    definition = {"StartAt": "Admission", "States": {"Admission": admission}}
     arn = sfn.create_state_machine(
         name="pipeline", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/states"
     )["stateMachineArn"]
@@ -79,8 +98,7 @@ def test_of_ten_overlapping_launches_at_the_same_instant_exactly_one_runs(moto_s
         for error in refused:
             assert error.exit_code is ExitCode.USAGE  # the CLI exits 2
             assert f"execution {winner.name} is already RUNNING" in str(error)
-        running = list(step_functions.list_executions(sfn, arn, ExecutionStatus.RUNNING))
-        assert [ref.name for ref in running] == [winner.name]
+        assert running_names(sfn, arn, [winner.name]) == [winner.name]
         for ref in step_functions.list_executions(sfn, arn):
             if ref.window is not None and ref.window.overlaps(RefreshWindow.day(day)) and ref.arn != winner.arn:
                 assert ref.status is ExecutionStatus.ABORTED  # started, then stopped by its own launcher

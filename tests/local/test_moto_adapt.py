@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import threading
 import time
 from typing import Any
 
@@ -116,6 +117,33 @@ def test_send_task_failure_keeps_the_cause() -> None:
     assert description["status"] == "FAILED"
     assert description["error"] == "DbtModelFailed"
     assert description["cause"] == "model dim_item failed: boom"
+
+
+def test_a_stop_that_comes_before_the_first_state_stops_the_execution(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    moto_adapt.stop_before_the_first_state()
+    begin = threading.Event()
+    moto_start = ExecutionWorker.start
+
+    def late_start(worker: ExecutionWorker) -> None:  # the worker thread begins late, as on a loaded machine
+        threading.Thread(target=lambda: (begin.wait(), moto_start(worker)), daemon=True).start()
+
+    monkeypatch.setattr(ExecutionWorker, "start", late_start)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        definition = {"StartAt": "Admission", "States": {"Admission": {"Type": "Wait", "Seconds": 60, "End": True}}}
+        machine = sfn.create_state_machine(name="m", definition=json.dumps(definition), roleArn=ROLE)
+        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="e1")["executionArn"]
+        backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]
+        (execution,) = backend._get_executions()
+        with pytest.raises(AttributeError):  # moto alone: the stop fails on the worker's missing environment
+            execution.exec_worker.stop(stop_date=None, error=None, cause=None)
+        threading.Timer(0.3, begin.set).start()
+        sfn.stop_execution(executionArn=arn, error="OverlappingExecution", cause="another went first")
+        description = run_until_done(sfn, arn)  # well before the Wait's 60 s
+    assert description["status"] == "ABORTED"
 
 
 def test_execution_history_is_paged_as_step_functions_pages_it() -> None:
