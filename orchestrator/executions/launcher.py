@@ -151,6 +151,8 @@ def _loads(text: str | None) -> Any:
 # to the innermost one of that type still open, whatever their previousEventId points at (moto points a
 # ParallelStateFailed at the Fail state of the branch that failed).
 _SCOPE_EVENT_PREFIXES = {"ParallelState": "Parallel", "MapState": "Map"}
+# the history events that end an execution: after one, describing the execution gives its final status
+_EXECUTION_CLOSED_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
 
 
 class HistoryReader:
@@ -175,6 +177,7 @@ class HistoryReader:
         self._scope_of: dict[int, StateRun] = {}  # id(state) -> the Parallel or Map state it runs in
         self._task_completed: set[int] = set()  # id(state) of the Task states whose task succeeded
         self._failed_branches: set[int] = set()  # id(state) of the Parallel or Map states a branch of which failed
+        self.execution_closed = False  # an event that ends the execution (succeeded, failed, aborted...) was fed
 
     @property
     def last_event_id(self) -> int:
@@ -189,6 +192,7 @@ class HistoryReader:
             if event_id <= self._last_id:
                 continue
             self._last_id = event_id
+            self.execution_closed = self.execution_closed or event["type"] in _EXECUTION_CLOSED_EVENTS
             changed.extend(self._apply(event))
         return changed
 
@@ -383,23 +387,28 @@ def watch(
     """Follow an execution until it stops or the deadline passes (then WatchDeadlineExceeded, whose line names the
     `watch` command that finds it again, with `watch_options`: the caller's mode and configuration file).
 
-    Polls describe + history with exponential backoff, reset whenever something happened.
+    Polls the history with exponential backoff, reset whenever something happened; describes the execution only
+    once its history holds the event that ends it (or the deadline has come), so a poll is one call, not two.
     """
     reader = HistoryReader()
     deadline = time.monotonic() + deadline_seconds
     delay = first_poll_seconds
     while True:
-        description = describe(sfn, execution_arn)
         changed = reader.feed(history_events(sfn, execution_arn, after_id=reader.last_event_id))
-        status = ExecutionStatus(description["status"])
-        if status is not ExecutionStatus.RUNNING:
-            changed += reader.close(description.get("stopDate"), status)
+        out_of_time = time.monotonic() >= deadline
+        description: dict[str, Any] | None = None
+        status = ExecutionStatus.RUNNING
+        if reader.execution_closed or out_of_time:
+            description = describe(sfn, execution_arn)
+            status = ExecutionStatus(description["status"])
+            if status is not ExecutionStatus.RUNNING:
+                changed += reader.close(description.get("stopDate"), status)
         if on_progress is not None:
             for state in changed:
                 on_progress(state)
-        if status is not ExecutionStatus.RUNNING:
+        if description is not None and status is not ExecutionStatus.RUNNING:
             return _result(execution_arn, description, reader)
-        if time.monotonic() >= deadline:
+        if description is not None and out_of_time:
             raise WatchDeadlineExceeded(
                 f"execution {description['name']} is still RUNNING after {deadline_seconds:.0f} s of watching; "
                 f"it goes on: watch it again with `python -m orchestrator watch {description['name']}{watch_options}`"
