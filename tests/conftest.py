@@ -30,6 +30,7 @@ ISOLATED_MODULES = {
     "test_models_postgres": "test_models_postgres",
     "test_moto_adapt": "test_moto_adapt",
     "test_overlap_guard": "test_overlap_guard",
+    "test_parquet_footer": "test_parquet_footer",
     "test_redshift_login": "test_redshift_login",
     "test_redshift_sql": "test_redshift_sql",
     "test_runner": "test_runner",

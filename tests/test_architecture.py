@@ -53,6 +53,7 @@ RUNTIME_MODULES = {
     "orchestrator.runtime.lambda_handler",
     "orchestrator.runtime.failure",
     "orchestrator.runtime.landing_gate",
+    "orchestrator.runtime.parquet_footer",
     "orchestrator.runtime.redshift_login",
     "orchestrator.runtime.run_record",
     "orchestrator.runtime.runner",

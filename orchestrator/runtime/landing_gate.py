@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Protocol
 from orchestrator import settings
 from orchestrator.errors import LandingIncomplete, LandingTimedOut, UsageError
 from orchestrator.landing_contract import EXTRACTS, LANDING_DIR, PARTITION_COLUMN
+from orchestrator.runtime import parquet_footer
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 LANDING_S3_URI_ENV = settings.LANDING_S3_URI.name  # on AWS: the S3 folder holding landing/ (as for dbt)
 MARKER_FILE = "_SUCCESS"
 DATA_SUFFIX = ".parquet"
-PARQUET_MAGIC = b"PAR1"
 PROBLEMS_SHOWN = 5
 
 
@@ -156,9 +155,7 @@ class LocalLanding:
         return days
 
     def row_count(self, extract: str, day: date, name: str) -> int:
-        import pyarrow.parquet as pq
-
-        return int(pq.read_metadata(str(self.root / extract / folder_name(day) / name)).num_rows)
+        return parquet_footer.file_rows(self.root / extract / folder_name(day) / name)
 
 
 class S3Landing:
@@ -232,16 +229,11 @@ class S3Landing:
         return days
 
     def row_count(self, extract: str, day: date, name: str) -> int:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         key = f"{self._folder(extract, day)}/{name}"
-        end = self.s3.get_object(Bucket=self.bucket, Key=key, Range="bytes=-8")["Body"].read()
-        if len(end) < 8 or end[4:] != PARQUET_MAGIC:
-            raise ValueError("not a Parquet file (no PAR1 footer)")
-        (length,) = struct.unpack("<I", end[:4])
-        tail = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=-{length + 8}")["Body"].read()
-        return int(pq.read_metadata(pa.BufferReader(PARQUET_MAGIC + tail)).num_rows)
+        end = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=-{parquet_footer.TAIL_SIZE}")
+        length = parquet_footer.footer_length(end["Body"].read())
+        tail = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=-{length + parquet_footer.TAIL_SIZE}")
+        return parquet_footer.tail_rows(tail["Body"].read(), length)
 
 
 def _folder_day(name: str) -> date | None:
@@ -422,7 +414,7 @@ def _problem(store: LandingStore, delivery: Delivery) -> Problem | None:
     for name, rows in sorted(expected.items()):
         try:
             found = store.row_count(delivery.extract, delivery.day, name)
-        except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
+        except (OSError, parquet_footer.ParquetFooterError) as error:  # unreadable, or not a Parquet footer
             reason = " ".join(str(error).split())[:200]
             return wrong(ProblemKind.MISMATCH, f"{delivery.where(name)} is not a readable Parquet file ({reason})")
         if found != rows:
