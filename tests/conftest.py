@@ -26,6 +26,7 @@ ISOLATED_MODULES = {
     "test_landing_gate": "test_landing_gate",
     "test_launcher": "test_launcher",
     "test_local": "test_local",
+    "test_missing_extras": "test_missing_extras",
     "test_models": "test_models",
     "test_models_postgres": "test_models_postgres",
     "test_moto_adapt": "test_moto_adapt",

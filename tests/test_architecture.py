@@ -13,24 +13,36 @@ The image ships the runtime: importing any handler or container command the temp
 but the runtime and the foundation (the definition generator, the local emulator or the CLI would drag dbt's
 graph code, moto or argparse into every cold start, and couple the deployed code to code it never runs); the
 task's own entry points load exactly the task runtime, not the trigger or the docs.
+The image installs the package's main dependencies alone (pyproject.toml `dependencies`: dbt-core, dbt-redshift,
+boto3): every module the runtime and the foundation import, lazy ones included, comes from them, and a cold start
+loads none of the local mode's libraries (DuckDB, pandas, pyarrow, numpy). Every other library the package imports
+belongs to an extra that `orchestrator.cli.extras` names when it is missing.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
+import importlib.metadata
 import json
+import re
 import subprocess
 import sys
+import tomllib
 from datetime import date
 from pathlib import Path
 
 from infra_support import load_template
+from packaging.requirements import Requirement
 
+from orchestrator.cli.extras import EXTRA_OF_MODULE
 from orchestrator.protocol import INPUT_KEYS, SUMMARY_KEYS, TASK_SUMMARY_MARKERS, ExecutionRequest, TaskSummary
 from orchestrator.window import RefreshWindow
 
 PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
+PYPROJECT = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+NOT_IN_THE_IMAGE = {"duckdb", "pandas", "pyarrow", "numpy", *EXTRA_OF_MODULE}
 FOUNDATION = {"errors", "window", "settings", "config", "landing_contract", "protocol", "aws", "file_lock"}
 ANALYST = {"reports", "redshift_data", "charts", "warehouse", "ledger"}
 ALLOWED = {
@@ -182,12 +194,12 @@ def deployed_entry_modules() -> dict[str, str]:
     return entries
 
 
-def loaded_modules(module: str) -> set[str]:
-    """The orchestrator modules a fresh interpreter holds after importing `module` (what a cold start loads)."""
+def loaded_modules(*modules: str) -> set[str]:
+    """Every module a fresh interpreter holds after importing `modules` (what a cold start loads)."""
     code = (
         "import importlib, json, sys\n"
-        f"importlib.import_module({module!r})\n"
-        "print(json.dumps(sorted(name for name in sys.modules if name.split('.')[0] == 'orchestrator')))"
+        f"for module in {modules!r}: importlib.import_module(module)\n"
+        "print(json.dumps(sorted(sys.modules)))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     return set(json.loads(loaded))
@@ -199,10 +211,22 @@ def test_every_deployed_entry_point_lives_in_the_runtime_and_loads_only_the_runt
     misplaced = {name: module for name, module in entries.items() if layer(module) != "runtime"}
     assert misplaced == {}
     beyond = {
-        module: sorted(m for m in loaded_modules(module) if layer(m) not in ALLOWED["runtime"] and m != "orchestrator")
+        module: sorted(
+            m
+            for m in loaded_modules(module)
+            if m.split(".")[0] == "orchestrator" and layer(m) not in ALLOWED["runtime"] and m != "orchestrator"
+        )
         for module in set(entries.values())
     }
     assert beyond == {module: [] for module in beyond}
+
+
+def test_a_cold_start_on_redshift_loads_no_library_of_the_local_mode() -> None:
+    """Every entry point the template names, then what a task imports to run dbt on Redshift (dbt's runner and the
+    Redshift adapter, both lazy in the runner): none of DuckDB, pandas, pyarrow, numpy or another extra's library."""
+    loaded = loaded_modules(*sorted(set(deployed_entry_modules().values())), "dbt.cli.main", "dbt.adapters.redshift")
+    assert "dbt.adapters.redshift" in loaded
+    assert sorted(m for m in loaded if m.split(".")[0] in NOT_IN_THE_IMAGE) == []
 
 
 def test_the_lambda_handler_and_the_ecs_entry_load_only_the_task_runtime() -> None:
@@ -221,3 +245,118 @@ def test_the_definition_selects_every_summary_field_and_starts_from_every_input_
     request = ExecutionRequest(RefreshWindow(date(2002, 12, 30), date(2002, 12, 31)), nodes=("fct_store_sales",))
     assert set(json.loads(request.to_input())) == set(INPUT_KEYS)
     assert ExecutionRequest.from_input(request.to_input()) == request
+
+
+def canonical(name: str) -> str:
+    """A distribution's name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_closure(requirements: list[str]) -> set[str]:
+    """The distributions `requirements` install: themselves and what they require, as installed here (markers
+    evaluated for this interpreter, extras followed where a requirement names them)."""
+    found: set[str] = set()
+    pending = [Requirement(text) for text in requirements]
+    while pending:
+        requirement = pending.pop()
+        name = canonical(requirement.name)
+        if name in found:
+            continue
+        found.add(name)
+        extras = ["", *sorted(requirement.extras)]
+        for text in importlib.metadata.requires(name) or ():
+            needed = Requirement(text)
+            if needed.marker is None or any(needed.marker.evaluate({"extra": extra}) for extra in extras):
+                pending.append(needed)
+    return found
+
+
+BASE = requirement_closure(PYPROJECT["dependencies"])
+
+
+def listed_in_extra(extra: str) -> set[str]:
+    """The distributions pyproject.toml lists in `extra`, with those of the extras it includes."""
+    listed: set[str] = set()
+    for requirement in (Requirement(text) for text in PYPROJECT["optional-dependencies"][extra]):
+        if canonical(requirement.name) == canonical(PYPROJECT["name"]):
+            listed.update(*(listed_in_extra(included) for included in requirement.extras))
+        else:
+            listed.add(canonical(requirement.name))
+    return listed
+
+
+@functools.cache
+def distributions_of(module: str) -> frozenset[str]:
+    """The installed distributions that provide `module`; for a namespace shared by several (`dbt`), the ones that
+    hold its file or folder."""
+    top = module.split(".")[0]
+    candidates = importlib.metadata.packages_distributions().get(top, [])
+    if len(candidates) <= 1:
+        return frozenset(canonical(name) for name in candidates)
+    path = module.replace(".", "/")
+    return frozenset(
+        canonical(name)
+        for name in candidates
+        if any(
+            str(file) == f"{path}.py" or str(file).startswith(f"{path}/")
+            for file in importlib.metadata.files(name) or ()
+        )
+    )
+
+
+def library_imports(path: Path) -> set[str]:
+    """The modules outside the standard library and this package that a file imports when it runs, at any depth: not
+    those under `if TYPE_CHECKING:` (type checking only) nor in a `try` that handles ImportError (optional)."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            children: list[ast.AST] = list(node.orelse)
+        elif isinstance(node, ast.Try) and any(
+            isinstance(handler.type, ast.Name) and handler.type.id in {"ImportError", "ModuleNotFoundError"}
+            for handler in node.handlers
+        ):
+            children = [*node.handlers, *node.orelse, *node.finalbody]
+        else:
+            children = list(ast.iter_child_nodes(node))
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module)
+        for child in children:
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return {m for m in found if m.split(".")[0] not in {*sys.stdlib_module_names, "__future__", "orchestrator"}}
+
+
+def test_the_runtime_imports_only_the_main_dependencies() -> None:
+    """What the image installs (`pip install .`) is all the runtime and the foundation import, lazy imports included:
+    a library of an extra there would fail on AWS only, at the first task that reaches it."""
+    assert {"dbt-core", "dbt-redshift", "boto3"} <= BASE and not BASE & {"duckdb", "pandas", "pyarrow", "numpy"}
+    outside = {
+        f"{name}: {module}": sorted(distributions_of(module))
+        for name, path in sorted(package_modules().items())
+        if layer(name) in ALLOWED["runtime"]
+        for module in sorted(library_imports(path))
+        if not distributions_of(module) & BASE
+    }
+    assert outside == {}
+
+
+def test_every_other_library_belongs_to_the_extra_named_when_it_is_missing() -> None:
+    """Every library the package imports is a main dependency or a module of `EXTRA_OF_MODULE`, whose extra in
+    pyproject.toml installs it (so the one line of a command run without it names the right extra)."""
+    unnamed = {
+        f"{name}: {module}"
+        for name, path in package_modules().items()
+        for module in library_imports(path)
+        if not distributions_of(module) & BASE and module.split(".")[0] not in EXTRA_OF_MODULE
+    }
+    assert unnamed == set()
+    wrong = {
+        module: extra
+        for module, extra in EXTRA_OF_MODULE.items()
+        if not distributions_of(module) <= listed_in_extra(extra) or distributions_of(module) & BASE
+    }
+    assert wrong == {}

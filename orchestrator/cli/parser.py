@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator import settings
 from orchestrator.cli import deploy
+from orchestrator.cli.extras import missing_extra
 from orchestrator.cli.options import (
     DEFAULT_WATCH_SECONDS,
     BackfillOptions,
@@ -432,6 +433,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
         return ExitCode.ENVIRONMENT
+    except ModuleNotFoundError as error:
+        missing = missing_extra(error)
+        if missing is None or _debugging():
+            raise
+        print(f"error: {missing}", file=sys.stderr)
+        return missing.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.TIMED_OUT
