@@ -225,6 +225,7 @@ window_sales as (
 facts as (
 
     select * from "dev"."store_sales"."fct_store_sales"
+    where ss_sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)
 
 ),
 
