@@ -101,7 +101,7 @@
   {%- if window.given and tables | length > 0 -%}
     {#- Each extract the task reads is validated for the window: a bad file stops the task that reads it, before its models run; a task never fails for an extract it does not read. -#}
     {%- for table in tables if table.meta.get("landing") == "extract" -%}
-      {%- set files = _landing_window_files(data_dir ~ "/landing/" ~ table.identifier ~ "/*/*.parquet", window) -%}
+      {%- set files = _landing_window_files(data_dir ~ "/landing/" ~ table.identifier, window) -%}
       {%- do validate_landing_window(table, files, window) -%}
       {%- do window_files.update({table.identifier: files}) -%}
     {%- endfor -%}

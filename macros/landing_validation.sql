@@ -25,8 +25,18 @@
   {%- endif -%}
 {% endmacro %}
 
-{% macro _landing_window_files(pattern, window) %}
-  {#- The files of `pattern` (landing/<extract>/*/*.parquet) whose load_date folder lies in the window. -#}
+{% macro _landing_window_files(extract_dir, window) %}
+  {#-
+    The Parquet files of the extract folder `extract_dir` (landing/<extract>) whose load_date folder lies in the window.
+    Only the folders that share the window's date prefix are listed (a day: its own folder; a month: that
+    month's), so what a daily run lists does not grow with the days landed before it.
+  -#}
+  {%- set start, end = window.start.isoformat(), window.end.isoformat() -%}
+  {%- set shared = namespace(length=0) -%}
+  {%- for position in range(start | length) if start[:position + 1] == end[:position + 1] -%}
+    {%- set shared.length = position + 1 -%}
+  {%- endfor -%}
+  {%- set pattern = extract_dir ~ "/load_date=" ~ start[:shared.length] ~ "*/*.parquet" -%}
   {%- set query -%}
     select file
     from glob({{ _sql_string(pattern) }})
