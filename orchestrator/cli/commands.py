@@ -183,8 +183,8 @@ def _refuse_gap(window: RefreshWindow, backend: Backend, allow_gap: bool) -> Non
     ledger = backend.ledger
     last = ledger.last_loaded_day()
     if backend.knows_landing:
-        landed = set().union(*(backend.landing().marker_days(extract) for extract in EXTRACTS))
-        skipped = sorted(day for day in landed if day < window.start and (last is None or day > last))
+        landed = set().union(*(backend.landing().marker_days(extract, last) for extract in EXTRACTS))
+        skipped = sorted(day for day in landed if day < window.start)
         unknown = ""
     else:
         skipped = [] if last is None or window.start <= last else list(RefreshWindow(last, window.start).dates())[1:-1]

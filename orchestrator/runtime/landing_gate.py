@@ -102,7 +102,10 @@ class LandingStore(Protocol):
 
     def row_count(self, extract: str, day: date, name: str) -> int: ...
 
-    def marker_days(self, extract: str) -> set[date]: ...
+    def marker_days(self, extract: str, after: date | None = None) -> set[date]:
+        """The days of `extract` that have their `_SUCCESS` marker (only those after `after`, when given: a
+        daily run asks for the days after the last loaded one, so its listing does not grow with the history)."""
+        ...
 
 
 def folder_name(day: date) -> str:
@@ -145,12 +148,12 @@ class LocalLanding:
             found.append(Delivery(extract, day, marker, data_files, landed_at, not_files, self.folder(extract, day)))
         return found
 
-    def marker_days(self, extract: str) -> set[date]:
+    def marker_days(self, extract: str, after: date | None = None) -> set[date]:
         days = set()
         with contextlib.suppress(FileNotFoundError), os.scandir(self.root / extract) as entries:
             for entry in entries:
                 day = _folder_day(entry.name)
-                if day is not None and (Path(entry.path) / MARKER_FILE).is_file():
+                if day is not None and (after is None or day > after) and (Path(entry.path) / MARKER_FILE).is_file():
                     days.add(day)
         return days
 
@@ -215,12 +218,14 @@ class S3Landing:
             return None
         return extract, day
 
-    def marker_days(self, extract: str) -> set[date]:
+    def marker_days(self, extract: str, after: date | None = None) -> set[date]:
         days = set()
-        pages = self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=f"{self.prefix}/{extract}/"
-        )
-        for page in pages:
+        prefix = f"{self.prefix}/{extract}/"
+        # keys come sorted: the days after `after` start past its next day's folder name
+        start_after = prefix if after is None else prefix + folder_name(after + timedelta(days=1))
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix, StartAfter=start_after
+        ):
             for item in page.get("Contents", ()):
                 folder, _, name = str(item["Key"]).rpartition("/")
                 day = _folder_day(folder.rpartition("/")[2])
@@ -364,7 +369,7 @@ def wait_for_window(
 def landed_window(store: LandingStore, after: date | None) -> RefreshWindow | None:
     """The days after `after` (from the first landed day when None) whose every extract has its marker, up
     to the first day that has not landed; None when the next day has not landed. The gate still checks them."""
-    days = set.intersection(*(store.marker_days(extract) for extract in EXTRACTS))
+    days = set.intersection(*(store.marker_days(extract, after) for extract in EXTRACTS))
     if not days:
         return None
     start = min(days) if after is None else after + timedelta(days=1)

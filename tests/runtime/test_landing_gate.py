@@ -27,6 +27,7 @@ from orchestrator.runtime.landing_gate import (
     S3Landing,
     check_window,
     folder_name,
+    landed_window,
     marker_document,
 )
 from orchestrator.window import RefreshWindow
@@ -171,3 +172,15 @@ def test_only_the_first_problems_are_spelled_out(layout: Layout) -> None:
     with pytest.raises(LandingIncomplete, match=r"; and 4 more\. Nothing was loaded by this task") as failure:
         check_window(store, DAYS)
     assert str(failure.value).count("not delivered") == 5
+
+
+def test_marker_days_after_a_day_lists_only_the_days_after_it(layout: Layout) -> None:
+    files = full_delivery()
+    del files[f"landing/item/{folder_name(date(2002, 12, 31))}/{MARKER_FILE}"]
+    store = layout(files)
+    assert store.marker_days("store_sales") == set(DAYS.dates())
+    assert store.marker_days("store_sales", after=date(2002, 12, 29)) == {date(2002, 12, 30), date(2002, 12, 31)}
+    assert store.marker_days("store_sales", after=date(2002, 12, 31)) == set()
+    assert store.marker_days("item", after=date(2002, 12, 28)) == {date(2002, 12, 29), date(2002, 12, 30)}
+    assert landed_window(store, date(2002, 12, 28)) == RefreshWindow(date(2002, 12, 29), date(2002, 12, 30))
+    assert landed_window(store, date(2002, 12, 30)) is None  # the 31st: item has not landed
