@@ -3,11 +3,14 @@
 `MotoServer.start()` listens on 127.0.0.1 (a free port), resets moto's account, turns on the Step Functions
 interpreter and in-process Lambda, holds ECS tasks in RUNNING until they are stopped (the local Fargate
 stops them), applies `orchestrator.local.moto_adapt`, and sets AWS_ENDPOINT_URL, dummy credentials and
-the given `extra_env` in `os.environ`; `stop()` stops the server and gives the environment back as it was.
+the given `extra_env` in `os.environ`; `stop()` stops the server and gives the environment and moto's
+configuration back as they were (moto keeps that configuration per process: a `mock_aws()` opened later in
+the same process would otherwise run every execution it starts through the interpreter).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -34,9 +37,13 @@ class MotoServer:
         self.endpoint_url = ""
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
+        self._saved_config: dict[str, Any] = {}
 
     def start(self, extra_env: Mapping[str, str]) -> None:
+        from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
+
+        self._saved_config = copy.deepcopy(dict(default_user_config))
 
         for name in ("moto", "werkzeug"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -58,8 +65,11 @@ class MotoServer:
         moto_adapt.apply_all()
 
     def stop(self) -> None:
+        from moto.core.config import default_user_config
+
         if self._server is not None:
             self._server.stop()
+            default_user_config.update(self._saved_config)  # type: ignore[typeddict-item]
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.request
 from datetime import date, timedelta
 from typing import Any
 
 import boto3
+import pytest
+from moto.core.config import default_user_config
 
 from orchestrator.errors import ExecutionConflict, ExitCode
 from orchestrator.local import moto_adapt
@@ -74,10 +75,12 @@ def running_names(sfn: Any, arn: str, expected: list[str]) -> list[str]:
         time.sleep(0.05)
 
 
-def test_of_ten_overlapping_launches_at_the_same_instant_exactly_one_runs(moto_server: str) -> None:
+def test_of_ten_overlapping_launches_at_the_same_instant_exactly_one_runs(
+    moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     endpoint = moto_server
-    interpreter = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/config", data=interpreter), timeout=10).close()
+    # the server runs in this process: the interpreter for this test only (moto's configuration is per process)
+    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": True})
     moto_adapt.stop_before_the_first_state()
     sfn = client(endpoint)
     admission = {"Type": "Wait", "Seconds": ADMISSION_SECONDS, "End": True}
