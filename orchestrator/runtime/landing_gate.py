@@ -34,7 +34,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
 
 from orchestrator import settings
 from orchestrator.errors import LandingIncomplete, LandingTimedOut, UsageError
@@ -221,7 +223,7 @@ class S3Landing:
     def marker_days(self, extract: str, after: date | None = None) -> set[date]:
         days = set()
         prefix = f"{self.prefix}/{extract}/"
-        # keys come sorted: the days after `after` start past its next day's folder name
+        # keys come sorted by name, so by day: the days after `after` start at its next day's folder
         start_after = prefix if after is None else prefix + folder_name(after + timedelta(days=1))
         for page in self.s3.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=prefix, StartAfter=start_after
@@ -234,18 +236,37 @@ class S3Landing:
         return days
 
     def row_count(self, extract: str, day: date, name: str) -> int:
+        """Two ranged reads: the last 8 bytes (with the object's size), then the footer they declare. An S3 error
+        (the object deleted since the listing, a range an empty object cannot serve) is an OSError."""
         key = f"{self._folder(extract, day)}/{name}"
-        end = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=-{parquet_footer.TAIL_SIZE}")
-        length = parquet_footer.footer_length(end["Body"].read())
-        tail = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=-{length + parquet_footer.TAIL_SIZE}")
+        try:
+            end = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=-{parquet_footer.TAIL_SIZE}")
+            size = _object_size(end)
+            length = parquet_footer.footer_length(end["Body"].read())
+            parquet_footer.check_fits(length, size)
+            footer_range = f"bytes=-{length + parquet_footer.TAIL_SIZE}"
+            tail = self.s3.get_object(Bucket=self.bucket, Key=key, Range=footer_range)
+        except ClientError as error:
+            raise OSError(f"S3 {error.response.get('Error', {}).get('Code', 'error')} reading {key}") from None
         return parquet_footer.tail_rows(tail["Body"].read(), length)
 
 
+def _object_size(response: Mapping[str, Any]) -> int:
+    """An object's whole size from a ranged GetObject's answer: `ContentRange` ("bytes 5-12/13"), or its
+    `ContentLength` when the object was served whole."""
+    content_range = str(response.get("ContentRange") or "")
+    total = content_range.rpartition("/")[2]
+    return int(total) if total.isdigit() else int(response["ContentLength"])
+
+
 def _folder_day(name: str) -> date | None:
+    """The day of a `load_date=YYYY-MM-DD` folder name; None for any other name (Python also reads `20021231` or
+    `2002-W52-1` as dates: such folders are not the layout's, and would not sort by date in an S3 listing)."""
     try:
-        return date.fromisoformat(name.removeprefix(f"{PARTITION_COLUMN}="))
+        day = date.fromisoformat(name.removeprefix(f"{PARTITION_COLUMN}="))
     except ValueError:
         return None
+    return day if name == folder_name(day) else None
 
 
 @dataclass(frozen=True)

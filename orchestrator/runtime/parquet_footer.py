@@ -77,16 +77,23 @@ def num_rows(metadata: bytes) -> int:
     return rows
 
 
+def check_fits(length: int, size: int) -> None:
+    """Refuse a file of `size` bytes too short for a Parquet file, or for the footer `length` its tail declares
+    (checked before the footer is read: a damaged length must not make the reader fetch gigabytes)."""
+    if size < SMALLEST_FILE:
+        raise ParquetFooterError(f"{size} bytes: too short for a Parquet file (at least {SMALLEST_FILE})")
+    if length > size - SMALLEST_FILE:
+        raise ParquetFooterError(f"its footer length {length:,} exceeds the file's {size:,} bytes")
+
+
 def file_rows(path: Path) -> int:
     """The row count of the Parquet file at `path`: its last 8 bytes, then its footer (two reads)."""
     with path.open("rb") as file:
         size = os.fstat(file.fileno()).st_size
-        if size < SMALLEST_FILE:
-            raise ParquetFooterError(f"{size} bytes: too short for a Parquet file (at least {SMALLEST_FILE})")
+        check_fits(0, size)
         file.seek(size - TAIL_SIZE)
         length = footer_length(file.read(TAIL_SIZE))
-        if length > size - SMALLEST_FILE:
-            raise ParquetFooterError(f"its footer length {length:,} exceeds the file's {size:,} bytes")
+        check_fits(length, size)
         file.seek(size - TAIL_SIZE - length)
         return num_rows(file.read(length))
 

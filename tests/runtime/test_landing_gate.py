@@ -30,6 +30,7 @@ from orchestrator.runtime.landing_gate import (
     landed_window,
     marker_document,
 )
+from orchestrator.runtime.parquet_footer import ParquetFooterError
 from orchestrator.window import RefreshWindow
 
 BUCKET = "landing-bucket"
@@ -184,3 +185,45 @@ def test_marker_days_after_a_day_lists_only_the_days_after_it(layout: Layout) ->
     assert store.marker_days("item", after=date(2002, 12, 28)) == {date(2002, 12, 29), date(2002, 12, 30)}
     assert landed_window(store, date(2002, 12, 28)) == RefreshWindow(date(2002, 12, 29), date(2002, 12, 30))
     assert landed_window(store, date(2002, 12, 30)) is None  # the 31st: item has not landed
+
+
+def test_a_damaged_footer_length_is_refused_before_the_footer_is_read(layout: Layout) -> None:
+    files = full_delivery()
+    good = parquet(41)
+    damaged = good[:-8] + (2**31).to_bytes(4, "little") + b"PAR1"  # a length far beyond the file
+    files["landing/store_sales/load_date=2002-12-29/data_0.parquet"] = damaged
+    with pytest.raises(LandingIncomplete, match=f"footer length 2,147,483,648 exceeds the file's {len(good):,} bytes"):
+        check_window(layout(files), DAYS)
+
+
+def test_only_load_date_folders_in_the_layout_count_as_days(layout: Layout) -> None:
+    files = full_delivery()
+    files[f"landing/store_sales/load_date=20030105/{MARKER_FILE}"] = b""  # Python reads it as a date; S3 sorts it
+    files[f"landing/store_sales/load_date=2003-W01-1/{MARKER_FILE}"] = b""  # before every dated folder
+    assert layout(files).marker_days("store_sales") == set(DAYS.dates())
+
+
+def test_an_object_deleted_after_the_listing_is_named_not_raised() -> None:
+    with mock_aws():
+        s3: Any = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        store = S3Landing(f"s3://{BUCKET}/store-sales", s3)
+        with pytest.raises(OSError, match="S3 NoSuchKey reading store-sales/landing/store_sales/load_date=2002-12-29"):
+            store.row_count("store_sales", date(2002, 12, 29), "data_0.parquet")
+
+
+def test_on_s3_a_damaged_footer_length_costs_one_small_read() -> None:
+    good = parquet(41)
+    with mock_aws():
+        s3: Any = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="store-sales/landing/store_sales/load_date=2002-12-29/data_0.parquet",
+                      Body=good[:-8] + (2**31).to_bytes(4, "little") + b"PAR1")  # fmt: skip
+        ranges: list[str] = []
+        s3.meta.events.register(
+            "provide-client-params.s3.GetObject", lambda params, **_: ranges.append(params["Range"])
+        )
+        store = S3Landing(f"s3://{BUCKET}/store-sales", s3)
+        with pytest.raises(ParquetFooterError, match="exceeds the file's"):
+            store.row_count("store_sales", date(2002, 12, 29), "data_0.parquet")
+    assert ranges == ["bytes=-8"]  # the tail only: the declared 2 GiB footer is never asked for
