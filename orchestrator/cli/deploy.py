@@ -33,6 +33,7 @@ import botocore
 import botocore.session
 
 from orchestrator import settings
+from orchestrator.cli import extras
 from orchestrator.config import CONFIG_FILE_NAME
 from orchestrator.errors import DeployError, UsageError
 
@@ -402,6 +403,7 @@ def run_command(argv: Sequence[str], stdin: str | None) -> str:
 
 def execute(config: DeploySettings, config_file: Path, runner: Runner = run_command) -> str:
     """Run every step in order (the last writes `config_file`); returns the last one's output line."""
+    extras.require_target_adapter(settings.dbt_target())  # the first step parses the project on that target
     variables: dict[str, str] = {}
     output = ""
     for step in steps(config, config_file):

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import file_lock, settings
 from orchestrator.aws import aws_client
+from orchestrator.cli import extras
 from orchestrator.config import Config
 from orchestrator.definition.graph import DbtGraph
 from orchestrator.definition.manifest import load_manifest
@@ -346,6 +347,7 @@ def ensure_parsed(project_dir: Path) -> Any:
     """
     from dbt.cli.main import dbtRunner
 
+    extras.require_target_adapter(settings.dbt_target())
     with settings.scoped_environment(settings.dbt_environment()):
         # the same arguments as the runner's: dbt counts an explicit --target in its partial-parse check
         result = dbtRunner().invoke(
