@@ -239,6 +239,7 @@ class Bench:
 
     # -- 2: the backfill of the whole history -------------------------------------------------------
     def measure_backfill(self, full: RefreshWindow) -> None:
+        self.parse_as_pipeline("backfill-c")
         for round_number in range(1, self.options.runs + 1):
             row: dict[str, Any] = {"round": round_number}
             hand = self._run_dir("backfill-a", None)
@@ -259,6 +260,7 @@ class Bench:
         for day in sequence_window.dates():
             measured = self.pipeline_run(daily_runs, day, f"sequence-{day}")
             self.results.sequence.append({"date": str(day), **measured})
+        self.parse_as_pipeline("sequence-c")
         short = self._run_dir("sequence-c", None)
         self.results.short_backfill_seconds = self.pipeline_backfill(short, sequence_window, "sequence-backfill")[
             "seconds"

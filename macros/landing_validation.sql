@@ -28,8 +28,9 @@
 {% macro _landing_window_files(extract_dir, window) %}
   {#-
     The Parquet files of the extract folder `extract_dir` (landing/<extract>) whose load_date folder lies in the window.
-    Only the folders that share the window's date prefix are listed (a day: its own folder; a month: that
-    month's), so what a daily run lists does not grow with the days landed before it.
+    Only the folders that share the window's date prefix are listed (a day: its own folder; a window inside a
+    month: that month's; one across months: the year's or more), so what a daily run lists does not grow with
+    the days landed before it.
   -#}
   {%- set start, end = window.start.isoformat(), window.end.isoformat() -%}
   {%- set shared = namespace(length=0) -%}

@@ -192,7 +192,10 @@ class HistoryReader:
             if event_id <= self._last_id:
                 continue
             self._last_id = event_id
-            self.execution_closed = self.execution_closed or event["type"] in _EXECUTION_CLOSED_EVENTS
+            if event["type"] in _EXECUTION_CLOSED_EVENTS:
+                self.execution_closed = True
+            elif event["type"] == "ExecutionRedriven":  # a redrive opens the execution again
+                self.execution_closed = False
             changed.extend(self._apply(event))
         return changed
 
