@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from iam_support import CallRecorder
+from iam_support import CallRecorder, Statement, deployed_policies
 from infra_support import REGION, ROOT, dockerfile_env, load_template
 
 from orchestrator.local import fargate
@@ -48,6 +48,13 @@ PARAMETERS = {
     "LandingS3Uri": "s3://landing-bucket/store-sales",
     "AlertEmail": "analytics@example.com",
 }
+
+
+def stack_policies() -> dict[str, list[Statement]]:
+    """The policies of every principal of the test stack, as deployed (read back from moto's CloudFormation and IAM)."""
+    return deployed_policies(
+        boto3.client("cloudformation", region_name=REGION), boto3.client("iam", region_name=REGION), STACK
+    )
 
 
 def deployment_network() -> dict[str, str]:

@@ -58,7 +58,6 @@ from faults_support import FIRST, MART_TABLES, SECOND, extract_file
 from iam_support import (
     OPERATOR,
     ApiCall,
-    deployed_policies,
     documented_grants,
     documented_unused,
     evaluate,
@@ -77,6 +76,7 @@ from stack_support import (
     Deployed,
     Invocation,
     outputs,
+    stack_policies,
 )
 
 from bench.warehouse import compare
@@ -618,9 +618,7 @@ def test_the_cli_runs_the_landed_day_through_the_stack_s_state_machine_from_its_
 def test_every_aws_call_of_the_deployed_entry_points_is_allowed_by_its_role(scenario: Scenario) -> None:
     """The calls the trigger, runner and docs functions made in the scenario, and the state machine's tasks,
     against the policies the stack deployed (read back from moto's IAM)."""
-    policies = deployed_policies(
-        boto3.client("cloudformation", region_name=REGION), boto3.client("iam", region_name=REGION), STACK
-    )
+    policies = stack_policies()
     verdict = evaluate(policies, scenario.calls)
     roles = {
         "TriggerFunctionRole",
@@ -657,9 +655,7 @@ def test_infra_readme_lists_every_call_of_the_stack_s_roles_and_why_each_unused_
     """infra/README.md's tables ("IAM, proven"), for every principal but the operator (tests/infra/test_stack_cli.py
     holds that one): each call the scenario makes and the statement allowing it, and each statement no call uses
     with the reason it stays (a path no test can reach) or it is removed from the template."""
-    policies = deployed_policies(
-        boto3.client("cloudformation", region_name=REGION), boto3.client("iam", region_name=REGION), STACK
-    )
+    policies = stack_policies()
     verdict = evaluate(policies, scenario.calls)
     readme = INFRA_README.read_text(encoding="utf-8")
     rows = grant_rows(verdict.granted)

@@ -34,7 +34,6 @@ from faults_support import FIRST, SECOND
 from iam_support import (
     OPERATOR,
     CallRecorder,
-    deployed_policies,
     documented_grants,
     documented_unused,
     evaluate,
@@ -42,7 +41,7 @@ from iam_support import (
     markdown_table,
 )
 from infra_support import INFRA_README, ROOT
-from stack_support import HARNESS, PARAMETERS, STACK
+from stack_support import HARNESS, PARAMETERS, STACK, stack_policies
 
 from orchestrator import cli, settings
 from orchestrator.cli import deploy
@@ -105,9 +104,7 @@ def assert_the_operator_may(deployment: Deployment) -> None:
     ("IAM, proven") list it and do not call its statement unused."""
     calls = [call for call in deployment.recorder.calls if call.principal == OPERATOR]
     with deployment.recorder.acting_as(HARNESS):
-        policies = deployed_policies(
-            boto3.client("cloudformation", region_name=REGION), boto3.client("iam", region_name=REGION), STACK
-        )
+        policies = stack_policies()
     verdict = evaluate({OPERATOR: policies[OPERATOR]}, calls)
     assert verdict.denied == [], verdict.denied
     readme = INFRA_README.read_text(encoding="utf-8")
