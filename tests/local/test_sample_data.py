@@ -53,8 +53,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
 
 
 @pytest.fixture(scope="module")
-def tpcds() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = sample_data.tpcds_connection(SCALE)
+def tpcds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = sample_data.tpcds_database(SCALE, tmp_path_factory.mktemp("tpcds"))
     (lines,) = _one(connection, "select count(*) from store_sales")
     assert lines == SOURCE_SALES_LINES
     yield connection
@@ -319,7 +319,7 @@ def test_cli_rejects_an_unknown_scale(tmp_path: Path) -> None:
 
     assert result.returncode == ExitCode.USAGE
     assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("error: unsupported TPC-DS scale factor 0.5: choose --scale 0.01, 0.1, 1")
+    assert result.stderr.startswith("error: unsupported TPC-DS scale factor 0.5: choose --scale 0.01, 0.1, 1, 10")
     assert not (tmp_path / "data").exists()
 
 
