@@ -29,14 +29,14 @@ from typing import Any
 import duckdb
 
 from bench.errors import BenchmarkError
+from bench.sections import MarkedSection
 from bench.warehouse import fresh_run_dir
 from orchestrator.errors import StoreSalesError
 from orchestrator.local import sample_data
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
-SECTION_START = "<!-- volume anomalies: written by python -m bench.volume -->"
-SECTION_END = "<!-- end of volume anomalies -->"
+SECTION = MarkedSection("volume anomalies", "python -m bench.volume")
 REMOVED_SHARE = 0.3
 MONITOR = "mon_store_sales_volume"
 
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return int(error.exit_code)
     (work / "volume.json").write_text(json.dumps(result, indent=2, sort_keys=True), encoding="utf-8")
-    write_section(args.out, render(result))
+    SECTION.write(args.out, render(result))
     print(render(result))
     return 0
 
@@ -176,7 +176,6 @@ def render(result: dict[str, Any]) -> str:
     judged, flagged = result["judged_days"], result["flagged_days"]
     share = flagged / judged if judged else 0.0
     lines = [
-        SECTION_START,
         "## 6. Volume anomalies (issue 11)",
         "",
         f"`{result['command']}` at SF {result['scale']:g}, load dates {result['window'][0]}..{result['window'][1]}, "
@@ -207,31 +206,8 @@ def render(result: dict[str, Any]) -> str:
             f"{'; '.join(t['anomalies']) or '—'} |"
             for t in result["trials"]
         ],
-        SECTION_END,
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_section(report: Path, section: str) -> None:
-    """Replace the volume section of the report, or append it."""
-    text = report.read_text(encoding="utf-8") if report.is_file() else ""
-    report.write_text(_without_section(text).rstrip("\n") + "\n\n" + section, encoding="utf-8")
-
-
-def keep_volume_section(report: Path, regenerated: str) -> str:
-    """The regenerated benchmark report with the volume section the old one held (it has its own command)."""
-    old = report.read_text(encoding="utf-8") if report.is_file() else ""
-    if SECTION_START not in old:
-        return regenerated
-    section = SECTION_START + old.partition(SECTION_START)[2].partition(SECTION_END)[0] + SECTION_END + "\n"
-    return regenerated.rstrip("\n") + "\n\n" + section
-
-
-def _without_section(text: str) -> str:
-    if SECTION_START not in text or SECTION_END not in text:
-        return text
-    before, _, rest = text.partition(SECTION_START)
-    return before + rest.partition(SECTION_END)[2].lstrip("\n")
 
 
 if __name__ == "__main__":
