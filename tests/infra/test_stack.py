@@ -498,7 +498,7 @@ def test_a_task_stopped_at_the_lambda_deadline_runs_again_on_ecs_fargate_as_aws_
     environment = container.environment
     assert {name: environment[name] for name in request} == request  # the overrides, as sent
     assert environment["STORE_SALES_LANDING_S3_URI"] == PARAMETERS["LandingS3Uri"]  # the task definition's
-    assert environment["STORE_SALES_MEMORY_MB"] == "4096"
+    assert environment["STORE_SALES_MEMORY_MB"] == "2048"
     assert environment["STORE_SALES_TARGET"] == "local"  # the substitution: the task definition says redshift
 
     (succeeded,) = [e["taskSucceededEventDetails"] for e in events if e["type"] == "TaskSucceeded"
