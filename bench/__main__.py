@@ -11,16 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import growth, volume
 from bench.measure import machine
 from bench.report import render
+from bench.sections import keep_sections
 from bench.suite import Bench, BenchOptions, Results
-from bench.volume import keep_volume_section
 from orchestrator.errors import StoreSalesError, UsageError
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -42,8 +44,28 @@ def parse_options(argv: list[str]) -> BenchOptions:
     if scale <= 0 or runs < 1 or sequence_days < 1:
         raise UsageError(f"--scale ({scale}) must be positive, --runs ({runs}) and --sequence-days at least 1")
     work_dir = args.work_dir or BENCH_DIR / "runs" / (f"quick-sf{scale:g}" if args.quick else f"sf{scale:g}")
-    out = args.out or (work_dir / "RESULTS.md" if args.quick else BENCH_DIR / "RESULTS.md")
+    out = args.out or (work_dir / "RESULTS.md" if args.quick else BENCH_DIR / report_name(scale))
     return BenchOptions(scale, runs, sequence_days, work_dir, out, args.quick, args.render_only)
+
+
+def report_name(scale: float) -> str:
+    """SF 1 is the reference report, RESULTS.md; another scale's full report is RESULTS-sf<scale>.md."""
+    return "RESULTS.md" if scale == 1 else f"RESULTS-sf{scale:g}.md"
+
+
+def write_report(options: BenchOptions, report: str) -> None:
+    """The report, keeping the sections other commands wrote into it; then, for a real run, this scale's record
+    beside it and the growth section of every report in its folder, rewritten from all the records there."""
+    options.results.parent.mkdir(parents=True, exist_ok=True)
+    kept = keep_sections(options.results, report, (volume.SECTION, growth.SECTION))
+    options.results.write_text(kept, encoding="utf-8")
+    if options.quick:
+        return
+    record = growth.record_path(options.results, options.scale)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(options.work_dir / "results.json", record)
+    for neighbour in sorted(options.results.parent.glob("RESULTS*.md")):
+        growth.refresh(neighbour)
 
 
 def render_only(options: BenchOptions) -> Path:
@@ -53,8 +75,7 @@ def render_only(options: BenchOptions) -> Path:
     document = json.loads(record.read_text(encoding="utf-8"))
     if document["options"].get("phase") != "footprint":
         raise UsageError(f"{record} holds an unfinished run (last phase: {document['options'].get('phase')})")
-    report = render(Results(**document), document["options"].get("command", "python -m bench"))
-    options.results.write_text(keep_volume_section(options.results, report), encoding="utf-8")
+    write_report(options, render(Results(**document), document["options"].get("command", "python -m bench")))
     return options.results
 
 
@@ -90,8 +111,7 @@ def run(options: BenchOptions, command: str) -> Path:
     save("backfill")
     bench.measure_footprint(daily, long_history)
     save("footprint")
-    options.results.parent.mkdir(parents=True, exist_ok=True)
-    options.results.write_text(keep_volume_section(options.results, render(results, command)), encoding="utf-8")
+    write_report(options, render(results, command))
     return options.results
 
 

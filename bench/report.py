@@ -152,6 +152,11 @@ def _summary(results: Results, add: Callable[[str], None]) -> None:
     add("")
 
 
+def peak_limits(scale: float) -> tuple[float, float]:
+    """The memory targets in MB, (any daily task's runner, the backfill's), for a scale factor."""
+    return (400.0, 1536.0) if scale <= 1 else (1024.0, 3072.0)
+
+
 def _targets(results: Results, add: Callable[[str], None]) -> None:
     """The speed targets of issue 10, each against its measured median."""
     daily = [row for row in results.daily if row["history"] == "five_years"]
@@ -159,6 +164,7 @@ def _targets(results: Results, add: Callable[[str], None]) -> None:
     dims = [row["seconds"] for row in results.footprint if row["task"] in {"customer_address", "item"}]
     history = _median([long["c"]["seconds"] / brief["c"]["seconds"] for long, brief in zip(daily, short, strict=True)])
     backfill_peak = max(max(row["c"]["ecs_runner_peak_mb"], row["c"]["cli_peak_mb"]) for row in results.backfill)
+    daily_limit, backfill_limit = peak_limits(float(results.options["scale"]))
     checks = [
         ("daily: c <= b", _median(_pick(daily, lambda r: r["c"]["seconds"] / r["b"]["seconds"])), 1.0, " x"),
         ("daily: c - a <= 5 s", _median(_pick(daily, lambda r: r["c"]["seconds"] - r["a"]["seconds"])), 5.0, " s"),
@@ -170,10 +176,25 @@ def _targets(results: Results, add: Callable[[str], None]) -> None:
             " x",
         ),
         ("five years vs one month <= 1.2", history, 1.2, " x"),
-        ("any daily task's runner peak <= 400 MB", max(row["peak_rss_mb"] for row in results.footprint), 400.0, " MB"),
-        ("backfill peak (ECS runner or CLI with its in-process runner) <= 1.5 GB", backfill_peak, 1536.0, " MB"),
+        (
+            f"any daily task's runner peak <= {daily_limit:,.0f} MB",
+            max(row["peak_rss_mb"] for row in results.footprint),
+            daily_limit,
+            " MB",
+        ),
+        (
+            f"backfill peak (ECS runner or CLI with its in-process runner) <= {backfill_limit:,.0f} MB",
+            backfill_peak,
+            backfill_limit,
+            " MB",
+        ),
     ]
-    add("## Targets (issue 10)")
+    add("## Targets (issues 10 and 26)")
+    add("")
+    add(
+        "The memory targets grow with the data: 400 MB per daily task and 1.5 GB for the backfill up to SF 1, "
+        "1 GB and 3 GB at SF 10."
+    )
     add("")
     add("| target | measured (median; peaks: max) | met |")
     add("| --- | --- | --- |")
@@ -194,7 +215,22 @@ def _targets(results: Results, add: Callable[[str], None]) -> None:
         f"The execution takes {execution:.1f} s for {tasks} dbt invocations one after the other (about 0.5 s of fixed "
         "cost each: selection, hooks, connections, the database-user query), where (b) runs all nodes in one "
         "invocation on 2 threads and does not start an emulator. On AWS the two dimension tasks overlap and the "
-        "emulator's start does not exist, so the per-task cost is what remains (section 5 has it cold and warm)."
+        "emulator's start does not exist, so the per-task cost is what remains (section 5 has it cold and warm). "
+        "What would close c <= b locally: the emulator's start off the critical path (a second process that "
+        "starts moto and deploys while the CLI parses: at most the emulator's seconds above), and the tasks "
+        "that take turns on the local warehouse served by one dbt invocation (about 0.5 s per task). The daily "
+        "difference does not grow with the data: it is fixed cost per command and per task (section 7)."
+    )
+    add("")
+    backfill_a = _median(_pick(results.backfill, lambda r: r["a"]["seconds"]))
+    backfill_c = _median(_pick(results.backfill, lambda r: r["c"]["seconds"]))
+    fact = _median(_pick(results.backfill, lambda r: _task_seconds(r["c"], "store_sales")))
+    add(
+        f"**Where the backfill difference goes** (medians): (c) {backfill_c:.1f} s against (a) {backfill_a:.1f} s. "
+        f"The fact's task on ECS takes {fact:.1f} s (a new runner process: Python, dbt's imports and parse, then the "
+        "fact's incremental model and its tests over the whole window); the dimensions and the reports, in the "
+        "emulator's warm runner, and the command's fixed cost (as in the daily run) take the rest. Fixed cost "
+        "weighs less as the data grows, so c / a falls with the scale (section 7)."
     )
     add("")
 

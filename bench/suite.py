@@ -162,6 +162,9 @@ class Bench:
             command = [PYTHON, "-m", "orchestrator", "sample-data", "--scale", f"{self.options.scale:g}"]
             measured = self._measure("sample-data", [*command, "--data-dir", str(self.data_dir), "--force"])
             self.results.setup["sample_data_seconds"] = measured.seconds
+            self.results.setup["sample_data_peak_mb"] = measured.peak_rss_mb
+        self.results.setup["sales_lines"] = float(json.loads(marker.read_text())["rows"]["store_sales"])
+        self.results.setup["landing_mb"] = _megabytes(self.data_dir / "landing")
         sales_dates = _sales_dates(self.data_dir)
         full = RefreshWindow(sales_dates[0], sales_dates[-1])
         daily = max(day for day in sales_dates if day <= DAILY_DATE)
@@ -178,6 +181,7 @@ class Bench:
             self.results.setup["history_backfill_seconds"] = self.pipeline_backfill(run, history, "prepare")["seconds"]
             run.warehouse.replace(long_history)
             remove(run)
+        self.results.setup["warehouse_mb"] = _megabytes(long_history)
         keep_from = daily - timedelta(days=SHORT_HISTORY_DAYS)
         short_history = self.prep_dir / f"history-{keep_from}-{history.end}.duckdb"
         self.results.history_rows = {
@@ -443,6 +447,12 @@ def _execution_breakdown(document: dict[str, Any], label: str) -> dict[str, Any]
     started = datetime.fromisoformat(str(document["started"]))
     stopped = datetime.fromisoformat(str(document["stopped"]))
     return {"states": states, "tasks": tasks, "execution_seconds": (stopped - started).total_seconds()}
+
+
+def _megabytes(path: Path) -> float:
+    """Bytes on disk of a file, or of every file under a folder, in MB."""
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 2**20
 
 
 def _sales_dates(data_dir: Path) -> list[date]:
