@@ -50,9 +50,10 @@ customer_address
 The same scale factor always gives byte-identical files: dsdgen is deterministic, every COPY orders
 its rows completely and runs on one DuckDB thread (more threads split a partition over several
 files), and the marker holds no timestamps. Whether dsdgen's tables sit in memory or on disk does not
-change a byte (checked at SF 0.1 against the former in-memory generation, and at SF 10 between runs). The result is built in a hidden temporary directory
-inside `data_dir` and swapped in when complete; `landing/` and `reference/` are the only entries of
-`data_dir` this module replaces (the warehouse file and anything else there are left alone).
+change a byte (checked at SF 0.1 and SF 1 against the former in-memory generation, and at SF 10 between
+runs). The result is built in a hidden temporary directory inside `data_dir` and swapped in when
+complete; `landing/` and `reference/` are the only entries of `data_dir` this module replaces (the
+warehouse file and anything else there are left alone).
 """
 
 from __future__ import annotations
