@@ -43,7 +43,7 @@ from orchestrator.executions.history import RESUMABLE
 from orchestrator.executions.launcher import ExecutionResult
 from orchestrator.landing_contract import EXTRACTS
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.runtime import landing_gate
+from orchestrator.runtime import eta, landing_gate
 from orchestrator.runtime.step_functions import ExecutionStatus
 from orchestrator.warehouse import ReportSource
 from orchestrator.window import RefreshWindow
@@ -217,7 +217,10 @@ def _status(options: StatusOptions, backend: Backend) -> int:
     arrivals = landing_gate.arrivals(store, day)
     executions = backend.history.covering(day)
     loads = backend.ledger.attempts(RefreshWindow.day(day))
-    verdict = status.judge(day, deadline, arrivals, executions, loads, backend.running(), datetime.now(UTC))
+    # enough of the newest executions to find the last RECENT_RUNS successful daily ones among backfills and reruns
+    past = backend.history.recent(3 * eta.RECENT_RUNS)
+    now = datetime.now(UTC)
+    verdict = status.judge(day, deadline, arrivals, executions, loads, backend.running(), now, past)
     status.show(verdict, options.json)
     return int(verdict.exit_code)
 

@@ -11,6 +11,8 @@ one question:
   stopped (its failed task), the newest one's states with their durations.
 The verdict is against the deadline: `--deadline HH:MM` (default 09:00) of the day after, in
 STORE_SALES_SCHEDULE_TIME_ZONE (default UTC), as the deadline check on AWS (`orchestrator.runtime.deadline`).
+A day not yet published also gets a forecast (`orchestrator.runtime.eta`): its ETA from the durations of
+the newest successful daily executions, and whether the deadline is at risk, and why.
 
 Exit codes: 0 published by the deadline; 1 failed, published late, or not started once the deadline has
 passed; 3 running, or not started yet before the deadline.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -29,9 +32,9 @@ from orchestrator.cli import display
 from orchestrator.errors import ExitCode, UsageError
 from orchestrator.executions.launcher import ExecutionResult, StateStatus
 from orchestrator.ledger import LedgerEntry
-from orchestrator.runtime import failure, landing_gate
+from orchestrator.runtime import eta, failure, landing_gate
 from orchestrator.runtime.schedule import TIME_ZONE_ENV, schedule_zone
-from orchestrator.runtime.step_functions import ExecutionStatus
+from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 
 
 class Verdict(StrEnum):
@@ -95,6 +98,7 @@ class DayStatus:
     verdict: Verdict
     running_locally: str | None = None
     warnings: list[str] = field(default_factory=list)
+    forecast: eta.Forecast | None = None  # a day not yet published: its ETA and whether it is at risk
 
     @property
     def exit_code(self) -> ExitCode:
@@ -127,6 +131,7 @@ class DayStatus:
             "execution": self.execution.to_dict() if self.execution else None,
             "running_locally": self.running_locally,
             "warnings": self.warnings,
+            "forecast": self.forecast.to_dict() if self.forecast else None,
         }
 
 
@@ -201,9 +206,11 @@ def judge(
     loads: list[LedgerEntry],
     running_locally: str | None,
     now: datetime,
+    past: Sequence[ExecutionRef] = (),
 ) -> DayStatus:
     """The day's verdict: published (on time or late) once a complete load of it succeeded, whatever came
-    after; else running, failed, or not started (before or after the deadline)."""
+    after; else running, failed, or not started (before or after the deadline), with a forecast
+    (`orchestrator.runtime.eta`) from the run durations of the `past` executions."""
     attempts = attempts_at(executions, loads)
     newest = executions[-1] if executions else None
     draft = DayStatus(day, deadline, arrivals, attempts, newest, Verdict.WAITING, running_locally)
@@ -222,7 +229,12 @@ def judge(
         else:
             verdict = Verdict.MISSED if now > deadline else Verdict.WAITING
         warnings = display.warnings_of(display.task_summaries(newest)) if newest else []
-    return DayStatus(day, deadline, arrivals, attempts, newest, verdict, running_locally, warnings)
+    forecast = None
+    in_flight = next((e.ref for e in executions if e.ref.status is ExecutionStatus.RUNNING), None)
+    if published is None and (in_flight is not None or running_locally is None):
+        failed = newest.ref if newest is not None and verdict is Verdict.FAILED else None
+        forecast = eta.forecast(deadline, now, arrivals, in_flight, failed, eta.run_seconds(past))
+    return DayStatus(day, deadline, arrivals, attempts, newest, verdict, running_locally, warnings, forecast)
 
 
 def time_zone() -> str:
@@ -234,6 +246,8 @@ def show(status: DayStatus, as_json: bool) -> None:
         print(json.dumps(status.to_dict(), indent=2, sort_keys=True, default=str))
         return
     print(f"{status.day}: {status.verdict.value} (deadline {status.deadline.isoformat(timespec='minutes')})")
+    if status.forecast is not None:
+        print(f"  {status.forecast.line()}")
     for arrival in status.arrivals:
         when = _when(arrival.landed_at) if arrival.landed_at else "—"
         print(f"  {arrival.extract:<17} landed {when}" + (f"; {arrival.problem}" if arrival.problem else ""))
