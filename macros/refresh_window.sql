@@ -1,9 +1,11 @@
 {#-
   The refresh window: the inclusive range of load dates [start, end] a run processes.
 
-  It comes ONLY from the environment variables STORE_SALES_WINDOW_START and STORE_SALES_WINDOW_END
-  (YYYY-MM-DD), read at execution time (inside `if execute`): dbt never records them while parsing, so a
-  new date keeps the partial parse valid. STORE_SALES_WINDOW_END defaults to the start (a one-day run).
+  It comes from the environment variables STORE_SALES_WINDOW_START and STORE_SALES_WINDOW_END
+  (YYYY-MM-DD; the end defaults to the start, a one-day run), or from dbt's own window flags,
+  `--event-time-start S --event-time-end E`: whole days, the end exclusive, so they load [S, E - 1 day].
+  Both are read at execution time (inside `if execute`): dbt never records them while parsing, so a new
+  date keeps the partial parse valid. Given both ways, they must name the same days.
 
   `dbt run`, `dbt build` and `dbt retry` need the window: without one, run and build catch up on DuckDB
   (every landed day after the last loaded one, pinned by the first on-run-start hook: macros/catch_up.sql);
@@ -37,8 +39,34 @@
 {% endmacro %}
 
 {% macro refresh_window_in_environment() %}
-  {#- Did the caller give a window (either variable set)? Without one, run and build catch up on DuckDB. -#}
-  {{- return(env_var("STORE_SALES_WINDOW_START", "") | trim != "" or env_var("STORE_SALES_WINDOW_END", "") | trim != "") -}}
+  {#- Did the caller give a window (either variable, or dbt's event-time flags)? Without one, run and build
+      catch up on DuckDB. -#}
+  {%- set in_variables = env_var("STORE_SALES_WINDOW_START", "") | trim != "" or env_var("STORE_SALES_WINDOW_END", "") | trim != "" -%}
+  {{- return(in_variables or event_time_flags_window() is not none) -}}
+{% endmacro %}
+
+{% macro _event_time_flag(name) %}
+  {#- One of dbt's --event-time-start/--event-time-end as a date; a window is whole days, so only midnight. -#}
+  {%- set text = (invocation_args_dict.get(name) or "") | string | trim -%}
+  {%- if text == "" -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set flag = "--" ~ name | replace("_", "-") -%}
+  {%- if not modules.re.fullmatch("[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00)?([+]00:00|Z)?)?", text) -%}
+    {{ exceptions.raise_compiler_error("refresh window: " ~ flag ~ " " ~ text ~ " is not a whole day: the window is made of load dates, give " ~ flag ~ " YYYY-MM-DD") }}
+  {%- endif -%}
+  {{ return(_parse_window_date(flag, text[0:10])) }}
+{% endmacro %}
+
+{% macro event_time_flags_window() %}
+  {#- dbt's window flags, `--event-time-start S --event-time-end E` (E exclusive), as {"start": S, "end": E - 1
+      day}; none when they are not given. dbt itself refuses one without the other, and S not before E. -#}
+  {%- set start = _event_time_flag("event_time_start") -%}
+  {%- if start is none -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set end = _event_time_flag("event_time_end") -%}
+  {{ return({"start": start, "end": end - modules.datetime.timedelta(days=1)}) }}
 {% endmacro %}
 
 {% macro refresh_window() %}
@@ -49,9 +77,13 @@
   {%- endif -%}
   {%- set start_text = env_var("STORE_SALES_WINDOW_START", "") -%}
   {%- set end_text = env_var("STORE_SALES_WINDOW_END", "") -%}
+  {%- set flagged = event_time_flags_window() -%}
   {%- if start_text | trim == "" -%}
     {%- if end_text | trim != "" -%}
       {{ exceptions.raise_compiler_error("refresh window: STORE_SALES_WINDOW_END='" ~ end_text ~ "' is set but STORE_SALES_WINDOW_START is not: set both (YYYY-MM-DD), or only the start for a one-day run") }}
+    {%- endif -%}
+    {%- if flagged is not none -%}
+      {{ return({"start": flagged.start, "end": flagged.end, "given": true}) }}
     {%- endif -%}
     {%- if catch_up_enabled() -%}
       {%- set pinned = pinned_catch_up_window() -%}
@@ -66,6 +98,9 @@
   {%- if end < start -%}
     {{ exceptions.raise_compiler_error("refresh window is reversed: STORE_SALES_WINDOW_END=" ~ end ~ " is before STORE_SALES_WINDOW_START=" ~ start ~ "; swap them") }}
   {%- endif -%}
+  {%- if flagged is not none and (flagged.start != start or flagged.end != end) -%}
+    {{ exceptions.raise_compiler_error("refresh window given twice, differently: STORE_SALES_WINDOW_START/END say " ~ start ~ " .. " ~ end ~ ", --event-time-start/--event-time-end say " ~ flagged.start ~ " .. " ~ flagged.end ~ " (the end exclusive): give it one way") }}
+  {%- endif -%}
   {{ return({"start": start, "end": end, "given": true}) }}
 {% endmacro %}
 
@@ -79,7 +114,7 @@
     {%- endif -%}
     {%- set window = refresh_window() -%}
     {%- if not window.given and refresh_window_required() -%}
-      {{ exceptions.raise_compiler_error("refresh window missing: `dbt " ~ flags.WHICH ~ "` on target " ~ target.name ~ " needs STORE_SALES_WINDOW_START (and optionally STORE_SALES_WINDOW_END), as YYYY-MM-DD, e.g. STORE_SALES_WINDOW_START=2002-12-31; `python -m orchestrator run` without a date catches up on any target") }}
+      {{ exceptions.raise_compiler_error("refresh window missing: `dbt " ~ flags.WHICH ~ "` on target " ~ target.name ~ " needs STORE_SALES_WINDOW_START (and optionally STORE_SALES_WINDOW_END), as YYYY-MM-DD, e.g. STORE_SALES_WINDOW_START=2002-12-31, or dbt's --event-time-start 2002-12-31 --event-time-end 2003-01-01 (end exclusive); `python -m orchestrator run` without a date catches up on any target") }}
     {%- endif -%}
     {%- if window.given -%}
       {{ log("refresh window: " ~ window.start ~ " .. " ~ window.end, info=true) }}

@@ -1,14 +1,14 @@
 {#-
   Custom incremental strategy `window_replace`: in one transaction, delete every row of the target whose
-  `refresh_window_column` lies in the run's window bounds, then insert the new rows of that range.
+  `event_time` column lies in the run's window bounds, then insert the new rows of that range.
   Unlike delete+insert on a date key, a day with no new rows is emptied too (no stale rows survive),
   and rerunning a window replaces exactly the same rows (idempotent).
 
-  Model config, in meta: refresh_window_column (required), refresh_window_grain ("day" or "week",
-  default "day").
+  Model config: event_time (required), dbt's own name for the column that dates a row, which `--sample`
+  and dbt's event-time filtering read too; in meta, refresh_window_grain ("day" or "week", default "day").
 -#}
 {% macro get_incremental_window_replace_sql(arg_dict) %}
-  {%- set column = config.meta_require("refresh_window_column") -%}
+  {%- set column = config.require("event_time") -%}
   {%- set bounds = refresh_window_bounds(config.meta_get("refresh_window_grain", "day")) -%}
   {%- set target = arg_dict["target_relation"] -%}
   {%- set source = arg_dict["temp_relation"] -%}

@@ -1,7 +1,7 @@
 {{
     config(
         incremental_strategy='window_replace',
-        meta={'refresh_window_column': 'ss_sold_date'},
+        event_time='ss_sold_date',
         dist='ss_item_sk',
         sort='ss_sold_date',
     )

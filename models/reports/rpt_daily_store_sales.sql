@@ -1,7 +1,7 @@
 {{
     config(
         incremental_strategy='window_replace',
-        meta={'refresh_window_column': 'sold_date'},
+        event_time='sold_date',
         dist='all',
         sort=['s_state', 's_city', 'sold_date'],
     )

@@ -1,7 +1,8 @@
 {{
     config(
         incremental_strategy='window_replace',
-        meta={'refresh_window_column': 'week_start_date', 'refresh_window_grain': 'week'},
+        event_time='week_start_date',
+        meta={'refresh_window_grain': 'week'},
         dist='all',
         sort=['region', 'week_start_date'],
     )

@@ -404,6 +404,39 @@ def test_a_plain_build_without_a_window_catches_up_every_landed_day_then_only_th
     assert warehouse.marts() == sequence.marts()
 
 
+def test_dbts_event_time_flags_set_the_window_exactly_as_the_variables_do(tmp_path: Path) -> None:
+    history = {
+        day(n): Day(items=[Item(ITEM_A)] if n == 1 else [], sales=[Sale(n, ITEM_A, s_store_id=STORE_1)])
+        for n in (1, 2, 3)
+    }
+    by_variables = warehouse_with(tmp_path / "variables", history)
+    by_variables.build(day(1), day(2))
+    by_flags = warehouse_with(tmp_path / "flags", history)
+    flags = ("--event-time-start", day(1).isoformat(), "--event-time-end", day(3).isoformat())  # end exclusive
+    by_flags.run("build", *flags)
+    assert by_flags.marts() == by_variables.marts()
+    assert runs(by_flags) == [(day(1), day(2), "SUCCEEDED", None, True)]  # a given window: no catch-up of day 3
+
+    # the incremental models declare dbt's event_time, the column their window replaces (and --sample reads)
+    nodes = by_flags.manifest().nodes
+    declared = {
+        node.name: node.config.event_time for node in nodes.values() if node.config.get("event_time") is not None
+    }
+    assert declared == {
+        "fct_store_sales": "ss_sold_date",
+        "mon_store_sales_volume": "sold_date",
+        "rpt_daily_store_sales": "sold_date",
+        "rpt_weekly_region_sales": "week_start_date",
+    }
+
+    # dbt refuses one flag without the other, and a start not before the end; the window is made of whole days
+    part_of_a_day = by_flags.invoke("build", "--event-time-start", f"{day(1)}T06:00:00", *flags[2:])
+    assert not part_of_a_day.success and "is not a whole day" in str(part_of_a_day.exception)
+    twice = by_flags.invoke("build", *flags, start=day(1), end=day(1))
+    assert not twice.success and "refresh window given twice, differently" in str(twice.exception)
+    assert by_flags.invoke("build", *flags, start=day(1), end=day(2)).success  # the same days, twice: fine
+
+
 def test_a_malformed_window_stops_before_any_model_runs(tmp_path: Path) -> None:
     warehouse = warehouse_with(tmp_path, {day(1): Day(items=[Item(ITEM_A)])})
     for start, end, message in (
