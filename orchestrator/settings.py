@@ -310,6 +310,22 @@ SETTINGS = (
     WAREHOUSE_LOCK,
 )
 REGISTRY: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
+# The variables a user sets (the rest are set by `deploy`'s configuration, the stack, the definition and the local
+# emulator for the tasks): `python -m orchestrator --help` names them, and the README's configuration table lists
+# the same (tests/test_settings_registry.py holds the two together).
+USER_SETTINGS = (
+    DATA_DIR,
+    DUCKDB,
+    CONFIG,
+    PROJECT_DIR,
+    TARGET,
+    FULL_TESTS,
+    MEMORY,
+    SPILL_DIR,
+    LANDING_S3_URI,
+    SCHEDULE_TIME_ZONE,
+    DEBUG,
+)
 
 
 def validate(environ: Mapping[str, str] | None = None) -> None:

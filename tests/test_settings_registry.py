@@ -97,3 +97,27 @@ def test_flags_read_their_default_when_unset_or_empty() -> None:
     settings.validate({"STORE_SALES_MEMORY_MB": "", "STORE_SALES_FULL_TESTS": " "})  # empty is unset
     with pytest.raises(ConfigurationError, match="STORE_SALES_FULL_TESTS='maybe'"):
         settings.validate({"STORE_SALES_FULL_TESTS": "maybe"})
+
+
+def test_the_readmes_configuration_table_lists_the_variables_a_user_sets_with_their_defaults() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.partition("| variable | accepts | default |\n| --- | --- | --- |\n")[2].partition("\n\n")[0]
+    rows = {}
+    for line in table.splitlines():
+        names, accepts, default = (cell.strip() for cell in line.strip("|").split("|"))
+        for name in names.split(", "):
+            rows[name] = (accepts, default)
+    assert list(rows) == [setting.name for setting in settings.USER_SETTINGS]  # same names, same order
+    for setting in settings.USER_SETTINGS:
+        if setting.default is not None:
+            assert setting.default in rows[setting.name][1], (
+                f"{setting.name}: the README's default is not {setting.default}"
+            )
+
+
+def test_the_help_names_the_variables_a_user_sets() -> None:
+    from orchestrator.cli.parser import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    for setting in settings.USER_SETTINGS:
+        assert setting.name in text

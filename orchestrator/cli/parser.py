@@ -230,7 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m orchestrator",
         description="Run the Store Sales dbt pipeline through AWS Step Functions, locally or on AWS.",
         epilog="Exit codes: 0 success, 1 pipeline failed, 2 usage or input error, "
-        "3 timed out or aborted (or stopped watching), 4 environment error (tools, permissions, services).",
+        "3 timed out or aborted (or stopped watching), 4 environment error (tools, permissions, services). "
+        f"Environment variables: {', '.join(setting.name for setting in settings.USER_SETTINGS)} "
+        "(what each accepts: the README's configuration table).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
