@@ -6,15 +6,16 @@ A forecast is made from what is known now, never from a guess about the future:
 - which extracts have landed (their `_SUCCESS` markers) and whether an execution of the day is running.
 
 The judgement (`forecast`), for a day not yet published:
-- running: ETA = its start + a run's duration (or now, once it runs longer than that); at risk when the
-  ETA is past the deadline;
+- running: ETA = its start + a run's duration; at risk when the ETA is past the deadline, or once it has
+  run longer than a run takes; no ETA for an execution whose window is longer than a day (a backfill);
 - every extract landed, nothing running: ETA = now + a run's duration; at risk when that is past the
   deadline, or when the last attempt failed (someone has to act: a rerun); with no duration known, no ETA;
 - an extract missing: no ETA; at risk once the time left is under AT_RISK_LEAD_MINUTES or under twice a
   run's duration, whichever is longer (an extract still missing an hour before the deadline needs a person,
   by the first checkpoint of a 09:00 deadline; one missing at 02:00 is only waiting);
 - the deadline passed: at risk (late).
-A published day has no forecast. The same rules serve `status` (locally and on AWS).
+A published day has no forecast. `status` shows it on AWS and locally, except while a local run holds the
+data directory's lock (the local journal records an execution when it ends, so its start is not known yet).
 """
 
 from __future__ import annotations
@@ -113,21 +114,29 @@ def forecast(
     if now > deadline:
         return Forecast(deadline, now, None, True, ("the deadline has passed",), duration)
     if running is not None:
-        eta = max(running.started + need, now) if need is not None else None
-        reasons = (f"{running.name} running since {running.started.astimezone(deadline.tzinfo):%H:%M}",)
-        return Forecast(deadline, now, eta, eta is not None and eta > deadline, reasons, duration)
+        since = f"{running.name} running since {running.started.astimezone(deadline.tzinfo):%H:%M}"
+        window = running.window
+        if window is not None and window.days > 1:  # a daily run's length says nothing of a longer window
+            return Forecast(deadline, now, None, False, (f"{since}, a window of {window.days} days",), duration)
+        if need is None:
+            return Forecast(deadline, now, None, False, (since,), duration)
+        eta = running.started + need
+        if now > eta:  # longer than a run takes: someone should look before the deadline
+            overrun = f"{since}, {_minutes((now - running.started).total_seconds())} so far"
+            return Forecast(deadline, now, None, True, (f"{overrun}: longer than a run takes",), duration)
+        return Forecast(deadline, now, eta, eta > deadline, (since,), duration)
     missing = [arrival.extract for arrival in arrivals if arrival.landed_at is None]
     broken = [f"{a.extract}: {a.problem}" for a in arrivals if a.landed_at is not None and a.problem is not None]
     if missing or broken:
         reasons = tuple(f"{extract} has not landed" for extract in missing) + tuple(broken)
         lead = max(timedelta(minutes=AT_RISK_LEAD_MINUTES), 2 * need if need is not None else timedelta(0))
         return Forecast(deadline, now, None, deadline - now <= lead, reasons, duration)
-    eta = now + need if need is not None else None
+    expected = now + need if need is not None else None
     if failed is not None:
         reasons = (f"the last attempt, {failed.name}, {failed.status.value.lower()}: a rerun is needed",)
-        return Forecast(deadline, now, eta, True, reasons, duration)
+        return Forecast(deadline, now, expected, True, reasons, duration)
     reasons = ("every extract has landed; no execution has started yet",)
-    return Forecast(deadline, now, eta, eta is not None and eta > deadline, reasons, duration)
+    return Forecast(deadline, now, expected, expected is not None and expected > deadline, reasons, duration)
 
 
 def _one_day(ref: ExecutionRef) -> bool:

@@ -95,6 +95,19 @@ def test_a_run_that_will_end_after_the_deadline_is_at_risk_and_one_that_will_not
     slow = eta.forecast(DEADLINE, DEADLINE - timedelta(minutes=20), LANDED, running, None, duration)
     assert slow.at_risk and slow.eta == started + timedelta(minutes=40)
     assert slow.line().startswith(f"at risk: store-sales-{DAY}-r1 running since 08:30; ETA 09:10;")
+    # running far longer than a run takes is at risk before the deadline, and a backfill gets no daily ETA
+    stuck = ExecutionRef("arn", f"store-sales-{DAY}-r1", ExecutionStatus.RUNNING, DEADLINE - timedelta(hours=3))
+    overrun = eta.forecast(DEADLINE, DEADLINE - timedelta(minutes=2), LANDED, stuck, None, duration)
+    assert overrun.at_risk and overrun.eta is None
+    assert overrun.line().startswith(f"at risk: store-sales-{DAY}-r1 running since 06:00, 2 h 58 min so far: longer")
+    backfill = ExecutionRef(
+        "arn",
+        f"store-sales-{DAY - timedelta(days=9)}-to-{DAY}-r1",
+        ExecutionStatus.RUNNING,
+        DEADLINE - timedelta(hours=1),
+    )
+    long_window = eta.forecast(DEADLINE, DEADLINE - timedelta(minutes=30), LANDED, backfill, None, duration)
+    assert not long_window.at_risk and long_window.eta is None and "a window of 10 days" in long_window.line()
     early = ExecutionRef("arn", f"store-sales-{DAY}-r1", ExecutionStatus.RUNNING, DEADLINE - timedelta(hours=2))
     assert eta.forecast(DEADLINE, DEADLINE - timedelta(minutes=90), LANDED, early, None, duration).line() == (
         "on track: ETA 07:40 (deadline 09:00)"
