@@ -112,6 +112,9 @@
     {%- if not refresh_window_in_environment() and catch_up_enabled() -%}
       {%- do pin_catch_up_window() -%}
     {%- endif -%}
+    {%- if refresh_window_required() and invocation_args_dict.get("sample") -%}
+      {{ exceptions.raise_compiler_error("--sample is refused for `dbt " ~ flags.WHICH ~ "`: it would filter the reads of the event_time models (the fact, the monitor's history), and the window_replace models would then replace their window's rows from sampled inputs; give a short window instead (--event-time-start D --event-time-end D+1)") }}
+    {%- endif -%}
     {%- set window = refresh_window() -%}
     {%- if not window.given and refresh_window_required() -%}
       {{ exceptions.raise_compiler_error("refresh window missing: `dbt " ~ flags.WHICH ~ "` on target " ~ target.name ~ " needs STORE_SALES_WINDOW_START (and optionally STORE_SALES_WINDOW_END), as YYYY-MM-DD, e.g. STORE_SALES_WINDOW_START=2002-12-31, or dbt's --event-time-start 2002-12-31 --event-time-end 2003-01-01 (end exclusive); `python -m orchestrator run` without a date catches up on any target") }}

@@ -8,7 +8,10 @@
   and dbt's event-time filtering read too; in meta, refresh_window_grain ("day" or "week", default "day").
 -#}
 {% macro get_incremental_window_replace_sql(arg_dict) %}
-  {%- set column = config.require("event_time") -%}
+  {%- set column = config.get("event_time") -%}
+  {%- if not column -%}
+    {{ exceptions.raise_compiler_error("window_replace: model " ~ model.name ~ " declares no event_time: set config(event_time='<its date column>'), the column whose window rows it replaces") }}
+  {%- endif -%}
   {%- set bounds = refresh_window_bounds(config.meta_get("refresh_window_grain", "day")) -%}
   {%- set target = arg_dict["target_relation"] -%}
   {%- set source = arg_dict["temp_relation"] -%}

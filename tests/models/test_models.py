@@ -432,6 +432,8 @@ def test_dbts_event_time_flags_set_the_window_exactly_as_the_variables_do(tmp_pa
     # dbt refuses one flag without the other, and a start not before the end; the window is made of whole days
     part_of_a_day = by_flags.invoke("build", "--event-time-start", f"{day(1)}T06:00:00", *flags[2:])
     assert not part_of_a_day.success and "is not a whole day" in str(part_of_a_day.exception)
+    sampled = by_flags.invoke("build", *flags, "--sample", "1 day")
+    assert not sampled.success and "--sample is refused for `dbt build`" in str(sampled.exception)
     twice = by_flags.invoke("build", *flags, start=day(1), end=day(1))
     assert not twice.success and "refresh window given twice, differently" in str(twice.exception)
     assert by_flags.invoke("build", *flags, start=day(1), end=day(2)).success  # the same days, twice: fine
