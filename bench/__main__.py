@@ -1,9 +1,11 @@
 """python -m bench [--scale SF] [--runs N] [--quick] [--work-dir DIR] [--out FILE] [--render-only]
 
-Runs the five benchmarks of issue 7 on the embedded default (DuckDB) and writes bench/RESULTS.md.
-`--quick` is a smoke run (SF 0.01, 2 runs, 2 sequence days) that writes its report into the work
-directory instead, so it never replaces the committed results. `--render-only` rewrites the report
-from the work directory's results.json without measuring anything.
+Runs the five benchmarks of issue 7 on the embedded default (DuckDB) and writes bench/RESULTS.md (SF 1) or
+bench/RESULTS-sf<scale>.md, then leaves the run's record in bench/results/sf<scale>.json and rewrites the
+growth section (bench.growth) of every RESULTS*.md beside the report. `--quick` is a smoke run (SF 0.01, 2
+runs, 2 sequence days) that writes its report into the work directory instead and leaves no record, so it
+never replaces the committed results. `--render-only` does the writing again from the work directory's
+results.json without measuring anything (its scale and --quick must be the run's).
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ def parse_options(argv: list[str]) -> BenchOptions:
     parser.add_argument("--sequence-days", type=int, help="daily runs measured for the backfill (default 20)")
     parser.add_argument("--quick", action="store_true", help="smoke run: SF 0.01, 2 runs, 2 sequence days")
     parser.add_argument("--work-dir", type=Path, help="data, warehouses and logs (default bench/runs/sf<scale>)")
-    parser.add_argument("--out", type=Path, help="the report (default bench/RESULTS.md; --quick: <work dir>)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="the report (default bench/RESULTS.md at SF 1, else bench/RESULTS-sf<scale>.md; --quick: <work dir>)",
+    )
     parser.add_argument("--render-only", action="store_true", help="rewrite the report from results.json")
     args = parser.parse_args(argv)
     scale = args.scale if args.scale is not None else (0.01 if args.quick else 1.0)
@@ -64,8 +70,7 @@ def write_report(options: BenchOptions, report: str) -> None:
     record = growth.record_path(options.results, options.scale)
     record.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(options.work_dir / "results.json", record)
-    for neighbour in sorted(options.results.parent.glob("RESULTS*.md")):
-        growth.refresh(neighbour)
+    growth.refresh_folder(options.results.parent)
 
 
 def render_only(options: BenchOptions) -> Path:
@@ -75,6 +80,13 @@ def render_only(options: BenchOptions) -> Path:
     document = json.loads(record.read_text(encoding="utf-8"))
     if document["options"].get("phase") != "footprint":
         raise UsageError(f"{record} holds an unfinished run (last phase: {document['options'].get('phase')})")
+    measured = float(document["options"]["scale"]), bool(document["options"]["quick"])
+    if measured != (options.scale, options.quick):
+        asked = f"--scale {measured[0]:g}" + (" --quick" if measured[1] else "")
+        raise UsageError(
+            f"{record} holds a run at SF {measured[0]:g}{' (quick)' if measured[1] else ''}: render it with {asked}, "
+            "so that its report and its record get the right names"
+        )
     write_report(options, render(Results(**document), document["options"].get("command", "python -m bench")))
     return options.results
 

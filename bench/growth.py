@@ -2,7 +2,7 @@
 
 Every non-quick `python -m bench` run leaves its measurements in `<report folder>/results/sf<scale>.json`
 (committed beside RESULTS.md) and rewrites this section from all the records there, so the table always
-compares the latest run of each scale."""
+compares the latest run of each scale. `python -m bench.growth` rewrites it without running anything."""
 
 from __future__ import annotations
 
@@ -69,7 +69,10 @@ class ScaleCosts:
             smallest_peak_mb=min(float(row["peak_rss_mb"]) for row in document["footprint"]),
             ecs_backfill_peak_mb=max(float(r["c"]["ecs_runner_peak_mb"]) for r in backfill),
             cli_backfill_peak_mb=max(float(r["c"]["cli_peak_mb"]) for r in backfill),
-            fact_daily_seconds=_median(daily, lambda r: r["c"]["tasks"][FACT_TASK]["seconds"]),
+            # both in a new runner process, as the backfill's ECS task runs: section 5's cold daily fact task
+            fact_daily_seconds=statistics.median(
+                float(row["task_seconds"] or 0) for row in document["footprint"] if row["task"] == FACT_TASK
+            ),
             fact_backfill_seconds=_median(backfill, lambda r: r["c"]["tasks"][FACT_TASK]["seconds"]),
             window_days=int(document["dates"]["full_window_days"]),
         )
@@ -81,9 +84,10 @@ class ScaleCosts:
 
     @property
     def lambda_window_days(self) -> int:
-        """The longest window whose fact task, at this rate, needs at most half of a Lambda's time."""
+        """The longest window whose fact task, at this rate, needs at most half of a Lambda's time: one day, and
+        each further day at the rate."""
         budget = LAMBDA_BUDGET_SHARE * LAMBDA_MAX_TIMEOUT_SECONDS - self.fact_daily_seconds
-        return int(budget / self.fact_seconds_per_day) if self.fact_seconds_per_day > 0 else self.window_days
+        return 1 + int(budget / self.fact_seconds_per_day) if self.fact_seconds_per_day > 0 else self.window_days
 
 
 def load_costs(report: Path) -> list[ScaleCosts]:
@@ -125,7 +129,7 @@ def render(costs: Sequence[ScaleCosts]) -> str:
             lambda c: f"{c.cli_backfill_peak_mb:,.0f} MB",
         ),
         row(
-            f"fact task: daily / backfill of {costs[0].window_days if costs else 0} days",
+            f"fact task in a new runner process: one day / {costs[0].window_days if costs else 0} days",
             lambda c: f"{c.fact_daily_seconds:.1f} / {c.fact_backfill_seconds:.1f} s",
         ),
         row("fact task: seconds per day of window", lambda c: f"{c.fact_seconds_per_day * 1000:.1f} ms"),
@@ -148,11 +152,12 @@ def render(costs: Sequence[ScaleCosts]) -> str:
         "gets 1 vCPU and 2 GB, the smallest memory Fargate pairs with 1 vCPU.",
         f"- A window runs on ECS when it is longer than `lambda_max_days` (default {DEFAULT_LAMBDA_MAX_DAYS}). "
         "The last row is the longest window whose fact task needs at most half of a Lambda's time at the "
-        "measured rate (the backfill's fact task against the daily one, per day of window). On DuckDB every "
-        "scale here allows far more than a month.",
+        "measured rate (the backfill's fact task against one day's, both in a new runner process, per day of "
+        "window). On DuckDB every scale here allows far more than a month.",
         "- On Redshift the rate is the cluster's: measure it on your own. Take the fact task's seconds of a "
-        "one-day `run` (d1) and of a month's `backfill` (dn over n days); keep `lambda_max_days` under "
-        "(420 - d1) / ((dn - d1) / (n - 1)).",
+        "one-day run and of a month's backfill, both on ECS (d1, and dn over n days: `status --date D` shows each "
+        "task's seconds); keep `lambda_max_days` under "
+        f"1 + ({LAMBDA_BUDGET_SHARE * LAMBDA_MAX_TIMEOUT_SECONDS:.0f} - d1) / ((dn - d1) / (n - 1)).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -164,9 +169,19 @@ def refresh(report: Path) -> None:
         SECTION.write(report, render(costs))
 
 
+def refresh_folder(folder: Path) -> None:
+    """Rewrite the growth section of every RESULTS*.md in `folder`."""
+    for report in sorted(folder.glob("RESULTS*.md")):
+        refresh(report)
+
+
 def _median(rows: Sequence[dict[str, Any]], getter: Callable[[dict[str, Any]], float]) -> float:
     return statistics.median(float(getter(row)) for row in rows)
 
 
 def _median_seconds(rows: Sequence[dict[str, Any]], variant: str) -> float:
     return statistics.median(float(row[variant]["seconds"]) for row in rows)
+
+
+if __name__ == "__main__":  # python -m bench.growth: section 7 of bench/RESULTS*.md again from bench/results/
+    refresh_folder(Path(__file__).resolve().parent)

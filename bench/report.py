@@ -100,10 +100,10 @@ def render(results: Results, command: str) -> str:
     add("```")
     add("")
     add(
-        "It generates the sample data into `bench/runs/sf<scale>/data` (git-ignored) unless present, prepares "
-        "the history warehouse once by `backfill` (cached in `bench/runs/sf<scale>/prep/`), writes every "
-        "measurement to `bench/runs/sf<scale>/results.json` and every command's stderr to "
-        "`bench/runs/sf<scale>/logs/`."
+        "It generates the sample data into `<work dir>/data` (the work directory: `--work-dir`, by default "
+        "`bench/runs/sf<scale>`, git-ignored) unless present, prepares the history warehouse once by `backfill` "
+        "(cached in `<work dir>/prep/`), writes every measurement to `<work dir>/results.json` (and a copy to "
+        "`bench/results/sf<scale>.json`) and every command's stderr to `<work dir>/logs/`."
     )
     add("")
     return "\n".join(lines)

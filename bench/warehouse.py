@@ -8,6 +8,7 @@ every run starts from the same copied warehouse state and no run sees another's 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ DATED_TABLES = {
 }
 WAREHOUSE_FILE = "warehouse.duckdb"
 FIRST_DIFFERING_ROWS = 5
-COMPARE_MEMORY_LIMIT = "6GB"  # the fact at SF 10 has 27M rows: what does not fit spills to a temporary folder
+# the fact at SF 10 has 27M rows: what does not fit spills to a temporary folder; never more than half the machine
+COMPARE_MEMORY_MB = min(6 * 1024, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**21)
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def compare(
         connection = duckdb.connect()
         try:
             connection.execute("set enable_progress_bar = false")
-            connection.execute(f"set memory_limit = '{COMPARE_MEMORY_LIMIT}'")
+            connection.execute(f"set memory_limit = '{COMPARE_MEMORY_MB}MB'")
             connection.execute(f"set temp_directory = {_literal(Path(spill))}")
             connection.execute(f"attach {_literal(left)} as left_db (read_only)")
             connection.execute(f"attach {_literal(right)} as right_db (read_only)")

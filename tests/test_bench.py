@@ -30,7 +30,7 @@ def test_the_committed_growth_table_is_rendered_from_the_committed_records_of_ea
     assert [c.scale for c in costs] == [0.1, 1.0, 10.0]
     assert [c.sales_lines for c in costs] == [275_573, 2_750_554, 27_504_533]  # the sample data's store_sales rows
     section = growth.SECTION.held_by(REFERENCE_REPORT.read_text(encoding="utf-8"))
-    assert section == growth.SECTION.wrap(growth.render(costs)), "rerun: python -m bench --render-only"
+    assert section == growth.SECTION.wrap(growth.render(costs)), "rewrite it: python -m bench.growth"
     assert "| window that fits 50% of a Lambda's 840 s |" in section
 
 
