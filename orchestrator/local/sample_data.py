@@ -91,7 +91,8 @@ from orchestrator.window import RefreshWindow
 
 SUPPORTED_SCALES: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
 # DuckDB's buffer pool while generating. An in-memory database held SF 10 in 20 GB; on disk with this bound,
-# dsdgen at SF 10 peaks at 3.5 GB (3 min) and the ordered COPYs stay within it by spilling.
+# SF 10 takes 4 min with a process peak of 5.0 GB (DuckDB allocates some memory outside its buffer pool), and its
+# database file in the build directory takes a few GB more of disk until the build ends.
 GENERATION_MEMORY_LIMIT = "3GB"
 MARKER_FILE = "_sample.json"
 ADDRESSES_PER_DAILY_MOVE = 1000
@@ -426,11 +427,15 @@ def tpcds_database(scale: float, build_dir: Path) -> duckdb.DuckDBPyConnection:
         str(build_dir / "tpcds.duckdb"),
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
-    connection.execute("set enable_progress_bar = false")
-    connection.execute("set memory_limit = $limit", {"limit": GENERATION_MEMORY_LIMIT})
-    connection.execute("set temp_directory = $path", {"path": str(build_dir / "spill")})
-    connection.execute("load " + _sql_string(str(extension)))
-    connection.execute("call dsdgen(sf = $scale)", {"scale": check_scale(scale)})
+    try:
+        connection.execute("set enable_progress_bar = false")
+        connection.execute("set memory_limit = $limit", {"limit": GENERATION_MEMORY_LIMIT})
+        connection.execute("set temp_directory = $path", {"path": str(build_dir / "spill")})
+        connection.execute("load " + _sql_string(str(extension)))
+        connection.execute("call dsdgen(sf = $scale)", {"scale": check_scale(scale)})
+    except BaseException:
+        connection.close()
+        raise
     return connection
 
 
@@ -467,6 +472,11 @@ def generate(scale: float, data_dir: Path, force: bool = False) -> SampleSummary
         raise EnvironmentProblem(
             f"writing sample data into {data_dir} failed: {error}; "
             "fix the cause (disk space, permissions) and run sample-data again"
+        ) from None
+    except duckdb.OutOfMemoryException:
+        raise EnvironmentProblem(
+            f"generating SF {scale:g} ran out of memory (DuckDB's bound is {GENERATION_MEMORY_LIMIT}, the process "
+            "needs about 5 GB at SF 10): free memory, or choose a smaller --scale"
         ) from None
     finally:
         shutil.rmtree(build_dir, ignore_errors=True)
