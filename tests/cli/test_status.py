@@ -11,8 +11,10 @@ import pytest
 from orchestrator.cli import status
 from orchestrator.errors import ConfigurationError, ExitCode, UsageError
 from orchestrator.executions.launcher import ExecutionResult
+from orchestrator.landing_contract import EXTRACTS
 from orchestrator.ledger import LedgerEntry
 from orchestrator.protocol import ExecutionRequest
+from orchestrator.runtime.landing_gate import Arrival
 from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 from orchestrator.window import RefreshWindow
 
@@ -118,3 +120,34 @@ def test_the_deadline_is_the_next_morning_in_the_schedule_zone() -> None:
         status.deadline_of(DAY, "9h", "UTC")
     with pytest.raises(ConfigurationError, match="'Mars/Olympus'"):
         status.deadline_of(DAY, "09:00", "Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("state", "at_risk", "line"),
+    [
+        (ExecutionStatus.FAILED, True, f"at risk: the last attempt, store-sales-{DAY}-r1, failed: a rerun is needed"),
+        (ExecutionStatus.SUCCEEDED, None, None),
+    ],
+)
+def test_status_carries_the_forecast_of_a_day_not_yet_published_and_none_once_published(
+    state: ExecutionStatus, at_risk: bool | None, line: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = execution(state, DEADLINE - timedelta(minutes=80))
+    landed = [Arrival(extract, DEADLINE - timedelta(hours=3), None) for extract in EXTRACTS]
+    past = [  # the 20 mornings before: 6-minute daily runs
+        ExecutionRef("arn", f"store-sales-{DAY - timedelta(days=n)}-r1", ExecutionStatus.SUCCEEDED, start, end)
+        for n in range(1, 21)
+        for start in [DEADLINE - timedelta(days=n, hours=2)]
+        for end in [start + timedelta(minutes=6)]
+    ]
+    now = DEADLINE - timedelta(minutes=30)
+    judged = status.judge(
+        DAY, DEADLINE, landed, [run], [recorded(run, state is ExecutionStatus.SUCCEEDED)], None, now, past
+    )
+    assert (judged.to_dict()["forecast"] or {}).get("at_risk") == at_risk
+    status.show(judged, as_json=False)
+    printed = capsys.readouterr().out.splitlines()
+    if line is None:
+        assert judged.forecast is None and not any("ETA" in text or "at risk" in text for text in printed)
+    else:
+        assert printed[1].startswith(f"  {line}; ETA 08:36; a run needs ~6 min")

@@ -1,21 +1,15 @@
-"""The ETA and the "at risk" judgement (`orchestrator.runtime.eta`) on constructed histories, and how `status`
-carries them (`orchestrator.cli.status.judge`): on track, at risk for a missing extract, for a slow run and for
-a failed one, nothing once the day is published."""
+"""The ETA and the "at risk" judgement (`orchestrator.runtime.eta`) on constructed histories: on track, at risk
+for a missing extract, for a slow run and for one running too long, late; how `status` carries it (a failed
+attempt, nothing once published) is in tests/cli/test_status.py."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-
-import pytest
+from datetime import date, timedelta
 
 from orchestrator.cli import status
-from orchestrator.executions.launcher import ExecutionResult
-from orchestrator.ledger import LedgerEntry
-from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import eta
 from orchestrator.runtime.landing_gate import Arrival
 from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
-from orchestrator.window import RefreshWindow
 
 DAY = date(2002, 12, 31)
 DEADLINE = status.deadline_of(DAY, "09:00", "America/New_York")
@@ -112,50 +106,3 @@ def test_a_run_that_will_end_after_the_deadline_is_at_risk_and_one_that_will_not
     assert eta.forecast(DEADLINE, DEADLINE - timedelta(minutes=90), LANDED, early, None, duration).line() == (
         "on track: ETA 07:40 (deadline 09:00)"
     )
-
-
-def _execution(state: ExecutionStatus, stopped: datetime | None) -> ExecutionResult:
-    ref = ExecutionRef("arn", f"store-sales-{DAY}-r1", state, DEADLINE - timedelta(hours=2), stopped)
-    return ExecutionResult(ref, ExecutionRequest(RefreshWindow.day(DAY)))
-
-
-def _load(run: ExecutionResult, published: bool) -> LedgerEntry:
-    return LedgerEntry(
-        execution=run.ref.name,
-        window=RefreshWindow.day(DAY),
-        started=run.ref.started,
-        finished=run.ref.stopped,
-        status=run.ref.status.value,
-        selection=None,
-        published=published,
-        rows_written={},
-        anomalies=(),
-        error=None,
-        allowed_gap=False,
-    )
-
-
-@pytest.mark.parametrize(
-    ("state", "at_risk", "line"),
-    [
-        (ExecutionStatus.FAILED, True, f"at risk: the last attempt, store-sales-{DAY}-r1, failed: a rerun is needed"),
-        (ExecutionStatus.SUCCEEDED, None, None),
-    ],
-)
-def test_status_carries_the_forecast_of_a_day_not_yet_published_and_none_once_published(
-    state: ExecutionStatus, at_risk: bool | None, line: str | None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    run = _execution(state, DEADLINE - timedelta(minutes=80))
-    now = DEADLINE - timedelta(minutes=30)
-    past = past_runs([6.0] * 20)
-    judged = status.judge(
-        DAY, DEADLINE, LANDED, [run], [_load(run, state is ExecutionStatus.SUCCEEDED)], None, now, past
-    )
-    document = judged.to_dict()
-    assert (document["forecast"] or {}).get("at_risk") == at_risk
-    status.show(judged, as_json=False)
-    printed = capsys.readouterr().out.splitlines()
-    if line is None:
-        assert judged.forecast is None and not any("ETA" in text or "at risk" in text for text in printed)
-    else:
-        assert printed[1].startswith(f"  {line}; ETA 08:36; a run needs ~6 min")
