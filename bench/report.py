@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
+from bench.growth import ScaleCosts
 from bench.measure import Spread
 from bench.suite import Results, price, workshop_transitions
 
@@ -110,29 +112,26 @@ def render(results: Results, command: str) -> str:
 
 
 def _summary(results: Results, add: Callable[[str], None]) -> None:
+    costs = ScaleCosts.of(asdict(results))
     daily = [row for row in results.daily if row["history"] == "five_years"]
     short = [row for row in results.daily if row["history"] == "one_month"]
     days = int(results.dates["full_window_days"])
     per_day = _median([float(run["seconds"]) for run in results.sequence])
-    backfill_a = _median(_pick(results.backfill, lambda r: r["a"]["seconds"]))
-    backfill_c = _median(_pick(results.backfill, lambda r: r["c"]["seconds"]))
+    backfill_a, backfill_c = costs.backfill["a"], costs.backfill["c"]
     ours = sum(1 + int(s["retries"]) for s in results.execution["states_entered"])
     equal = sum(1 for check in results.checks if check["equal"])
     add("## Summary (medians)")
     add("")
     add(
-        f"- Daily refresh: (a) {_median(_pick(daily, lambda r: r['a']['seconds'])):.1f} s, "
-        f"(b) {_median(_pick(daily, lambda r: r['b']['seconds'])):.1f} s, "
-        f"(c) {_median(_pick(daily, lambda r: r['c']['seconds'])):.1f} s; "
+        f"- Daily refresh: (a) {costs.daily['a']:.1f} s, (b) {costs.daily['b']:.1f} s, (c) {costs.daily['c']:.1f} s; "
         f"b/a {_median(_pick(daily, lambda r: r['b']['seconds'] / r['a']['seconds'])):.1f} x, "
         f"c/a {_median(_pick(daily, lambda r: r['c']['seconds'] / r['a']['seconds'])):.1f} x, "
-        f"c/b {_median(_pick(daily, lambda r: r['c']['seconds'] / r['b']['seconds'])):.2f} x, "
+        f"c/b {costs.daily_c_over_b:.2f} x, "
         f"c - a {_median(_pick(daily, lambda r: r['c']['seconds'] - r['a']['seconds'])):.1f} s."
     )
     add(
         f"- Backfill of {days} days: (a) {backfill_a:.1f} s, (c) {backfill_c:.1f} s, (b) ~{per_day * days:,.0f} s "
-        f"extrapolated from {len(results.sequence)} days; c/a "
-        f"{_median(_pick(results.backfill, lambda r: r['c']['seconds'] / r['a']['seconds'])):.1f} x, "
+        f"extrapolated from {len(results.sequence)} days; c/a {costs.backfill_c_over_a:.1f} x, "
         f"c/b {backfill_c / (per_day * days):.4f}."
     )
     ratios = [
@@ -144,10 +143,7 @@ def _summary(results: Results, add: Callable[[str], None]) -> None:
         f"- {ours} state transitions per execution, against {workshop_transitions(job_seconds)['total']} for the "
         "workshop's polling design on the same job durations."
     )
-    add(
-        f"- Peak runner memory: daily {max(row['peak_rss_mb'] for row in results.footprint):.0f} MB, "
-        f"backfill {max(row['c']['ecs_runner_peak_mb'] for row in results.backfill):.0f} MB."
-    )
+    add(f"- Peak runner memory: daily {costs.daily_peak_mb:.0f} MB, backfill {costs.ecs_backfill_peak_mb:.0f} MB.")
     add(f"- Equality checks: {equal} of {len(results.checks)} passed.")
     add("")
 
@@ -159,29 +155,20 @@ def peak_limits(scale: float) -> tuple[float, float]:
 
 def _targets(results: Results, add: Callable[[str], None]) -> None:
     """The speed targets of issue 10, each against its measured median."""
+    costs = ScaleCosts.of(asdict(results))
     daily = [row for row in results.daily if row["history"] == "five_years"]
     short = [row for row in results.daily if row["history"] == "one_month"]
     dims = [row["seconds"] for row in results.footprint if row["task"] in {"customer_address", "item"}]
     history = _median([long["c"]["seconds"] / brief["c"]["seconds"] for long, brief in zip(daily, short, strict=True)])
-    backfill_peak = max(max(row["c"]["ecs_runner_peak_mb"], row["c"]["cli_peak_mb"]) for row in results.backfill)
-    daily_limit, backfill_limit = peak_limits(float(results.options["scale"]))
+    backfill_peak = max(costs.ecs_backfill_peak_mb, costs.cli_backfill_peak_mb)
+    daily_limit, backfill_limit = peak_limits(costs.scale)
     checks = [
-        ("daily: c <= b", _median(_pick(daily, lambda r: r["c"]["seconds"] / r["b"]["seconds"])), 1.0, " x"),
+        ("daily: c <= b", costs.daily_c_over_b, 1.0, " x"),
         ("daily: c - a <= 5 s", _median(_pick(daily, lambda r: r["c"]["seconds"] - r["a"]["seconds"])), 5.0, " s"),
         ("a dimension task as a new runner process <= 4 s", _median(dims), 4.0, " s"),
-        (
-            "backfill: c <= 3 a",
-            _median(_pick(results.backfill, lambda r: r["c"]["seconds"] / r["a"]["seconds"])),
-            3.0,
-            " x",
-        ),
+        ("backfill: c <= 3 a", costs.backfill_c_over_a, 3.0, " x"),
         ("five years vs one month <= 1.2", history, 1.2, " x"),
-        (
-            f"any daily task's runner peak <= {daily_limit:,.0f} MB",
-            max(row["peak_rss_mb"] for row in results.footprint),
-            daily_limit,
-            " MB",
-        ),
+        (f"any daily task's runner peak <= {daily_limit:,.0f} MB", costs.daily_peak_mb, daily_limit, " MB"),
         (
             f"backfill peak (ECS runner or CLI with its in-process runner) <= {backfill_limit:,.0f} MB",
             backfill_peak,
@@ -201,8 +188,7 @@ def _targets(results: Results, add: Callable[[str], None]) -> None:
     for name, value, limit, unit in checks:
         add(f"| {name} | {value:.2f}{unit} | {'yes' if value <= limit else '**no**'} |")
     add("")
-    c_total = _median(_pick(daily, lambda r: r["c"]["seconds"]))
-    b_total = _median(_pick(daily, lambda r: r["b"]["seconds"]))
+    c_total, b_total = costs.daily["c"], costs.daily["b"]
     outside = _median(_pick(daily, lambda r: r["c"]["seconds"] - r["c"]["execution_seconds"]))
     b_start = _median(_pick(daily, lambda r: r["b"]["seconds"] - r["b"]["log_span_seconds"] + r["b"]["parse_seconds"]))
     execution = _median(_pick(daily, lambda r: r["c"]["execution_seconds"]))
@@ -222,8 +208,7 @@ def _targets(results: Results, add: Callable[[str], None]) -> None:
         "difference does not grow with the data: it is fixed cost per command and per task (section 7)."
     )
     add("")
-    backfill_a = _median(_pick(results.backfill, lambda r: r["a"]["seconds"]))
-    backfill_c = _median(_pick(results.backfill, lambda r: r["c"]["seconds"]))
+    backfill_a, backfill_c = costs.backfill["a"], costs.backfill["c"]
     fact = _median(_pick(results.backfill, lambda r: _task_seconds(r["c"], "store_sales")))
     add(
         f"**Where the backfill difference goes** (medians): (c) {backfill_c:.1f} s against (a) {backfill_a:.1f} s. "
