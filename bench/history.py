@@ -15,9 +15,10 @@ import json
 import sys
 from collections import Counter
 
-from orchestrator.cli.session import LocalBackend
+from orchestrator import config
 from orchestrator.errors import StoreSalesError
 from orchestrator.executions import launcher
+from orchestrator.modes.local import LocalBackend
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import step_functions
 from orchestrator.window import RefreshWindow
@@ -26,7 +27,7 @@ DEADLINE_SECONDS = 3600.0
 
 
 def execution_history(window: RefreshWindow) -> dict[str, object]:
-    backend = LocalBackend()
+    backend = LocalBackend(config.load())
     with backend.exclusive(), backend.open() as session:
         ref = step_functions.start(
             session.sfn,

@@ -142,7 +142,7 @@ class Bench:
         the warehouse path, which differs per run directory: without this, the first measured command in a new
         directory pays a full parse (about 4 s at SF 1) that repeated runs in one place never pay. In the daily
         rounds that first command is always (c) on five years, which made history look expensive."""
-        code = "from orchestrator import settings; from orchestrator.cli.session import ensure_parsed; " + (
+        code = "from orchestrator import settings; from orchestrator.modes.local import ensure_parsed; " + (
             "ensure_parsed(settings.project_dir())"
         )
         self._measure(f"parse-{name}", [PYTHON, "-c", code], RunDir(self.scratch / name).env())

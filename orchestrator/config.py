@@ -18,8 +18,10 @@ Sources, later ones winning: the file (`--config FILE`, else $STORE_SALES_CONFIG
 The file holds one table, [aws]; an unknown table or key, or a value its environment variable would refuse
 (`orchestrator.settings`), is a ConfigurationError naming the file, the key and what is accepted.
 
-Without a state machine ARN the commands use the local emulator; `--aws` makes a missing value an
-error that names the key and the variable to set.
+**The mode**, one rule for every command and for `reports.connect()` (`Config.mode`): `--local` / `--aws`
+(or `connect("local")` / `connect("aws")`) wins; otherwise AWS when the configuration names a deployed part of
+the stack (a state machine ARN, a Redshift cluster or workgroup), else local. In AWS mode a value the command
+needs and the configuration lacks is an error that names the key and the variable to set.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import difflib
 import os
 import tomllib
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,13 @@ _ENV_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
+class Mode(StrEnum):
+    """Where commands act: this machine (the local emulator, the DuckDB file) or the deployed stack."""
+
+    LOCAL = "local"
+    AWS = "aws"
+
+
 @dataclass(frozen=True)
 class Config:
     """Resolved configuration; `source` says where the file came from, for error messages."""
@@ -74,9 +84,18 @@ class Config:
     source: str = "environment"
 
     @property
-    def has_aws(self) -> bool:
-        """True when the configuration names a deployed state machine."""
-        return self.state_machine_arn is not None
+    def redshift_configured(self) -> bool:
+        """True when the configuration names a Redshift cluster or workgroup."""
+        return bool(self.redshift_cluster_id or self.redshift_workgroup)
+
+    def mode(self, requested: Mode | None = None) -> Mode:
+        """The one rule: an explicit choice wins; otherwise AWS when the configuration names a deployed part of
+        the stack (the state machine, or the Redshift warehouse it loads), else local. A configuration naming
+        only Redshift is AWS mode too, so `run` says the state machine ARN is missing instead of loading the
+        local DuckDB file while `report` reads Redshift."""
+        if requested is not None:
+            return requested
+        return Mode.AWS if self.state_machine_arn or self.redshift_configured else Mode.LOCAL
 
     def require(self, key: str) -> str:
         """The value of `key`, or a ConfigurationError that says how to set it."""

@@ -4,7 +4,7 @@ the holder has said so, what it is doing: a local run writes its execution's nam
 Three users, one helper:
 - the warehouse lock (`runtime.runner`): tasks of the local emulator and its Fargate containers share one
   DuckDB file, which takes one writer, so they wait their turn;
-- the data directory's pipeline lock (`PIPELINE_LOCK_FILE_NAME`, `cli.session`): held by a local run for its
+- the data directory's pipeline lock (`PIPELINE_LOCK_FILE_NAME`, `modes.local`): held by a local run for its
   whole command; a second local run, or sample-data rewriting the extracts under a run, is refused at once
   with an error naming the holder (`refuse`);
 - the readers of the local warehouse (`reports`) wait for the pipeline lock to be free (`wait_for_release`),

@@ -3,7 +3,7 @@ from Redshift through the Data API, with one implementation behind the notebook 
 
     from orchestrator import reports
 
-    conn = reports.connect()  # local warehouse, or Redshift when a cluster or workgroup is configured
+    conn = reports.connect()  # the local warehouse, or Redshift when the stack is configured (AWS mode)
     conn.daily_store_sales(date="2002-12-31", city="Midway", state="TN")
     conn.weekly_region_sales(region="North America", weeks=8)
     conn.query("select count(*) as lines from store_sales.fct_store_sales where ss_sold_date = :day", day="2002-12-31")
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from orchestrator.config import Mode
 from orchestrator.errors import DataDirError, UsageError
 from orchestrator.ledger import DataAsOf, Ledger
 from orchestrator.warehouse import (
@@ -46,7 +47,6 @@ from orchestrator.warehouse import (
     PLACEHOLDER,
     Backend,
     ColumnKind,
-    ReportSource,
     checked_schema,
     convert,
     open_warehouse,
@@ -241,22 +241,35 @@ class ReportConnection:
 
 
 def connect(
-    source: ReportSource | str | None = None,
+    mode: Mode | str | None = None,
     *,
     config: Config | None = None,
     secret_arn: str | None = None,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> ReportConnection:
-    """A connection to the warehouse holding the reports (`orchestrator.warehouse.open_warehouse` says which).
+    """A connection to the warehouse holding the reports: the one the pipeline of `mode` ("local" or "aws"; None:
+    the configuration's, by the same rule as every command) loads (`orchestrator.warehouse.open_warehouse`).
 
-    Without `source`: Redshift when the configuration (store-sales.toml or STORE_SALES_REDSHIFT_* variables)
-    names a cluster or a workgroup, else the local DuckDB warehouse. On Redshift the login is a database user
-    with temporary IAM credentials (redshift_db_user) or a Secrets Manager secret holding `username` and
-    `password` (`secret_arn`, else redshift_secret_arn), checked here so a wrong one fails at once.
+    Without `mode`: AWS, so Redshift through the Data API, when the configuration (store-sales.toml or the
+    STORE_SALES_* variables) names a state machine, a cluster or a workgroup, else the local DuckDB warehouse. On
+    Redshift the login is a database user with temporary IAM credentials (redshift_db_user) or a Secrets Manager
+    secret holding `username` and `password` (`secret_arn`, else redshift_secret_arn), checked here so a wrong one
+    fails at once.
     """
     return ReportConnection(
-        open_warehouse(source, config=config, secret_arn=secret_arn, timeout_seconds=timeout_seconds)
+        open_warehouse(_mode(mode), config=config, secret_arn=secret_arn, timeout_seconds=timeout_seconds)
     )
+
+
+def _mode(value: Mode | str | None) -> Mode | None:
+    if value is None or isinstance(value, Mode):
+        return value
+    try:
+        return Mode(value)
+    except ValueError:
+        raise UsageError(
+            f"connect({value!r}): the mode is {' or '.join(repr(m.value) for m in Mode)} (None: the configuration's)"
+        ) from None
 
 
 def _json_value(value: object) -> str:

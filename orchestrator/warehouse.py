@@ -5,9 +5,12 @@ it, say whether it `exists`), behind the reports (`orchestrator.reports`, which 
 DataFrames) and the ledger of loads (`orchestrator.ledger`). It imports no pandas, so a command that only
 asks the ledger pays no DataFrame import.
 
-`open_warehouse` picks it by one rule: Redshift when the configuration (store-sales.toml or the
-STORE_SALES_REDSHIFT_* variables) names a cluster or a workgroup, else the local DuckDB file
-(`STORE_SALES_DUCKDB`, default `DIR/warehouse.duckdb`).
+`open_warehouse` reads the warehouse the pipeline of the mode loads (the mode: `Config.mode`, one rule for
+every command and the notebook): the dbt target's, STORE_SALES_TARGET when set, else the mode's own. Locally
+that is `local`, the DuckDB file the local emulator loads (`STORE_SALES_DUCKDB`, default `DIR/warehouse.duckdb`);
+on AWS it is `redshift`, what the deployed stack's runner loads (infra/template.yaml), read through the Data
+API. An emulated stack whose runner loads the DuckDB file says so with STORE_SALES_TARGET=local, as its runner
+does.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from orchestrator import config as config_module
 from orchestrator import file_lock, settings
-from orchestrator.errors import DataDirError, UsageError, WarehouseBusy
+from orchestrator.config import Mode
+from orchestrator.errors import ConfigurationError, DataDirError, UsageError, WarehouseBusy
 from orchestrator.redshift_data import RedshiftTarget, check_secret
 from orchestrator.redshift_data import query as data_api_query
 
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from orchestrator.config import Config
 
 LOCAL_SCHEMA = "main"
+REDSHIFT_TARGET = "redshift"  # the deployed runner's dbt target (infra/template.yaml, profiles.yml.example)
 DEFAULT_TIMEOUT_SECONDS = 300.0
 # DuckDB's refusals to open a file another writer has open: another process ("Conflicting lock is held in
 # <program> (PID 1234)"), or this one with another configuration (an in-process task holds it read-write)
@@ -45,13 +50,6 @@ WRITER_POLL_SECONDS = 0.25
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # `:name`, but not the second colon of a `::type` cast
 PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
-
-
-class ReportSource(StrEnum):
-    """Which warehouse to read: the local DuckDB file or Redshift through the Data API."""
-
-    LOCAL = "local"
-    REDSHIFT = "redshift"
 
 
 class ColumnKind(StrEnum):
@@ -285,32 +283,47 @@ class DataApiBackend:
         return True  # a cluster or workgroup named in the configuration; a wrong one fails the first statement
 
 
-def redshift_configured(cfg: Config) -> bool:
-    """True when the configuration names a Redshift cluster or workgroup for the reports."""
-    return bool(cfg.redshift_cluster_id or cfg.redshift_workgroup)
+def warehouse_target(mode: Mode) -> str:
+    """The dbt target whose warehouse the mode's pipeline loads: STORE_SALES_TARGET when set, else `local`
+    locally and `redshift` on AWS (the deployed runner's, infra/template.yaml)."""
+    return settings.TARGET.raw() or (REDSHIFT_TARGET if mode is Mode.AWS else settings.DEFAULT_TARGET)
 
 
 def open_warehouse(
-    source: ReportSource | str | None = None,
+    mode: Mode | None = None,
     *,
     config: Config | None = None,
     secret_arn: str | None = None,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    wait_for_local_run: bool = True,
 ) -> Backend:
-    """The warehouse holding the marts, the reports and the ledger.
+    """The warehouse holding the marts, the reports and the ledger: the one the pipeline of `mode` loads
+    (None: the configuration's mode, `Config.mode`).
 
-    Without `source`: Redshift when the configuration (store-sales.toml or STORE_SALES_REDSHIFT_* variables)
-    names a cluster or a workgroup, else the local DuckDB warehouse. On Redshift the login is a database user
-    with temporary IAM credentials (redshift_db_user) or a Secrets Manager secret holding `username` and
-    `password` (`secret_arn`, else redshift_secret_arn), checked here so a wrong one fails at once.
+    Locally, a statement waits for a local run in progress to finish (`wait_for_local_run`; not for the ledger
+    a run reads under its own lock). On Redshift the login is a database user with temporary IAM credentials
+    (redshift_db_user) or a Secrets Manager secret holding `username` and `password` (`secret_arn`, else
+    redshift_secret_arn), checked here so a wrong one fails at once.
     """
     cfg = config if config is not None else config_module.load()
-    chosen = ReportSource(source) if source is not None else None
-    if chosen is None:
-        chosen = ReportSource.REDSHIFT if redshift_configured(cfg) else ReportSource.LOCAL
-    if chosen is ReportSource.LOCAL:
-        run_lock = settings.data_dir() / file_lock.PIPELINE_LOCK_FILE_NAME
+    chosen = cfg.mode(mode)
+    dbt_target = warehouse_target(chosen)
+    if dbt_target == settings.DEFAULT_TARGET:
+        run_lock = settings.data_dir() / file_lock.PIPELINE_LOCK_FILE_NAME if wait_for_local_run else None
         return DuckDBBackend(settings.duckdb_path(), run_lock=run_lock, timeout_seconds=timeout_seconds)
+    if dbt_target != REDSHIFT_TARGET:
+        raise UsageError(
+            f"{settings.TARGET.name}={dbt_target}: the commands and the reports read the warehouse of the "
+            f"`{settings.DEFAULT_TARGET}` (DuckDB) or `{REDSHIFT_TARGET}` target; unset it or name one of them"
+        )
+    if not cfg.redshift_configured:
+        where = cfg.source if cfg.source != "environment" else config_module.CONFIG_FILE_NAME
+        raise ConfigurationError(
+            f"{'AWS mode' if chosen is Mode.AWS else settings.TARGET.name + '=redshift'} reads the Redshift warehouse "
+            "the deployed stack loads, and the configuration names no "
+            f"Redshift: set redshift_cluster_id or redshift_workgroup (and redshift_database) in the [aws] table "
+            f"of {where} or the STORE_SALES_REDSHIFT_* variables, or use --local for the local DuckDB file"
+        )
     from orchestrator.aws import aws_client
 
     target = RedshiftTarget(

@@ -1,13 +1,15 @@
 """The architecture, held true: layered subpackages, one protocol module, a runtime that stands alone.
 
 Layers (each may import the ones listed for it, and itself):
-- foundation: errors, window, settings, config, contract, protocol, aws, file_lock: nothing but the foundation;
+- foundation: errors, window, settings, config, contract, protocol, aws, file_lock, extras: nothing but the
+  foundation;
 - runtime/ (what ships in the image: every entry point the template names, the task runner, the trigger, the
   deadline check, the docs function, and the start of executions they share) and definition/ (manifest -> ASL):
   the foundation;
 - executions/ (watch, history, journal): the foundation and the runtime;
 - the analyst's library (reports, redshift_data, charts): the foundation;
 - local/ (emulator, moto adaptations, sample data): the foundation, the runtime and the definition;
+- modes/ (a Backend per mode, chosen by the configuration's one rule): everything above but the CLI;
 - cli/: anything.
 The image ships the runtime: importing any handler or container command the template names must load nothing
 but the runtime and the foundation (the definition generator, the local emulator or the CLI would drag dbt's
@@ -16,7 +18,7 @@ task's own entry points load exactly the task runtime, not the trigger or the do
 The image installs the package's main dependencies alone (pyproject.toml `dependencies`: dbt-core, dbt-redshift,
 boto3): every module the runtime and the foundation import, lazy ones included, comes from them, and a cold start
 loads none of the local mode's libraries (DuckDB, pandas, pyarrow, numpy). Every other library the package imports
-belongs to an extra that `orchestrator.cli.extras` names when it is missing.
+belongs to an extra that `orchestrator.extras` names when it is missing.
 """
 
 from __future__ import annotations
@@ -36,14 +38,14 @@ from pathlib import Path
 from infra_support import load_template
 from packaging.requirements import Requirement
 
-from orchestrator.cli.extras import EXTRA_OF_MODULE
+from orchestrator.extras import EXTRA_OF_MODULE
 from orchestrator.protocol import INPUT_KEYS, SUMMARY_KEYS, TASK_SUMMARY_MARKERS, ExecutionRequest, TaskSummary
 from orchestrator.window import RefreshWindow
 
 PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 PYPROJECT = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 NOT_IN_THE_IMAGE = {"duckdb", "pandas", "pyarrow", "numpy", *EXTRA_OF_MODULE}
-FOUNDATION = {"errors", "window", "settings", "config", "landing_contract", "protocol", "aws", "file_lock"}
+FOUNDATION = {"errors", "window", "settings", "config", "landing_contract", "protocol", "aws", "file_lock", "extras"}
 ANALYST = {"reports", "redshift_data", "charts", "warehouse", "ledger"}
 ALLOWED = {
     "foundation": {"foundation"},
@@ -52,7 +54,8 @@ ALLOWED = {
     "executions": {"foundation", "runtime", "executions"},
     "analyst": {"foundation", "analyst"},
     "local": {"foundation", "runtime", "definition", "local"},
-    "cli": {"foundation", "runtime", "definition", "executions", "analyst", "local", "cli"},
+    "modes": {"foundation", "runtime", "definition", "executions", "analyst", "local", "modes"},
+    "cli": {"foundation", "runtime", "definition", "executions", "analyst", "local", "modes", "cli"},
 }
 RUNTIME_MODULES = {
     "orchestrator",
@@ -360,3 +363,28 @@ def test_every_other_library_belongs_to_the_extra_named_when_it_is_missing() -> 
         if not distributions_of(module) <= listed_in_extra(extra) or distributions_of(module) & BASE
     }
     assert wrong == {}
+
+
+def readme_layers() -> dict[str, tuple[set[str], set[str]]]:
+    """The README's layer table: each layer's modules (`orchestrator/x/` is the layer x itself) and what it may
+    import ("everything": every layer)."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\w+) \| (`orchestrator/[^|]*) \| [^\n]* \| ([^|]+) \|$", readme, flags=re.MULTILINE)
+    layers = {}
+    for name, where, may in rows:
+        folder, *modules = re.findall(r"`([^`]+)`", where)
+        named = set(modules) if folder == "orchestrator/" else {folder.removeprefix("orchestrator/").rstrip("/")}
+        allowed = set(ALLOWED) if may.strip() == "everything" else {item.strip() for item in may.split(",")}
+        layers[name] = (named, {item.removeprefix("the ") for item in allowed} | {name})
+    return layers
+
+
+def test_the_readmes_layer_table_is_the_one_held_here() -> None:
+    expected = {
+        name: (
+            FOUNDATION if name == "foundation" else ANALYST if name == "analyst" else {name},
+            ALLOWED[name],
+        )
+        for name in ALLOWED
+    }
+    assert readme_layers() == expected

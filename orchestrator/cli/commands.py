@@ -1,8 +1,11 @@
-"""The data engineer's and analyst's commands: run, watch, history, status, backfill, resume, report.
+"""The handlers of the commands that act on the pipeline or its warehouse: run, watch, history, status,
+backfill, resume, report.
 
-Each takes its typed options (`orchestrator.cli.options`) and a `Backend` (`orchestrator.cli.session`): one
-path for AWS and the local emulator, which differ only in what the backend carries (where past executions
-are kept, where the extracts land, the lock, what stopping the watch does).
+Each takes its typed options (`orchestrator.cli.options`), as the command table (`orchestrator.cli.parser`)
+builds them, and acts through the `Backend` of its mode (`orchestrator.modes`, one rule for every command):
+one path for AWS and the local emulator, which differ only in what the backend carries (where past executions
+are kept, where the extracts land, the lock, the warehouse the reports and the ledger read, what stopping the
+watch does).
 """
 
 from __future__ import annotations
@@ -16,20 +19,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator import config as config_module
+from orchestrator import modes
 from orchestrator.cli import display
-from orchestrator.cli import session as session_module
 from orchestrator.cli.options import (
     BackfillOptions,
     HistoryOptions,
-    PipelineOptions,
     ReportOptions,
     ResumeOptions,
     RunOptions,
     StatusOptions,
+    Target,
     Watching,
     WatchOptions,
 )
-from orchestrator.cli.session import Backend, Mode, Session, resolve_mode
 from orchestrator.errors import (
     EnvironmentProblem,
     ExitCode,
@@ -42,10 +44,10 @@ from orchestrator.executions import launcher
 from orchestrator.executions.history import RESUMABLE
 from orchestrator.executions.launcher import ExecutionResult
 from orchestrator.landing_contract import EXTRACTS
+from orchestrator.modes.backend import Backend, Session
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import eta, landing_gate
 from orchestrator.runtime.step_functions import ExecutionStatus
-from orchestrator.warehouse import ReportSource
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -124,7 +126,14 @@ def _run_request(window: RefreshWindow, options: RunOptions, session: Session) -
     )
 
 
-def _run(options: RunOptions, backend: Backend) -> int:
+def _backend(target: Target) -> Backend:
+    """The backend of the mode --local/--aws ask for, else of the configuration's (`orchestrator.modes`)."""
+    return modes.backend(config_module.load(target.config_file), target.mode)
+
+
+def run(options: RunOptions) -> int:
+    backend = _backend(options.target)
+    backend.check_can_run()
     window = options.window or _catch_up_window(backend, options.watching.json)
     if window is None:
         return ExitCode.OK
@@ -208,20 +217,21 @@ def _refuse_gap(window: RefreshWindow, backend: Backend, allow_gap: bool) -> Non
     )
 
 
-def _status(options: StatusOptions, backend: Backend) -> int:
-    from orchestrator.cli import status
+def status(options: StatusOptions) -> int:
+    from orchestrator.cli import status as status_module
 
+    backend = _backend(options.target)
     store = backend.landing()
     day = options.day or _newest_landed_day(store)
-    deadline = status.deadline_of(day, options.deadline, status.time_zone())
+    deadline = status_module.deadline_of(day, options.deadline, status_module.time_zone())
     arrivals = landing_gate.arrivals(store, day)
     executions = backend.history.covering(day)
     loads = backend.ledger.attempts(RefreshWindow.day(day))
     # enough of the newest executions to find the last RECENT_RUNS successful daily ones among backfills and reruns
     past = backend.history.recent(3 * eta.RECENT_RUNS)
     now = datetime.now(UTC)
-    verdict = status.judge(day, deadline, arrivals, executions, loads, backend.running(), now, past)
-    status.show(verdict, options.json)
+    verdict = status_module.judge(day, deadline, arrivals, executions, loads, backend.running(), now, past)
+    status_module.show(verdict, options.json)
     return int(verdict.exit_code)
 
 
@@ -232,15 +242,16 @@ def _newest_landed_day(store: landing_gate.LandingStore) -> date:
     return max(days)
 
 
-def _watch(options: WatchOptions, backend: Backend) -> int:
+def watch(options: WatchOptions) -> int:
     progress = None if options.watching.json else display.Progress()
-    result = backend.history.follow(options.execution, options.watching.timeout, progress)
+    result = _backend(options.target).history.follow(options.execution, options.watching.timeout, progress)
     return _finish(result, options.watching.json)
 
 
-def _history(options: HistoryOptions, backend: Backend) -> int:
+def history(options: HistoryOptions) -> int:
     if options.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {options.limit}")
+    backend = _backend(options.target)
     refs = backend.history.recent(options.limit)
     # the rows of the executions listed, and the newest ones (plain dbt runs are in the ledger only)
     entries = backend.ledger.newest(options.limit)
@@ -277,7 +288,9 @@ def _resume_request(result: ExecutionResult, session: Session) -> ExecutionReque
     return replace(result.request, nodes=nodes, resumes_complete_load=result.request.completes_window)
 
 
-def _resume(options: ResumeOptions, backend: Backend) -> int:
+def resume(options: ResumeOptions) -> int:
+    backend = _backend(options.target)
+    backend.check_can_run()
     failed = backend.history.finished(options.execution, options.watching.timeout)
     windows = () if failed.request is None else (failed.request.window,)
     with backend.exclusive(), backend.open(windows) as session:
@@ -300,9 +313,11 @@ def chunks(window: RefreshWindow, chunk_days: int) -> list[RefreshWindow]:
     return result
 
 
-def _backfill(options: BackfillOptions, backend: Backend) -> int:
+def backfill(options: BackfillOptions) -> int:
     window = options.window
     parts = chunks(window, options.chunk_days)
+    backend = _backend(options.target)
+    backend.check_can_run()
     backend.check_window(window)
     _refuse_gap(window, backend, options.allow_gap)
     ledger = backend.ledger
@@ -350,39 +365,14 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def dispatch(options: PipelineOptions) -> int:
-    """run / watch / history / status / backfill / resume, in the mode asked for or configured."""
-    cfg = config_module.load(options.target.config_file)
-    backend = session_module.backend(resolve_mode(options.target.mode, cfg), cfg)
-    match options:
-        case RunOptions():
-            return _run(options, backend)
-        case WatchOptions():
-            return _watch(options, backend)
-        case HistoryOptions():
-            return _history(options, backend)
-        case StatusOptions():
-            return _status(options, backend)
-        case BackfillOptions():
-            return _backfill(options, backend)
-        case ResumeOptions():
-            return _resume(options, backend)
-
-
 def report(options: ReportOptions) -> int:
-    """`report daily|weekly`: a thin caller of the reports library (`orchestrator.reports`)."""
+    """`report daily|weekly`: a thin caller of the reports library (`orchestrator.reports`), on the warehouse of
+    the mode's backend (the one `run` loads)."""
     from orchestrator import reports
 
     if options.plot is not None:
         _check_plot_path(options.plot)
-    mode = options.target.mode
-    source = {Mode.LOCAL: ReportSource.LOCAL, Mode.AWS: ReportSource.REDSHIFT}.get(mode) if mode else None
-    conn = reports.connect(
-        source,
-        config=config_module.load(options.target.config_file),
-        secret_arn=options.secret_arn,
-        timeout_seconds=options.timeout,
-    )
+    conn = _backend(options.target).reports(timeout_seconds=options.timeout, secret_arn=options.secret_arn)
     if options.kind == "daily":
         frame = conn.daily_store_sales(
             date=options.date, start=options.start, end=options.end, city=options.city, state=options.state

@@ -32,8 +32,7 @@ from pathlib import Path
 import botocore
 import botocore.session
 
-from orchestrator import settings
-from orchestrator.cli import extras
+from orchestrator import extras, settings
 from orchestrator.config import CONFIG_FILE_NAME
 from orchestrator.errors import DeployError, UsageError
 
@@ -478,21 +477,41 @@ def settings_from_args(args: argparse.Namespace) -> DeploySettings:
     )
 
 
-def command(config: DeploySettings, print_only: bool = False, config_file: Path | None = None) -> int:
+@dataclass(frozen=True)
+class DeployOptions:
+    """What `deploy` was asked: the stack's settings, --print, --config-file."""
+
+    settings: DeploySettings
+    print_only: bool = False
+    config_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class WriteConfigOptions:
+    """What `write-config` was asked: --config-file."""
+
+    config_file: Path | None = None
+
+
+def options_from_args(args: argparse.Namespace) -> DeployOptions:
+    return DeployOptions(settings_from_args(args), args.print, args.config_file)
+
+
+def command(options: DeployOptions) -> int:
     """The `deploy` subcommand: print the script, or run it; its last step writes the configuration file
     (default store-sales.toml in the project directory, where the steps run)."""
-    target = config_file.resolve() if config_file is not None else Path(CONFIG_FILE_NAME)
-    if print_only:
-        print(script(config, target), end="")
+    target = options.config_file.resolve() if options.config_file is not None else Path(CONFIG_FILE_NAME)
+    if options.print_only:
+        print(script(options.settings, target), end="")
         return 0
-    print(f"deployed {config.stack_name}: {execute(config, target)}")
+    print(f"deployed {options.settings.stack_name}: {execute(options.settings, target)}")
     return 0
 
 
-def config_command(config_file: Path | None) -> int:
-    """The `write-config` subcommand: the stack outputs on stdin become the [aws] table of `config_file`
+def config_command(options: WriteConfigOptions) -> int:
+    """The `write-config` subcommand: the stack outputs on stdin become the [aws] table of its config file
     (default <project>/store-sales.toml)."""
-    target = config_file or settings.project_dir() / CONFIG_FILE_NAME
+    target = options.config_file or settings.project_dir() / CONFIG_FILE_NAME
     values = write_config(sys.stdin.read(), target)
     print(f"wrote {target}: state machine {values['state_machine_arn']}")
     return 0

@@ -1,14 +1,19 @@
-"""What each command was asked, typed: the parser (`orchestrator.cli.parser`) turns argparse's namespace into
-one of these, checking what it can alone (dates, the window's shape); the commands never see argparse."""
+"""What each command was asked, typed: the command table (`orchestrator.cli.parser.COMMANDS`) turns argparse's
+namespace into one of these, checking what it can alone (dates, the window's shape); the handlers never see
+argparse."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from orchestrator.cli.session import Mode
+from orchestrator.config import Mode
 from orchestrator.window import RefreshWindow
+
+if TYPE_CHECKING:
+    from orchestrator.definition.state_machine import RenderOptions
 
 DEFAULT_WATCH_SECONDS = 6 * 3600
 
@@ -84,9 +89,6 @@ class ResumeOptions:
     target: Target = Target()
 
 
-PipelineOptions = RunOptions | WatchOptions | HistoryOptions | StatusOptions | BackfillOptions | ResumeOptions
-
-
 @dataclass(frozen=True)
 class ReportOptions:
     kind: str  # daily or weekly
@@ -102,3 +104,16 @@ class ReportOptions:
     timeout: float = 300
     secret_arn: str | None = None
     target: Target = Target()
+
+
+@dataclass(frozen=True)
+class SampleDataOptions:
+    scale: float = 0.1
+    data_dir: Path | None = None  # None: STORE_SALES_DATA_DIR or <project>/data
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class RenderFileOptions:
+    out: Path
+    render: RenderOptions

@@ -15,10 +15,10 @@ import pytest
 from pipeline_support import negative
 
 from orchestrator import cli, file_lock, settings
-from orchestrator.cli.session import ensure_parsed
 from orchestrator.errors import ExitCode
 from orchestrator.local import sample_data
 from orchestrator.local.emulator import LocalAws, LocalOptions
+from orchestrator.modes.local import ensure_parsed
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +32,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalAw
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("STORE_SALES_DATA_DIR", str(data))
         patch.delenv("STORE_SALES_DUCKDB", raising=False)
+        # the emulator's runner loads the DuckDB file (its one substitution for Redshift): the CLI reads the same
+        patch.setenv("STORE_SALES_TARGET", "local")
         with LocalAws(LocalOptions()) as aws:
             patch.setenv("STORE_SALES_STATE_MACHINE_ARN", aws.state_machine_arn)
             patch.setenv("AWS_REGION", "us-east-1")
@@ -91,9 +93,10 @@ def test_no_wait_returns_the_arn_and_a_second_overlapping_run_is_refused(
 def test_reports_go_through_the_data_api_and_time_out_cleanly(
     deployed: tuple[LocalAws, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("STORE_SALES_TARGET", "redshift")  # the deployed runner's target: AWS mode reads Redshift
     code = cli.main(["report", "daily", "--date", "1998-01-02", "--aws"])
     assert code == ExitCode.USAGE
-    assert "redshift_database" in capsys.readouterr().err
+    assert "names no Redshift" in capsys.readouterr().err
 
     monkeypatch.setenv("STORE_SALES_REDSHIFT_DATABASE", "dev")
     monkeypatch.setenv("STORE_SALES_REDSHIFT_WORKGROUP", "analytics")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from datetime import date
 from pathlib import Path
@@ -9,7 +10,11 @@ from pathlib import Path
 import pytest
 from cli_support import assert_one_line_error, cli, december_landing
 
-from orchestrator.cli import commands
+from orchestrator import modes
+from orchestrator.cli import commands, parser
+from orchestrator.cli.parser import build_parser
+from orchestrator.config import Config, Mode
+from orchestrator.config import load as load_config
 from orchestrator.errors import UsageError
 from orchestrator.window import RefreshWindow
 
@@ -47,6 +52,54 @@ def test_aws_mode_names_the_missing_configuration(tmp_path: Path) -> None:
     assert_one_line_error(result, 2, "state_machine_arn", "STORE_SALES_STATE_MACHINE_ARN")
 
 
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [
+        ({}, Mode.LOCAL),
+        ({"state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:s"}, Mode.AWS),
+        ({"redshift_workgroup": "analytics"}, Mode.AWS),
+        ({"redshift_cluster_id": "dw"}, Mode.AWS),
+        ({"landing_s3_uri": "s3://bucket/landing-root"}, Mode.LOCAL),
+    ],
+)
+def test_one_rule_gives_every_command_its_mode(configured: dict[str, str], expected: Mode) -> None:
+    config = Config(**configured)
+    assert config.mode() is expected
+    assert modes.backend(config).mode is expected
+    assert config.mode(Mode.LOCAL) is Mode.LOCAL and config.mode(Mode.AWS) is Mode.AWS  # --local / --aws win
+
+
+def test_redshift_without_a_state_machine_is_aws_for_run_and_report_alike(landing: Path, tmp_path: Path) -> None:
+    """The bug the one rule removes: with Redshift configured and no state machine ARN, `run` used to load the
+    local DuckDB file while `report` read Redshift. Now both are AWS mode: `run` names what it lacks, and neither
+    touches the local warehouse."""
+    config = tmp_path / "store-sales.toml"
+    config.write_text('[aws]\nregion = "us-east-1"\nredshift_workgroup = "analytics"\nredshift_database = "dev"\n')
+    env = {"STORE_SALES_DATA_DIR": str(landing), "STORE_SALES_CONFIG": str(config)}
+    result = cli("run", "--date", "2002-12-01", env=env)
+    assert_one_line_error(result, 2, "state_machine_arn", str(config))
+    assert not (landing / "warehouse.duckdb").exists()
+    backend = modes.backend(load_config(config))
+    assert "Redshift workgroup analytics, database dev" in repr(backend.reports(timeout_seconds=1))
+    assert backend.ledger.describe().startswith("Redshift workgroup analytics")
+
+
+def test_a_state_machine_without_redshift_names_the_warehouse_it_lacks(tmp_path: Path) -> None:
+    """AWS mode reads the Redshift the deployed stack loads: without one configured, `report` says so (and how to
+    read the local file instead) rather than reading a local DuckDB file the stack never loaded."""
+    config = tmp_path / "store-sales.toml"
+    config.write_text(
+        '[aws]\nregion = "us-east-1"\nstate_machine_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:s"\n'
+    )
+    result = cli("report", "daily", "--date", "2002-12-01", env={"STORE_SALES_CONFIG": str(config)}, cwd=tmp_path)
+    assert_one_line_error(result, 2, "names no Redshift", "redshift_workgroup", "--local")
+    # an emulated stack whose runner loads the DuckDB file says so as its runner does: STORE_SALES_TARGET=local
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STORE_SALES_TARGET", "local")
+        patch.setenv("STORE_SALES_DATA_DIR", str(tmp_path))
+        assert str(tmp_path / "warehouse.duckdb") in modes.backend(load_config(config)).ledger.describe()
+
+
 def test_a_broken_configuration_file_is_named(tmp_path: Path) -> None:
     config = tmp_path / "store-sales.toml"
     config.write_text('[aws]\nregion = "us-east-1"\nstate_machine = "typo"\n')
@@ -57,6 +110,19 @@ def test_a_broken_configuration_file_is_named(tmp_path: Path) -> None:
 def test_unknown_local_execution_points_to_history(landing: Path) -> None:
     result = cli("resume", "store-sales-2002-12-31-r9", "--local", env={"STORE_SALES_DATA_DIR": str(landing)})
     assert_one_line_error(result, 2, "store-sales-2002-12-31-r9", "history")
+
+
+def test_the_command_table_is_the_only_dispatch() -> None:
+    """Every command is one row of `COMMANDS`, and every row's handler exists with a parameter for its options."""
+    names = [command.name for command in parser.COMMANDS]
+    assert len(names) == len(set(names))
+    for command in parser.COMMANDS:
+        handler = command.handler
+        if isinstance(handler, parser.Handler):
+            handler = getattr(commands, handler.name)
+        assert callable(handler) and len(inspect.signature(handler).parameters) == 1, command.name
+    top = {name.split()[0] for name in names}
+    assert top == set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
 
 
 def test_every_command_has_help() -> None:

@@ -23,11 +23,11 @@ from moto import mock_aws
 from pipeline_support import FIRST, SECOND, built_models, clean_build, run_cli, tables
 
 from orchestrator import cli
-from orchestrator.cli.session import ensure_parsed, journal, local_run_lock
 from orchestrator.definition.graph import DbtGraph
 from orchestrator.definition.manifest import load_manifest
 from orchestrator.errors import ExitCode
 from orchestrator.executions.launcher import ExecutionResult
+from orchestrator.modes.local import ensure_parsed, journal, local_run_lock
 from orchestrator.protocol import ExecutionRequest, TaskSummary
 from orchestrator.runtime import step_functions
 from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli.extras import EXTRA_OF_MODULE
-from orchestrator.cli.extras import LOCAL_TARGET_ADAPTER as ADAPTER
 from orchestrator.errors import ExitCode
+from orchestrator.extras import EXTRA_OF_MODULE
+from orchestrator.extras import LOCAL_TARGET_ADAPTER as ADAPTER
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEPLOY_ARGS = (

@@ -26,8 +26,8 @@ from cli_support import PROJECT, cli
 from pipeline_support import FIRST
 
 from orchestrator import reports
-from orchestrator.cli.session import local_run_lock
 from orchestrator.errors import ExitCode, WarehouseBusy
+from orchestrator.modes.local import local_run_lock
 
 pytestmark = pytest.mark.slow
 NAME = f"store-sales-{FIRST}-r1"

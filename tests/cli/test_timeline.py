@@ -21,9 +21,9 @@ import pytest
 from cli_support import PROJECT, cli
 from pipeline_support import FIRST, built_models, run_cli
 
-from orchestrator.cli.session import journal
 from orchestrator.errors import ExitCode
 from orchestrator.executions.launcher import StateStatus
+from orchestrator.modes.local import journal
 
 pytestmark = pytest.mark.slow
 NAME = f"store-sales-{FIRST}-r1"

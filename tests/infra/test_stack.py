@@ -75,6 +75,7 @@ from stack_support import (
     ContainerRun,
     Deployed,
     Invocation,
+    local_warehouse,
     outputs,
     stack_policies,
 )
@@ -588,13 +589,12 @@ def test_the_cli_runs_the_landed_day_through_the_stack_s_state_machine_from_its_
     config = tmp_path / "store-sales.toml"
     settings = deploy.config_from_outputs(stack["description"]["Outputs"])
     assert settings.get("redshift_cluster_id") or settings.get("redshift_workgroup")
-    # the warehouse behind this stack is the DuckDB file its runner writes (moto answers no Redshift statement),
-    # so the CLI reads the ledger there: the configuration keeps everything but the Redshift target
-    local = {key: value for key, value in settings.items() if key not in {"redshift_cluster_id", "redshift_workgroup"}}
-    config.write_text(deploy.config_toml(local))
+    # the configuration as deploy writes it; the warehouse behind this stack is the DuckDB file its runner writes
+    # (moto answers no Redshift statement), so the CLI takes the runner's one substitution, STORE_SALES_TARGET=local
+    config.write_text(deploy.config_toml(settings))
     monkeypatch.setenv("STORE_SALES_CONFIG", str(config))
-    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(data))
-    monkeypatch.setenv("STORE_SALES_DUCKDB", str(data / "warehouse.duckdb"))
+    for name, value in local_warehouse(data).items():
+        monkeypatch.setenv(name, value)
 
     code = cli.main(["run", "--date", SECOND.isoformat(), "--aws", "--json"])
     captured = capsys.readouterr()

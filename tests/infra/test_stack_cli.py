@@ -41,14 +41,15 @@ from iam_support import (
     markdown_table,
 )
 from infra_support import INFRA_README, ROOT
-from stack_support import HARNESS, PARAMETERS, STACK, stack_policies
+from stack_support import HARNESS, PARAMETERS, STACK, local_warehouse, stack_policies
 
 from orchestrator import cli, settings
 from orchestrator.cli import deploy
-from orchestrator.cli.session import AwsBackend, ensure_parsed
 from orchestrator.errors import ExitCode
 from orchestrator.landing_contract import EXTRACTS
 from orchestrator.local import moto_adapt
+from orchestrator.modes.aws import AwsBackend
+from orchestrator.modes.local import ensure_parsed
 from orchestrator.runtime import lambda_handler
 from orchestrator.runtime.landing_gate import MARKER_FILE, folder_name
 from orchestrator.runtime.runner import RunnerConfig
@@ -125,17 +126,16 @@ def deployment(fresh_stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.
     the test's own thread acts as the operator (the CLI's calls are recorded as OperatorPolicy's)."""
     outputs = fresh_stack["description"]["Outputs"]
     written = deploy.config_from_outputs(outputs)
-    # moto answers no Redshift statement: the warehouse is the DuckDB file the in-process runner writes, so the
-    # configuration keeps everything but the Redshift target (as tests/infra/test_stack.py does)
-    kept = {key: value for key, value in written.items() if key not in {"redshift_cluster_id", "redshift_workgroup"}}
     config = tmp_path / "store-sales.toml"
-    config.write_text(deploy.config_toml(kept))
+    config.write_text(deploy.config_toml(written))
     monkeypatch.setenv("STORE_SALES_CONFIG", str(config))
-    assert kept["landing_s3_uri"] == LANDING_URI  # the stack's LandingS3Uri, read by the catch-up, the wait, status
+    assert written["landing_s3_uri"] == LANDING_URI  # the stack's LandingS3Uri, read by the catch-up, the wait, status
     monkeypatch.delenv("STORE_SALES_LANDING_S3_URI", raising=False)
     data: Path = fresh_stack["data"]
-    monkeypatch.setenv("STORE_SALES_DATA_DIR", str(data))  # where the CLI reads the ledger: the runner's warehouse
-    monkeypatch.setenv("STORE_SALES_DUCKDB", str(data / "warehouse.duckdb"))
+    # moto answers no Redshift statement: the warehouse is the DuckDB file the in-process runner writes, so the CLI
+    # takes the runner's one substitution (STORE_SALES_TARGET=local) and reads the ledger there
+    for name, value in local_warehouse(data).items():
+        monkeypatch.setenv(name, value)
     # The CLI runs in this process while the runner answers the state machine's invocations, so the runner cannot
     # take its function's environment (the process's, which the CLI would read meanwhile): here it runs on a
     # configuration of its own, on the same DuckDB file. The runner as deployed is tests/infra/test_stack.py's.
