@@ -15,10 +15,9 @@ import json
 import sys
 from collections import Counter
 
-from orchestrator import config
+from orchestrator import config, modes
 from orchestrator.errors import StoreSalesError
 from orchestrator.executions import launcher
-from orchestrator.modes.local import LocalBackend
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import step_functions
 from orchestrator.window import RefreshWindow
@@ -27,7 +26,7 @@ DEADLINE_SECONDS = 3600.0
 
 
 def execution_history(window: RefreshWindow) -> dict[str, object]:
-    backend = LocalBackend(config.load())
+    backend = modes.backend(config.load(), config.Mode.LOCAL)
     with backend.exclusive(), backend.open() as session:
         ref = step_functions.start(
             session.sfn,
