@@ -202,6 +202,9 @@ STATE_MACHINE_ARN = Setting("STORE_SALES_STATE_MACHINE_ARN", Kind.ARN, "the depl
 ARTIFACTS_URI = Setting("STORE_SALES_ARTIFACTS_URI", Kind.S3_FOLDER, "where tasks upload dbt artifacts")
 LANDING_S3_URI = Setting("STORE_SALES_LANDING_S3_URI", Kind.S3_FOLDER, "the S3 folder holding landing/")
 ALERT_TOPIC_ARN = Setting("STORE_SALES_ALERT_TOPIC_ARN", Kind.ARN, "the alert topic of the deadline check")
+ALERTS_URI = Setting(
+    "STORE_SALES_ALERTS_URI", Kind.S3_FOLDER, "where the at-risk check records each day it has alerted for"
+)
 SCHEDULE_TIME_ZONE = Setting(
     "STORE_SALES_SCHEDULE_TIME_ZONE", Kind.TIME_ZONE, "the schedule's and the deadline's time zone", default="UTC"
 )
@@ -271,6 +274,7 @@ SETTINGS = (
     ARTIFACTS_URI,
     LANDING_S3_URI,
     ALERT_TOPIC_ARN,
+    ALERTS_URI,
     SCHEDULE_TIME_ZONE,
     DOCS_BUCKET,
     DOCS_PREFIX,

@@ -61,9 +61,10 @@ def check(
         raise ConfigurationError(f"{schedule.STATE_MACHINE_ENV} is not set: the deadline check has nothing to check")
     day = schedule.refresh_date(scheduled_time, env.get(schedule.TIME_ZONE_ENV) or "UTC")
     now = schedule.scheduled_instant(scheduled_time)
-    executions = step_functions.list_executions(sfn, state_machine_arn)
-    covering = sorted(step_functions.covering(executions, day), key=_started)
-    published = next((ref for ref in covering if _loads_everything(sfn, ref)), None)
+    covering = sorted(
+        step_functions.covering(step_functions.list_executions(sfn, state_machine_arn), day), key=_started
+    )
+    published = published_by(sfn, covering)
     if published is not None:
         return DeadlineVerdict(day, True, f"store sales of {day} published by {published.name}")
     late = f"store sales of {day} not published by the deadline ({scheduled_time})"
@@ -72,7 +73,7 @@ def check(
         return DeadlineVerdict(day, False, f"{late}: no execution started{_landing_news(env, day, s3)}")
     if newest.status is ExecutionStatus.RUNNING:
         running = _duration((now - newest.started).total_seconds())
-        state = _current_state(sfn, newest)
+        state = current_state(sfn, newest)
         return DeadlineVerdict(day, False, f"{late}: {newest.name} RUNNING for {running}, in state {state}")
     description = step_functions.describe(sfn, newest.arn)
     stopped = newest.stopped.astimezone(UTC).strftime("%H:%M UTC") if newest.stopped else "an unknown time"
@@ -84,8 +85,13 @@ def _started(ref: ExecutionRef) -> datetime:
     return ref.started
 
 
+def published_by(sfn: SFNClient, covering: list[ExecutionRef]) -> ExecutionRef | None:
+    """The first SUCCEEDED execution among `covering` that built every model of its window (its input says so):
+    the day is published, whatever ran after it."""
+    return next((ref for ref in covering if _loads_everything(sfn, ref)), None)
+
+
 def _loads_everything(sfn: SFNClient, ref: ExecutionRef) -> bool:
-    """A SUCCEEDED execution that built every model of its window (its input says so)."""
     if ref.status is not ExecutionStatus.SUCCEEDED:
         return False
     request = ExecutionRequest.from_input(step_functions.describe(sfn, ref.arn).get("input"))
@@ -97,14 +103,15 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-def _current_state(sfn: SFNClient, ref: ExecutionRef) -> str:
-    """The last state the execution entered (the newest events of its history, not all of it)."""
+def current_state(sfn: SFNClient, ref: ExecutionRef) -> str:
+    """The last state the execution entered: among the newest events of its history (not all of it), the entry
+    with the highest event id (moto's interpreter returns its history oldest first whatever `reverseOrder` asks)."""
     events = sfn.get_execution_history(executionArn=ref.arn, reverseOrder=True, maxResults=LAST_STATE_EVENTS)
-    for item in events.get("events", ()):
-        entered = item.get("stateEnteredEventDetails")
-        if entered:
-            return str(entered["name"])
-    return "(none yet)"
+    entries = [item for item in events.get("events", ()) if item.get("stateEnteredEventDetails")]
+    if not entries:
+        return "(none yet)"
+    newest = max(entries, key=lambda item: item["id"])
+    return str(newest["stateEnteredEventDetails"]["name"])
 
 
 def _landing_news(env: Mapping[str, str], day: date, s3: S3Client | None) -> str:

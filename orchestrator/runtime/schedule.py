@@ -9,7 +9,7 @@ Auckland is 18:00 UTC the day before), so the day is the scheduled time's date i
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from orchestrator import settings
@@ -19,6 +19,7 @@ STATE_MACHINE_ENV = settings.STATE_MACHINE_ARN.name
 TIME_ZONE_ENV = settings.SCHEDULE_TIME_ZONE.name
 SCHEDULED_TIME_KEY = "scheduled_time"  # the daily schedule's input key
 DEADLINE_KEY = "deadline_check"  # the deadline schedule's input key
+AT_RISK_KEY = "at_risk_check"  # the at-risk checkpoints' input key
 
 
 def schedule_zone(time_zone: str) -> ZoneInfo:
@@ -38,6 +39,11 @@ def scheduled_instant(scheduled_time: str) -> datetime:
             "(the input's <aws.scheduler.scheduled-time>)"
         ) from None
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def deadline_instant(day: date, due: time, time_zone: str) -> datetime:
+    """The instant day `day`'s reports are due: `due` on the day after, in `time_zone`."""
+    return datetime.combine(day + timedelta(days=1), due, tzinfo=schedule_zone(time_zone))
 
 
 def refresh_date(scheduled_time: str, time_zone: str) -> date:

@@ -1,5 +1,6 @@
 """The trigger function, `orchestrator.runtime.trigger.handler`: starts the day's execution when its extracts have
-landed (S3 events), at 07:00 as a fallback (EventBridge Scheduler), and checks the deadline.
+landed (S3 events), at 07:00 as a fallback (EventBridge Scheduler), checks whether the day is at risk at the
+checkpoints before the deadline (`orchestrator.runtime.checkpoint`), and checks the deadline.
 
 On arrival: S3 sends "Object Created" events for the landing bucket to EventBridge; the stack's rule passes
 those whose key ends in `/_SUCCESS` to this function. For the marker's day it checks that the markers of
@@ -29,8 +30,9 @@ from orchestrator.aws import aws_client
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
 from orchestrator.landing_contract import EXTRACTS
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.runtime import deadline, landing_gate, step_functions
+from orchestrator.runtime import checkpoint, deadline, landing_gate, step_functions
 from orchestrator.runtime.schedule import (
+    AT_RISK_KEY,
     DEADLINE_KEY,
     SCHEDULED_TIME_KEY,
     STATE_MACHINE_ENV,
@@ -104,12 +106,18 @@ def start_on_arrival(event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNC
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, str]:
-    """Lambda entrypoint of the arrival events, the 07:00 fallback and the deadline check
-    (`orchestrator.runtime.deadline`); a failure goes to the function's dead-letter topic (the alert topic)."""
+    """Lambda entrypoint of the arrival events, the 07:00 fallback, the at-risk checkpoints
+    (`orchestrator.runtime.checkpoint`) and the deadline check (`orchestrator.runtime.deadline`); a failure goes to
+    the function's dead-letter topic (the alert topic)."""
     if event.get("source") == "aws.s3":
         line = start_on_arrival(event, os.environ, aws_client("stepfunctions"), aws_client("s3"))
         print(line)
         return {"result": line}
+    if AT_RISK_KEY in event:
+        sfn, sns, s3 = aws_client("stepfunctions"), aws_client("sns"), aws_client("s3")
+        at_risk = checkpoint.alert(event, os.environ, sfn, sns, s3)
+        print(at_risk.message)
+        return {"day": at_risk.day.isoformat(), "at_risk": str(at_risk.at_risk).lower()}
     if DEADLINE_KEY in event:
         verdict = deadline.alert(event, os.environ, aws_client("stepfunctions"), aws_client("sns"), aws_client("s3"))
         print(verdict.message)

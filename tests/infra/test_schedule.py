@@ -16,7 +16,7 @@ from infra_support import (
 from moto import mock_aws
 
 from orchestrator.errors import ConfigurationError, UsageError
-from orchestrator.runtime import schedule, trigger
+from orchestrator.runtime import checkpoint, schedule, trigger
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,22 @@ def test_schedule_rejects_a_bad_time_zone_or_input() -> None:
         schedule.refresh_date("2024-01-01T07:00:00Z", "Mars/Olympus")
     with pytest.raises(UsageError, match="scheduled_time"):
         trigger.start_daily({}, {schedule.STATE_MACHINE_ENV: "arn"}, None)
+
+
+def test_the_at_risk_checkpoints_fire_before_the_deadline_with_it_and_alert_once_a_day(
+    template: dict[str, Any],
+) -> None:
+    """AtRiskSchedule: at AtRiskCheckMinutes of AtRiskCheckHour (default 08:00 and 08:30) in the schedule's zone, the
+    trigger gets the deadline with the scheduled time; the trigger knows where to record the days it alerted for."""
+    resource = template["Resources"]["AtRiskSchedule"]["Properties"]
+    assert resource["ScheduleExpression"] == {"Fn::Sub": "cron(${AtRiskCheckMinutes} ${AtRiskCheckHour} * * ? *)"}
+    parameters = template["Parameters"]
+    assert (parameters["AtRiskCheckHour"]["Default"], parameters["AtRiskCheckMinutes"]["Default"]) == (8, "0,30")
+    assert resource["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimeZone"}
+    assert resource["State"] == {"Ref": "ScheduleState"}
+    assert resource["Target"]["Arn"] == {"Fn::GetAtt": ["TriggerFunction", "Arn"]}
+    sent = resource["Target"]["Input"]["Fn::Sub"].replace("<aws.scheduler.scheduled-time>", "2024-01-02T08:00:00Z")
+    event = json.loads(sent.replace("${DeadlineHour}", "9").replace("${DeadlineMinute}", "0"))
+    assert event == {schedule.AT_RISK_KEY: "2024-01-02T08:00:00Z", "deadline_hour": 9, "deadline_minute": 0}
+    variables = template["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables[checkpoint.ALERTS_URI_ENV] == {"Fn::Sub": "s3://${ArtifactsBucket}/alerts"}

@@ -26,7 +26,8 @@ One scenario runs once for the module (`scenario`), in the order of a real week:
   which fails in the landing gate (describe failure, the state machine's alert, record run FAILED);
 - the deadline schedule's input (DeadlineSchedule's) for a published day (FIRST), a RUNNING one (SECOND while
   the test holds its runner), a FAILED one (SECOND) and one never started (THIRD), its alerts read through an
-  SQS queue subscribed to the stack's AlertTopic;
+  SQS queue subscribed to the stack's AlertTopic; the at-risk schedule's (AtRiskSchedule's) at 08:00 and 08:30
+  for SECOND, alerting once;
 - the docs function publishes the site to the stack's ArtifactsBucket.
 Every AWS call of those functions and of the ECS container (under the role the template gives each) and of the
 state machine's tasks (ecs:RunTask and iam:PassRole included) is then evaluated against the deployed policies
@@ -42,6 +43,7 @@ template here.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 import uuid
@@ -132,6 +134,7 @@ class Scenario:
     daily_result: dict[str, Any]
     second: dict[str, Any]
     deadlines: dict[str, dict[str, Any]]
+    checkpoints: dict[str, dict[str, Any]]
     alerts: dict[str, list[Alert]]
     docs_result: dict[str, Any]
     docs_objects: dict[str, bytes]
@@ -189,8 +192,12 @@ def entry_of(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def schedule_input(template: dict[str, Any], schedule: str, scheduled_time: str) -> dict[str, Any]:
-    """A Scheduler schedule's Target Input as Scheduler sends it: `<aws.scheduler.scheduled-time>` replaced."""
-    text: str = template["Resources"][schedule]["Properties"]["Target"]["Input"]
+    """A Scheduler schedule's Target Input as Scheduler sends it: its `Fn::Sub` of the stack's parameters resolved
+    (as CloudFormation does), `<aws.scheduler.scheduled-time>` replaced."""
+    text = template["Resources"][schedule]["Properties"]["Target"]["Input"]
+    if isinstance(text, dict):
+        values = {name: str(PARAMETERS.get(name, spec.get("Default"))) for name, spec in template["Parameters"].items()}
+        text = re.sub(r"\$\{(\w+)\}", lambda match: values[match.group(1)], text["Fn::Sub"])
     replaced: dict[str, Any] = json.loads(text.replace("<aws.scheduler.scheduled-time>", scheduled_time))
     return replaced
 
@@ -349,6 +356,11 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
     alerts["second"] = read_alerts(sqs, queue_url)
     deadlines["failed"] = deployed.invoke(trigger, late_second)
     alerts["failed"] = read_alerts(sqs, queue_url)
+    checkpoints = {
+        at: deployed.invoke(trigger, schedule_input(stack["template"], "AtRiskSchedule", f"{THIRD}T{at}:00Z"))
+        for at in ("08:00", "08:30")
+    }
+    alerts["at risk"] = read_alerts(sqs, queue_url)
     late_third = schedule_input(stack["template"], "DeadlineSchedule", f"{THIRD + timedelta(days=1)}T09:00:00Z")
     deadlines["never started"] = deployed.invoke(trigger, late_third)
     alerts["never started"] = read_alerts(sqs, queue_url)
@@ -365,7 +377,7 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
         call for execution in (first, second) for call in state_machine_calls(sfn, execution["executionArn"])
     ]
     recorded = [call for call in deployed.recorder.calls if call.principal != HARNESS]
-    scheduled = scheduler_calls(stack["template"], ("DailySchedule", "DeadlineSchedule"))
+    scheduled = scheduler_calls(stack["template"], ("DailySchedule", "DeadlineSchedule", "AtRiskSchedule"))
     return Scenario(
         calls=with_state_machine_calls(recorded, machine_calls) + scheduled,
         deployed=deployed,
@@ -383,6 +395,7 @@ def run_scenario(stack: dict[str, Any]) -> Scenario:
         daily_result=daily_result,
         second=second,
         deadlines=deadlines,
+        checkpoints=checkpoints,
         alerts=alerts,
         docs_result=docs_result,
         docs_objects=docs_objects,
@@ -420,6 +433,8 @@ def test_the_deployed_functions_run_with_the_stack_s_environment_and_only_the_wa
     trigger = deployed.environment(f"{STACK}-trigger")
     assert trigger["STORE_SALES_STATE_MACHINE_ARN"] == outputs(stack)["StateMachineArn"]
     assert trigger["STORE_SALES_ALERT_TOPIC_ARN"] == outputs(stack)["AlertTopicArn"]
+    artifacts_bucket = outputs(stack)["ArtifactsUri"].removeprefix("s3://").split("/")[0]
+    assert trigger["STORE_SALES_ALERTS_URI"] == f"s3://{artifacts_bucket}/alerts"
     docs = deployed.environment(f"{STACK}-docs")
     assert docs["STORE_SALES_DOCS_BUCKET"] == outputs(stack)["DocsUri"].removeprefix("s3://").split("/")[0]
 
@@ -543,6 +558,17 @@ def test_the_07_00_schedule_starts_a_day_whose_extract_is_missing_and_the_runner
     assert (name, "FAILED", SECOND, SECOND) in scenario.ledger
     (alert,) = scenario.alerts["second"]  # the state machine's own alert of the failure
     assert name in alert.message and "LandingIncomplete" in alert.subject + alert.message
+
+
+def test_the_at_risk_checkpoints_alert_once_for_a_day_whose_extract_is_missing(scenario: Scenario) -> None:
+    """AtRiskSchedule's input at 08:00 and 08:30 (the stack's defaults) for SECOND, whose store_sales never
+    landed: one alert, at the first checkpoint, recorded in the stack's alerts folder (RecordAtRiskAlert)."""
+    for at in ("08:00", "08:30"):
+        assert scenario.checkpoints[at] == {"day": SECOND.isoformat(), "at_risk": "true"}
+    (alert,) = scenario.alerts["at risk"]
+    assert alert.subject == f"store sales {SECOND}: at risk"
+    assert alert.message.startswith(f"store sales of {SECOND} at 08:00: at risk: store_sales has not landed; ")
+    assert alert.message.endswith("; 60 min left (deadline 09:00)")
 
 
 def test_the_deadline_check_alerts_for_a_running_a_failed_and_a_never_started_day_only(scenario: Scenario) -> None:
