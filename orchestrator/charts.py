@@ -1,4 +1,5 @@
-"""Charts of the reports (matplotlib, headless): what `report ... --plot FILE.png` writes and the notebook shows.
+"""Charts (matplotlib, headless): the reports' (what `report ... --plot FILE.png` writes and the notebook shows) and
+the mornings of the pipeline (what `status --plot FILE.png` writes).
 
 Figures are built with matplotlib's object API on the Agg canvas, never through pyplot's global state, so
 they render the same in a terminal without a display, in a test, and in Jupyter (which shows a returned
@@ -7,6 +8,10 @@ Figure). 12 x 6.75 inches at 100 dpi: 1200 px wide. Money is plotted in thousand
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -118,3 +123,90 @@ def save(figure: Figure, path: Path) -> Path:
     """Write the figure as PNG (1200 px wide); return the path written."""
     figure.savefig(path, format="png", dpi=DPI)
     return path.resolve()
+
+
+class Outcome(StrEnum):
+    """How a morning ended, as `status` judges it."""
+
+    ON_TIME = "published on time"
+    WARNED = "published with a warning"
+    LATE = "published late"
+    NOT_PUBLISHED = "not published"
+
+
+@dataclass(frozen=True)
+class Morning:
+    """One day's morning as `status --plot` draws it: when each extract landed (None: not yet), each task's run
+    (start, end; end None while it runs), the deadline, and the outcome."""
+
+    day: date
+    deadline: datetime
+    landed: Mapping[str, datetime | None]
+    tasks: Sequence[tuple[str, datetime, datetime | None]]
+    outcome: Outcome
+
+
+HOURS_BEFORE = 12  # the axis: from the evening before the deadline ...
+HOURS_AFTER = 3  # ... to a little after it; anything outside is drawn at the edge, with an arrow
+_OUTCOME_COLOURS = {
+    Outcome.ON_TIME: "black",
+    Outcome.WARNED: "#ef6c00",
+    Outcome.LATE: _LOSS,
+    Outcome.NOT_PUBLISHED: "#6a1b9a",
+}
+_EXTRACT_MARKERS = ("o", "s", "^", "D")
+
+
+def mornings(days: Sequence[Morning]) -> Figure:
+    """The mornings of `days`, newest at the top: extract arrivals (markers), task runs (bars), the deadline (line),
+    each day's label coloured by its outcome. Times are hours around the day's deadline, in its time zone."""
+    if not days:
+        raise UsageError("nothing to plot: no day to draw")
+    ordered = sorted(days, key=lambda morning: morning.day)
+    deadline_hour = ordered[-1].deadline.hour + ordered[-1].deadline.minute / 60
+    low, high = deadline_hour - HOURS_BEFORE, deadline_hour + HOURS_AFTER
+
+    def hour(morning: Morning, instant: datetime) -> float:
+        return deadline_hour + (instant - morning.deadline).total_seconds() / 3600
+
+    figure = _figure()
+    axes = figure.subplots()
+    task_names = sorted({task for morning in ordered for task, _, _ in morning.tasks})
+    colours = {task: f"C{index % 10}" for index, task in enumerate(task_names)}  # matplotlib's colour cycle
+    extracts = sorted({extract for morning in ordered for extract in morning.landed})
+    clipped = False
+    for row, morning in enumerate(ordered):
+        now = datetime.now(morning.deadline.tzinfo)
+        for task, started, ended in morning.tasks:
+            start, end = hour(morning, started), hour(morning, ended or now)
+            shown_start, shown_end = min(max(start, low), high), min(max(end, low), high)
+            clipped |= shown_start != start or shown_end != end
+            axes.barh(row, max(shown_end - shown_start, 0.05), left=shown_start, height=0.6, color=colours[task],
+                      label=f"task {task}")  # fmt: skip
+        for index, extract in enumerate(extracts):
+            landed = morning.landed.get(extract)
+            if landed is None:
+                continue
+            at = hour(morning, landed)
+            shown = min(max(at, low), high)
+            clipped |= shown != at
+            axes.plot([shown], [row], linestyle="none", marker=_EXTRACT_MARKERS[index % len(_EXTRACT_MARKERS)],
+                      markerfacecolor="white", markeredgecolor="black", label=f"{extract} landed")  # fmt: skip
+    axes.axvline(deadline_hour, color=_LOSS, linewidth=1.2, label="deadline")
+    axes.set_yticks(range(len(ordered)), [morning.day.isoformat() for morning in ordered], fontsize=7)
+    for label, morning in zip(axes.get_yticklabels(), ordered, strict=True):
+        label.set_color(_OUTCOME_COLOURS[morning.outcome])
+    axes.set_xlim(low, high)
+    ticks = list(range(int(low), int(high) + 1))
+    axes.set_xticks(ticks, [f"{value % 24:02d}:00" for value in ticks])
+    axes.set_title(f"Mornings {ordered[0].day.isoformat()} to {ordered[-1].day.isoformat()}: extracts, tasks, deadline")
+    edge = "; a time outside the axis is drawn at its edge" if clipped else ""
+    axes.set_xlabel(
+        f"time of day ({ordered[-1].deadline.tzinfo}); day in red: published late, orange: with a warning, purple: "
+        f"not published{edge}"
+    )
+    axes.grid(axis="x", alpha=0.3)
+    handles, labels = axes.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    axes.legend(unique.values(), unique.keys(), loc="lower left", fontsize=7)
+    return figure

@@ -47,10 +47,11 @@ from orchestrator.landing_contract import EXTRACTS
 from orchestrator.modes.backend import Backend, Session
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import eta, landing_gate
-from orchestrator.runtime.step_functions import ExecutionStatus
+from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
+    from orchestrator.cli.status import DayStatus
     from orchestrator.definition.graph import DbtGraph
     from orchestrator.reports import ReportConnection
 
@@ -220,19 +221,62 @@ def _refuse_gap(window: RefreshWindow, backend: Backend, allow_gap: bool) -> Non
 def status(options: StatusOptions) -> int:
     from orchestrator.cli import status as status_module
 
+    if options.plot is not None:
+        _check_plot_path(options.plot)
     backend = _backend(options.target)
     store = backend.landing()
     day = options.day or _newest_landed_day(store)
     deadline = status_module.deadline_of(day, options.deadline, status_module.time_zone())
     arrivals = landing_gate.arrivals(store, day)
-    executions = backend.history.covering(day)
+    executions = backend.history.covering(RefreshWindow.day(day))
     loads = backend.ledger.attempts(RefreshWindow.day(day))
     # enough of the newest executions to find the last RECENT_RUNS successful daily ones among backfills and reruns
     past = backend.history.recent(3 * eta.RECENT_RUNS)
     now = datetime.now(UTC)
     verdict = status_module.judge(day, deadline, arrivals, executions, loads, backend.running(), now, past)
     status_module.show(verdict, options.json)
+    if options.plot is not None:
+        _plot_mornings(backend, verdict, options, options.plot, past, now)
     return int(verdict.exit_code)
+
+
+PLOT_DAYS = 30
+
+
+def _plot_mornings(
+    backend: Backend, newest: DayStatus, options: StatusOptions, plot: Path, past: list[ExecutionRef], now: datetime
+) -> None:
+    """`status --plot`: the PLOT_DAYS mornings up to the day (from the first one with an extract landed or an
+    execution), each judged as `status` judges it (one history and one ledger read for all of them)."""
+    from orchestrator import charts
+    from orchestrator.cli import status as status_module
+
+    days = RefreshWindow(newest.day - timedelta(days=PLOT_DAYS - 1), newest.day)
+    executions = backend.history.covering(days)
+    loads = backend.ledger.attempts(days)
+    store = backend.landing()
+    mornings: list[charts.Morning] = []
+    for day in days.dates():
+        window = RefreshWindow.day(day)
+        tried = [e for e in executions if e.ref.window is not None and e.ref.window.overlaps(window)]
+        attempts = [entry for entry in loads if entry.window.overlaps(window)]
+        verdict = (
+            newest
+            if day == newest.day
+            else status_module.judge(
+                day,
+                status_module.deadline_of(day, options.deadline, status_module.time_zone()),
+                landing_gate.arrivals(store, day),
+                tried,
+                attempts,
+                None,
+                now,
+                past,
+            )
+        )
+        if mornings or tried or any(arrival.landed_at for arrival in verdict.arrivals):  # from the first day seen
+            mornings.append(status_module.morning(verdict, tried))
+    print(f"chart: {charts.save(charts.mornings(mornings), plot)}", file=sys.stderr)
 
 
 def _newest_landed_day(store: landing_gate.LandingStore) -> date:

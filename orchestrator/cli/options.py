@@ -68,6 +68,7 @@ class StatusOptions:
     day: date | None  # None: the newest day any extract landed for
     deadline: str = "09:00"
     json: bool = False
+    plot: Path | None = None  # also draw the mornings of the PLOT_DAYS days up to `day`
     target: Target = Target()
 
 

@@ -241,12 +241,19 @@ def _status_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", help="the day, YYYY-MM-DD (default: the newest day any extract landed for)")
     parser.add_argument("--deadline", default="09:00", help="when the day's reports are due, HH:MM (default 09:00)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE.png",
+        help="also draw the last 30 mornings up to the day: when each extract landed, each task's run, the deadline, "
+        "the days published late or with a warning",
+    )
     _add_mode(parser)
 
 
 def _status_options(args: argparse.Namespace) -> StatusOptions:
     day = parse_date(args.date, "--date") if args.date else None
-    return StatusOptions(day, args.deadline, args.json, _target(args))
+    return StatusOptions(day, args.deadline, args.json, args.plot, _target(args))
 
 
 def _backfill_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,17 +24,20 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.cli import display
 from orchestrator.errors import ExitCode, UsageError
 from orchestrator.executions.launcher import ExecutionResult, StateStatus
 from orchestrator.ledger import LedgerEntry
 from orchestrator.runtime import eta, failure, landing_gate
-from orchestrator.runtime.schedule import TIME_ZONE_ENV, schedule_zone
+from orchestrator.runtime.schedule import TIME_ZONE_ENV, deadline_instant
 from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
+
+if TYPE_CHECKING:
+    from orchestrator import charts
 
 
 class Verdict(StrEnum):
@@ -141,7 +144,7 @@ def deadline_of(day: date, deadline: str, time_zone: str) -> datetime:
         due = time.fromisoformat(deadline)
     except ValueError:
         raise UsageError(f"--deadline {deadline!r} is not a time of day: write it as HH:MM, e.g. 09:00") from None
-    return datetime.combine(day + timedelta(days=1), due, tzinfo=schedule_zone(time_zone))
+    return deadline_instant(day, due, time_zone)
 
 
 def attempts_at(executions: list[ExecutionResult], loads: list[LedgerEntry]) -> list[Attempt]:
@@ -235,6 +238,27 @@ def judge(
         failed = newest.ref if newest is not None and verdict is Verdict.FAILED else None
         forecast = eta.forecast(deadline, now, arrivals, in_flight, failed, eta.run_seconds(past))
     return DayStatus(day, deadline, arrivals, attempts, newest, verdict, running_locally, warnings, forecast)
+
+
+def morning(verdict: DayStatus, executions: list[ExecutionResult]) -> charts.Morning:
+    """The day's morning for `status --plot`: its arrivals, every task run of the executions that tried it (its
+    `Build <task>` states), its deadline and its outcome."""
+    from orchestrator import charts
+
+    tasks = [
+        (state.name.split()[1], state.entered, state.exited)
+        for execution in executions
+        for state in execution.states
+        if state.name.startswith("Build ")
+    ]
+    if verdict.verdict is Verdict.PUBLISHED:
+        outcome = charts.Outcome.WARNED if verdict.warnings else charts.Outcome.ON_TIME
+    elif verdict.verdict is Verdict.PUBLISHED_LATE:
+        outcome = charts.Outcome.LATE
+    else:
+        outcome = charts.Outcome.NOT_PUBLISHED
+    landed = {arrival.extract: arrival.landed_at for arrival in verdict.arrivals}
+    return charts.Morning(verdict.day, verdict.deadline, landed, tasks, outcome)
 
 
 def time_zone() -> str:

@@ -13,9 +13,8 @@ warehouse's ledger's to say (`orchestrator.ledger`), which every load writes, pl
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
 from orchestrator.errors import UsageError
@@ -56,8 +55,9 @@ class ExecutionHistory(Protocol):
         """The ended executions of these windows, grouped by window, oldest first."""
         ...
 
-    def covering(self, day: date) -> list[ExecutionResult]:
-        """Every execution whose window holds `day`, as it is now (running or not), oldest first."""
+    def covering(self, window: RefreshWindow) -> list[ExecutionResult]:
+        """Every execution whose window overlaps `window` (a day: holds it), as it is now (running or not), oldest
+        first."""
         ...
 
     def record(self, result: ExecutionResult) -> None:
@@ -98,11 +98,8 @@ class JournalHistory:
         runs = by_window(self._every_record())
         return {window: attempts for window, attempts in runs.items() if window in windows}
 
-    def covering(self, day: date) -> list[ExecutionResult]:
-        return [
-            self.journal.load(ref.name)
-            for ref in _oldest_first(step_functions.covering(self.journal.executions(), day))
-        ]
+    def covering(self, window: RefreshWindow) -> list[ExecutionResult]:
+        return [self.journal.load(ref.name) for ref in _oldest_first(_overlapping(self.journal.executions(), window))]
 
     def record(self, result: ExecutionResult) -> None:
         self.journal.save(result)
@@ -145,12 +142,16 @@ class StepFunctionsHistory:
             ]
         )
 
-    def covering(self, day: date) -> list[ExecutionResult]:
-        refs = step_functions.covering(step_functions.list_executions(self.sfn, self.state_machine_arn), day)
+    def covering(self, window: RefreshWindow) -> list[ExecutionResult]:
+        refs = _overlapping(step_functions.list_executions(self.sfn, self.state_machine_arn), window)
         return [launcher.snapshot(self.sfn, ref.arn) for ref in _oldest_first(refs)]
 
     def record(self, result: ExecutionResult) -> None:
         """Nothing to do: Step Functions keeps every execution and its events."""
+
+
+def _overlapping(refs: Iterable[ExecutionRef], window: RefreshWindow) -> list[ExecutionRef]:
+    return [ref for ref in refs if ref.window is not None and ref.window.overlaps(window)]
 
 
 def _oldest_first(refs: Sequence[ExecutionRef]) -> list[ExecutionRef]:
