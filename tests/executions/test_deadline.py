@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from alerts_support import received, subscribed_queue
 from moto import mock_aws
 
 from orchestrator.errors import RunnerPayloadError
@@ -68,18 +69,14 @@ class Aws:
         return self.deadline.date() - timedelta(days=1)
 
     def alerts(self) -> list[str]:
-        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(message["Body"])["Message"] for message in messages]
+        return received(self.sqs, self.queue_url)
 
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn, sns, sqs, s3 = (boto3.client(name, region_name=REGION) for name in ("stepfunctions", "sns", "sqs", "s3"))
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="alerts-reader")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        topic, queue_url = subscribed_queue(sns, sqs)
         s3.create_bucket(Bucket=BUCKET)
         env = {
             deadline.ALERT_TOPIC_ENV: topic,
