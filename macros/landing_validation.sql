@@ -1,12 +1,16 @@
 {#-
   Validation of the landing files of the refresh window (DuckDB, target `local`), run by
   duckdb__create_landing_sources() before any model: a bad file stops the run before any model SQL, so
-  nothing already loaded is touched. Each rule names the file and the column:
-    - every file of an extract must be Parquet (the PAR1 magic bytes at both ends);
-    - every column declared for the extract in _tpcds__sources.yml must be in every file (missing column);
-    - each column's Parquet type must convert to its declared type (wrong type);
-    - the columns listed in the extract's meta `required_columns` must have no NULL (NULL key).
-  A column the contract does not declare is ignored, with a warning naming the file and the column.
+  nothing already loaded is touched. One macro per rule, each naming the file and the column:
+    - landing_rule_parquet: every file of an extract must be Parquet (the PAR1 magic bytes at both ends);
+    - landing_rule_declared_columns: every column declared for the extract in _tpcds__sources.yml must be in
+      every file (missing column); a column the contract does not declare is ignored, with a warning naming
+      the file and the column;
+    - landing_rule_column_types: each column's Parquet type must convert to its declared type (wrong type);
+    - landing_rule_required_columns: the columns listed in the extract's meta `required_columns` must have no
+      NULL (NULL key).
+  validate_landing_window applies them in that order: a file that is not Parquet stops the check at once (the
+  others read its footer), and the NULL keys are only looked for in files whose columns are right.
 -#}
 
 {% macro _landing_type_rule(data_type) %}
@@ -77,32 +81,34 @@
   {{ named | join("; ") }}
 {%- endmacro %}
 
-{% macro validate_landing_window(table, files, window) %}
-  {#- Checks the window's `files` of one extract (the list from _landing_window_files). -#}
-  {%- if files | length == 0 -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {%- set file_list = _sql_file_list(files) -%}
+{% macro _landing_declared(table) %}
+  {#- The extract's declared columns as SQL rows (name, declared type, the type rule a file's column must match). -#}
+  {%- set declared = [] -%}
+  {%- for column in table.columns.values() if column.name != "load_date" -%}
+    {%- do declared.append("(" ~ _sql_string(column.name) ~ ", " ~ _sql_string(column.data_type) ~ ", " ~ _sql_string(_landing_type_rule(column.data_type)) ~ ")") -%}
+  {%- endfor -%}
+  {{ return(declared | join(", ")) }}
+{% endmacro %}
+
+{% macro landing_rule_parquet(table, file_list) %}
+  {#- The files that are not Parquet (shorter than 12 bytes, or without PAR1 at either end). -#}
   {%- set unreadable -%}
     select filename
     from read_blob({{ file_list }})
     where size < 12 or content[1:4] <> 'PAR1'::blob or content[-4:] <> 'PAR1'::blob
     order by filename
   {%- endset -%}
-  {%- set not_parquet = run_query(unreadable).columns[0].values() | list -%}
-  {%- if not_parquet | length > 0 -%}
-    {{ exceptions.raise_compiler_error("landing data rejected before any model of this task ran (it loaded nothing): " ~ _landing_named_files(table, not_parquet) ~ " is not a Parquet file (rule: every file of landing/" ~ table.identifier ~ "/load_date=YYYY-MM-DD/ must be Parquet, starting and ending with the bytes PAR1): " ~ _landing_rerun_advice(window)) }}
-  {%- endif -%}
-  {%- set declared = [] -%}
-  {%- for column in table.columns.values() if column.name != "load_date" -%}
-    {%- do declared.append("(" ~ _sql_string(column.name) ~ ", " ~ _sql_string(column.data_type) ~ ", " ~ _sql_string(_landing_type_rule(column.data_type)) ~ ")") -%}
-  {%- endfor -%}
+  {{ return(run_query(unreadable).columns[0].values() | list) }}
+{% endmacro %}
+
+{% macro landing_rule_declared_columns(table, file_list) %}
+  {#- [file, column, problem] for each declared column a file lacks; a column no declaration names is warned. -#}
   {%- set query -%}
     with
 
     file_columns as (
 
-      select file_name, name, duckdb_type
+      select file_name, name
       from parquet_schema({{ file_list }})
       where type is not null
 
@@ -116,7 +122,7 @@
 
     declared (name, data_type, type_rule) as (
 
-      values {{ declared | join(", ") }}
+      values {{ _landing_declared(table) }}
 
     ),
 
@@ -132,20 +138,6 @@
       left join file_columns
         on files.file_name = file_columns.file_name and declared.name = file_columns.name
       where file_columns.name is null
-
-    ),
-
-    mistyped as (
-
-      select
-        file_columns.file_name,
-        declared.name,
-        'is ' || file_columns.duckdb_type || ' (rule: its type must convert to the declared ' || declared.data_type || ')' as problem,
-        1 as severity
-      from file_columns
-      inner join declared
-        on file_columns.name = declared.name
-      where not regexp_full_match(file_columns.duckdb_type, declared.type_rule)
 
     ),
 
@@ -167,8 +159,6 @@
 
       select * from missing
       union all
-      select * from mistyped
-      union all
       select * from unexpected
 
     )
@@ -176,33 +166,100 @@
     select * from final
     order by severity desc, file_name, name
   {%- endset -%}
-  {%- set problems = run_query(query) -%}
   {%- set errors = [] -%}
-  {%- for row in problems.rows -%}
-    {%- set text = _landing_file_name(table, row[0]) ~ ": column " ~ row[1] ~ " " ~ row[2] -%}
+  {%- for row in run_query(query).rows -%}
     {%- if row[3] == 1 -%}
-      {%- do errors.append(text) -%}
+      {%- do errors.append([row[0], row[1], row[2]]) -%}
     {%- else -%}
-      {%- do exceptions.warn(text) -%}
+      {%- do exceptions.warn(_landing_file_name(table, row[0]) ~ ": column " ~ row[1] ~ " " ~ row[2]) -%}
     {%- endif -%}
   {%- endfor -%}
-  {%- if errors | length == 0 -%}
-    {%- for column_name in table.meta.get("required_columns", []) -%}
-      {%- set nulls -%}
-        select filename, count(*) as null_rows
-        from read_parquet({{ file_list }}, filename = true, union_by_name = true)
-        where {{ column_name }} is null
-        group by filename
-        order by filename
-      {%- endset -%}
-      {%- for row in run_query(nulls).rows -%}
-        {%- do errors.append(_landing_file_name(table, row[0]) ~ ": column " ~ column_name ~ " is NULL on " ~ row[1] ~ " row(s) (rule: " ~ column_name ~ " identifies a line of source tpcds." ~ table.identifier ~ " and may not be NULL)") -%}
-      {%- endfor -%}
+  {{ return(errors) }}
+{% endmacro %}
+
+{% macro landing_rule_column_types(table, file_list) %}
+  {#- [file, column, problem] for each declared column whose Parquet type does not convert to its declared type. -#}
+  {%- set query -%}
+    with
+
+    file_columns as (
+
+      select file_name, name, duckdb_type
+      from parquet_schema({{ file_list }})
+      where type is not null
+
+    ),
+
+    declared (name, data_type, type_rule) as (
+
+      values {{ _landing_declared(table) }}
+
+    ),
+
+    final as (
+
+      select
+        file_columns.file_name,
+        declared.name,
+        'is ' || file_columns.duckdb_type || ' (rule: its type must convert to the declared ' || declared.data_type || ')' as problem
+      from file_columns
+      inner join declared
+        on file_columns.name = declared.name
+      where not regexp_full_match(file_columns.duckdb_type, declared.type_rule)
+
+    )
+
+    select * from final
+    order by file_name, name
+  {%- endset -%}
+  {%- set errors = [] -%}
+  {%- for row in run_query(query).rows -%}
+    {%- do errors.append([row[0], row[1], row[2]]) -%}
+  {%- endfor -%}
+  {{ return(errors) }}
+{% endmacro %}
+
+{% macro landing_rule_required_columns(table, file_list) %}
+  {#- [file, column, problem] for each file with NULLs in a column of the extract's meta `required_columns`. -#}
+  {%- set errors = [] -%}
+  {%- for column_name in table.meta.get("required_columns", []) -%}
+    {%- set nulls -%}
+      select filename, count(*) as null_rows
+      from read_parquet({{ file_list }}, filename = true, union_by_name = true)
+      where {{ column_name }} is null
+      group by filename
+      order by filename
+    {%- endset -%}
+    {%- for row in run_query(nulls).rows -%}
+      {%- do errors.append([row[0], column_name, "is NULL on " ~ row[1] ~ " row(s) (rule: " ~ column_name ~ " identifies a line of source tpcds." ~ table.identifier ~ " and may not be NULL)"]) -%}
     {%- endfor -%}
+  {%- endfor -%}
+  {{ return(errors) }}
+{% endmacro %}
+
+{% macro _landing_rejected(message, window) %}
+  {{ exceptions.raise_compiler_error("landing data rejected before any model of this task ran (it loaded nothing): " ~ message ~ ": " ~ _landing_rerun_advice(window)) }}
+{% endmacro %}
+
+{% macro validate_landing_window(table, files, window) %}
+  {#- Applies the rules above to the window's `files` of one extract (the list from _landing_window_files). -#}
+  {%- if files | length == 0 -%}
+    {{ return(none) }}
   {%- endif -%}
-  {%- if errors | length > 0 -%}
+  {%- set file_list = _sql_file_list(files) -%}
+  {%- set not_parquet = landing_rule_parquet(table, file_list) -%}
+  {%- if not_parquet | length > 0 -%}
+    {%- do _landing_rejected(_landing_named_files(table, not_parquet) ~ " is not a Parquet file (rule: every file of landing/" ~ table.identifier ~ "/load_date=YYYY-MM-DD/ must be Parquet, starting and ending with the bytes PAR1)", window) -%}
+  {%- endif -%}
+  {%- set schema = landing_rule_declared_columns(table, file_list) + landing_rule_column_types(table, file_list) -%}
+  {%- set found = (schema | sort(attribute="0,1", case_sensitive=true)) if schema else landing_rule_required_columns(table, file_list) -%}
+  {%- if found | length > 0 -%}
+    {%- set errors = [] -%}
+    {%- for problem in found -%}
+      {%- do errors.append(_landing_file_name(table, problem[0]) ~ ": column " ~ problem[1] ~ " " ~ problem[2]) -%}
+    {%- endfor -%}
     {%- set shown = errors[:5] | join("; ") -%}
     {%- set more = (" (and " ~ (errors | length - 5) ~ " more)") if errors | length > 5 else "" -%}
-    {{ exceptions.raise_compiler_error("landing data rejected before any model of this task ran (it loaded nothing): " ~ shown ~ more ~ ": " ~ _landing_rerun_advice(window)) }}
+    {%- do _landing_rejected(shown ~ more, window) -%}
   {%- endif -%}
 {% endmacro %}
