@@ -132,6 +132,7 @@ class Outcome(StrEnum):
     WARNED = "published with a warning"
     LATE = "published late"
     NOT_PUBLISHED = "not published"
+    PENDING = "not published yet (before the deadline, or running)"
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ _OUTCOME_COLOURS = {
     Outcome.WARNED: "#ef6c00",
     Outcome.LATE: _LOSS,
     Outcome.NOT_PUBLISHED: "#6a1b9a",
+    Outcome.PENDING: _PARTIAL,
 }
 _EXTRACT_MARKERS = ("o", "s", "^", "D")
 
@@ -203,7 +205,7 @@ def mornings(days: Sequence[Morning]) -> Figure:
     edge = "; a time outside the axis is drawn at its edge" if clipped else ""
     axes.set_xlabel(
         f"time of day ({ordered[-1].deadline.tzinfo}); day in red: published late, orange: with a warning, purple: "
-        f"not published{edge}"
+        f"not published, grey: not yet{edge}"
     )
     axes.grid(axis="x", alpha=0.3)
     handles, labels = axes.get_legend_handles_labels()

@@ -45,6 +45,7 @@ from orchestrator.ledger import DataAsOf, Ledger
 from orchestrator.warehouse import (
     DEFAULT_TIMEOUT_SECONDS,
     PLACEHOLDER,
+    REDSHIFT_TARGET,
     Backend,
     ColumnKind,
     checked_schema,
@@ -264,6 +265,8 @@ def connect(
 def _mode(value: Mode | str | None) -> Mode | None:
     if value is None or isinstance(value, Mode):
         return value
+    if value == REDSHIFT_TARGET:  # the name before the mode layer: Redshift is AWS mode's warehouse
+        return Mode.AWS
     try:
         return Mode(value)
     except ValueError:

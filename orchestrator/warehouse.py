@@ -283,10 +283,15 @@ class DataApiBackend:
         return True  # a cluster or workgroup named in the configuration; a wrong one fails the first statement
 
 
-def warehouse_target(mode: Mode) -> str:
-    """The dbt target whose warehouse the mode's pipeline loads: STORE_SALES_TARGET when set, else `local`
-    locally and `redshift` on AWS (the deployed runner's, infra/template.yaml)."""
-    return settings.TARGET.raw() or (REDSHIFT_TARGET if mode is Mode.AWS else settings.DEFAULT_TARGET)
+def reads_redshift(mode: Mode) -> bool:
+    """Whether the warehouse the mode's pipeline loads is Redshift: the dbt target's, STORE_SALES_TARGET when it
+    names the `local` DuckDB target or a Redshift one (`redshift`, `redshift_serverless`, ...: profiles.yml.example),
+    else the mode's own: DuckDB locally, Redshift on AWS (the deployed runner's target, infra/template.yaml). Any
+    other target (the tests' `postgres`) leaves the mode's choice."""
+    named = settings.TARGET.raw() or ""
+    if named == settings.DEFAULT_TARGET:
+        return False
+    return named.startswith(REDSHIFT_TARGET) or mode is Mode.AWS
 
 
 def open_warehouse(
@@ -307,22 +312,20 @@ def open_warehouse(
     """
     cfg = config if config is not None else config_module.load()
     chosen = cfg.mode(mode)
-    dbt_target = warehouse_target(chosen)
-    if dbt_target == settings.DEFAULT_TARGET:
+    if not reads_redshift(chosen):
         run_lock = settings.data_dir() / file_lock.PIPELINE_LOCK_FILE_NAME if wait_for_local_run else None
         return DuckDBBackend(settings.duckdb_path(), run_lock=run_lock, timeout_seconds=timeout_seconds)
-    if dbt_target != REDSHIFT_TARGET:
-        raise UsageError(
-            f"{settings.TARGET.name}={dbt_target}: the commands and the reports read the warehouse of the "
-            f"`{settings.DEFAULT_TARGET}` (DuckDB) or `{REDSHIFT_TARGET}` target; unset it or name one of them"
-        )
     if not cfg.redshift_configured:
         where = cfg.source if cfg.source != "environment" else config_module.CONFIG_FILE_NAME
+        if chosen is Mode.AWS:
+            why, instead = "AWS mode reads the Redshift warehouse the deployed stack loads", "or use --local"
+        else:
+            why = f"{settings.TARGET.name}={settings.TARGET.raw()} loads and reads Redshift"
+            instead = f"or unset {settings.TARGET.name}"
         raise ConfigurationError(
-            f"{'AWS mode' if chosen is Mode.AWS else settings.TARGET.name + '=redshift'} reads the Redshift warehouse "
-            "the deployed stack loads, and the configuration names no "
-            f"Redshift: set redshift_cluster_id or redshift_workgroup (and redshift_database) in the [aws] table "
-            f"of {where} or the STORE_SALES_REDSHIFT_* variables, or use --local for the local DuckDB file"
+            f"{why}, and the configuration names no Redshift: set redshift_cluster_id or redshift_workgroup (and "
+            f"redshift_database) in the [aws] table of {where} or the STORE_SALES_REDSHIFT_* variables, {instead} "
+            "to act on this machine's pipeline and DuckDB file"
         )
     from orchestrator.aws import aws_client
 

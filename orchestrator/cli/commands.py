@@ -274,7 +274,8 @@ def _plot_mornings(
                 past,
             )
         )
-        if mornings or tried or any(arrival.landed_at for arrival in verdict.arrivals):  # from the first day seen
+        seen = tried or any(arrival.landed_at for arrival in verdict.arrivals)
+        if mornings or seen or day == newest.day:  # from the first day seen; the day asked about always
             mornings.append(status_module.morning(verdict, tried))
     print(f"chart: {charts.save(charts.mornings(mornings), plot)}", file=sys.stderr)
 

@@ -233,7 +233,7 @@ def judge(
             verdict = Verdict.MISSED if now > deadline else Verdict.WAITING
         warnings = display.warnings_of(display.task_summaries(newest)) if newest else []
     forecast = None
-    in_flight = next((e.ref for e in executions if e.ref.status is ExecutionStatus.RUNNING), None)
+    in_flight = next((e.ref for e in reversed(executions) if e.ref.status is ExecutionStatus.RUNNING), None)
     if published is None and (in_flight is not None or running_locally is None):
         failed = newest.ref if newest is not None and verdict is Verdict.FAILED else None
         forecast = eta.forecast(deadline, now, arrivals, in_flight, failed, eta.run_seconds(past))
@@ -255,6 +255,8 @@ def morning(verdict: DayStatus, executions: list[ExecutionResult]) -> charts.Mor
         outcome = charts.Outcome.WARNED if verdict.warnings else charts.Outcome.ON_TIME
     elif verdict.verdict is Verdict.PUBLISHED_LATE:
         outcome = charts.Outcome.LATE
+    elif verdict.exit_code is ExitCode.TIMED_OUT:  # running, or not started before the deadline: still in time
+        outcome = charts.Outcome.PENDING
     else:
         outcome = charts.Outcome.NOT_PUBLISHED
     landed = {arrival.extract: arrival.landed_at for arrival in verdict.arrivals}

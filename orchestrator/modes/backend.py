@@ -148,8 +148,8 @@ class Backend(ABC):
 
     @cached_property
     def ledger(self) -> Ledger:
-        """The warehouse's ledger of loads: what is loaded, when, by which execution. Read under this command's
-        own lock, so it does not wait for a local run."""
+        """The warehouse's ledger of loads: what is loaded, when, by which execution. It never waits for a local
+        run (`run` and `backfill` read it under their own lock; `status` and `history` read it as it is)."""
         from orchestrator.ledger import Ledger
         from orchestrator.warehouse import open_warehouse
 

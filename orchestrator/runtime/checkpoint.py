@@ -2,7 +2,7 @@
 
 EventBridge Scheduler invokes the trigger function at each checkpoint (default 08:00 and 08:30 in the
 schedule's time zone, the stack's AtRiskCheckHour and AtRiskCheckMinutes) with
-`{"at_risk_check": "<aws.scheduler.scheduled-time>", "deadline_hour": 9, "deadline_minute": 0}`
+`{"at_risk_check": "<aws.scheduler.scheduled-time>", "deadline": "9:0"}` (the stack's DeadlineHour:DeadlineMinute)
 (`orchestrator.runtime.trigger.handler` dispatches here). The day is the one the morning's run loads, as for
 the 07:00 start and the deadline check, and the judgement is the forecast `status` shows
 (`orchestrator.runtime.eta`): from the landing markers, the day's executions and how long the last daily runs
@@ -12,7 +12,8 @@ An at-risk day is alerted once: the first checkpoint that finds it at risk recor
 folder (STORE_SALES_ALERTS_URI, `<folder>/at-risk/<day>`) with an S3 conditional write that fails when the
 record already exists, then publishes one line to the alert topic; a later checkpoint, a retry of the
 invocation or a second invocation at the same instant finds the record and stays silent. When publishing
-fails, the record is taken back, so the retry Scheduler makes alerts instead.
+fails, the record is taken back and the failure goes to the function's dead-letter topic: the next checkpoint
+alerts (the trigger's asynchronous invocations are not retried, `TriggerInvokeConfig`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from orchestrator import settings
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
 from orchestrator.runtime import deadline, eta, landing_gate, schedule, step_functions
 from orchestrator.runtime.step_functions import ExecutionStatus
@@ -33,9 +35,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_stepfunctions import SFNClient
 
-ALERTS_URI_ENV = "STORE_SALES_ALERTS_URI"
+ALERTS_URI_ENV = settings.ALERTS_URI.name
 RECORD_FOLDER = "at-risk"
-_STOPPED = {ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED}
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,10 @@ def check(event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNClient, s3: 
         return CheckpointVerdict(day, None, f"store sales of {day} published by {published.name}")
     arrivals = landing_gate.arrivals(landing_gate.S3Landing(landing_uri, s3), day)
     running = next((ref for ref in reversed(covering) if ref.status is ExecutionStatus.RUNNING), None)
+    # as status judges it: the newest attempt, when nothing runs, did not publish the day (failed, or ran selected
+    # models only)
     newest = covering[-1] if covering else None
-    failed = newest if newest is not None and newest.status in _STOPPED else None
+    failed = newest if newest is not None and running is None else None
     forecast = eta.forecast(due_at, now, arrivals, running, failed, eta.run_seconds(executions))
     where = f"; {running.name} is in state {deadline.current_state(sfn, running)}" if running is not None else ""
     checked = now.astimezone(due_at.tzinfo).strftime("%H:%M")
@@ -97,25 +100,24 @@ def alert(
     try:
         sns.publish(TopicArn=topic, Subject=f"store sales {verdict.day}: at risk"[:100], Message=verdict.message)
     except (BotoCoreError, ClientError):
-        s3.delete_object(Bucket=bucket, Key=key)  # not alerted after all: the retry must alert
+        s3.delete_object(Bucket=bucket, Key=key)  # not alerted after all: the next checkpoint must alert
         raise
     return verdict
 
 
 def _read(event: Mapping[str, Any]) -> tuple[str, time]:
-    scheduled_time = event.get(schedule.AT_RISK_KEY)
-    hour, minute = event.get("deadline_hour"), event.get("deadline_minute")
-    if (
-        not isinstance(scheduled_time, str)
-        or not isinstance(hour, int)
-        or not isinstance(minute, int)
-        or not (0 <= hour <= 23 and 0 <= minute <= 59)
-    ):
+    """The scheduled time and the deadline, `H:M` as the template writes the stack's numbers (`9:0`, `09:00`)."""
+    scheduled_time, deadline_text = event.get(schedule.AT_RISK_KEY), event.get("deadline")
+    hour, _, minute = deadline_text.partition(":") if isinstance(deadline_text, str) else ("", "", "")
+    if not isinstance(scheduled_time, str) or not (hour.isdigit() and minute.isdigit()):
         raise RunnerPayloadError(
             f"the at-risk schedule's input must be {{{schedule.AT_RISK_KEY!r}: '<aws.scheduler.scheduled-time>', "
-            f"'deadline_hour': 0-23, 'deadline_minute': 0-59}}, got {event!r}"
+            f"'deadline': 'H:M'}}, got {event!r}"
         )
-    return scheduled_time, time(hour, minute)
+    try:
+        return scheduled_time, time(int(hour), int(minute))
+    except ValueError:
+        raise RunnerPayloadError(f"the at-risk schedule's deadline {deadline_text!r} is not a time of day") from None
 
 
 def _record_key(env: Mapping[str, str], day: date) -> tuple[str, str]:

@@ -100,6 +100,27 @@ def test_a_state_machine_without_redshift_names_the_warehouse_it_lacks(tmp_path:
         assert str(tmp_path / "warehouse.duckdb") in modes.backend(load_config(config)).ledger.describe()
 
 
+@pytest.mark.parametrize(
+    ("target", "mode", "reads"),
+    [
+        (None, Mode.LOCAL, "local DuckDB"),
+        (None, Mode.AWS, "Redshift workgroup analytics"),
+        ("local", Mode.AWS, "local DuckDB"),  # an emulated stack, whose runner loads the DuckDB file
+        ("redshift_serverless", Mode.LOCAL, "Redshift workgroup analytics"),  # the local runs load it too
+        ("postgres", Mode.LOCAL, "local DuckDB"),  # a target the commands cannot read leaves the mode's choice
+        ("postgres", Mode.AWS, "Redshift workgroup analytics"),
+    ],
+)
+def test_the_warehouse_read_is_the_one_the_mode_s_pipeline_loads(
+    target: str | None, mode: Mode, reads: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STORE_SALES_TARGET", raising=False)
+    if target is not None:
+        monkeypatch.setenv("STORE_SALES_TARGET", target)
+    config = Config(region="us-east-1", redshift_workgroup="analytics", redshift_database="dev")
+    assert modes.backend(config, mode).ledger.describe().startswith(reads)
+
+
 def test_a_broken_configuration_file_is_named(tmp_path: Path) -> None:
     config = tmp_path / "store-sales.toml"
     config.write_text('[aws]\nregion = "us-east-1"\nstate_machine = "typo"\n')

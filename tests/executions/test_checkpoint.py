@@ -1,7 +1,7 @@
 """The at-risk checkpoints against moto's Step Functions (executing), SNS and S3: the alert read back through an SQS
 queue subscribed to the alert topic, once per day, and none for a day on track or published. Invoked the way the
 at-risk schedule invokes it: `orchestrator.runtime.trigger.handler`'s input
-`{"at_risk_check": "<scheduled time>", "deadline_hour": H, "deadline_minute": M}`.
+`{"at_risk_check": "<scheduled time>", "deadline": "H:M"}`.
 
 The checkpoints are taken at the wall clock's time (the executions moto runs start now), in a time zone where it is
 about noon, so that a deadline an hour later never crosses midnight.
@@ -82,8 +82,7 @@ class Aws:
         due = (at + timedelta(minutes=minutes_to_deadline)).astimezone(ZoneInfo(self.zone))
         event = {
             schedule.AT_RISK_KEY: at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "deadline_hour": due.hour,
-            "deadline_minute": due.minute,
+            "deadline": f"{due.hour}:{due.minute}",  # as CloudFormation writes the stack's numbers: 9:0
         }
         return checkpoint_handler(event, self.env, self)
 
@@ -152,10 +151,7 @@ def test_a_day_on_track_or_published_sends_nothing(aws: Aws) -> None:
 
     assert aws.checkpoint(datetime.now(UTC), minutes_to_deadline=60)["at_risk"] == "false"
     verdict = checkpoint.check(
-        {schedule.AT_RISK_KEY: datetime.now(UTC).isoformat(), "deadline_hour": 23, "deadline_minute": 59},
-        aws.env,
-        aws.sfn,
-        aws.s3,
+        {schedule.AT_RISK_KEY: datetime.now(UTC).isoformat(), "deadline": "23:59"}, aws.env, aws.sfn, aws.s3
     )
     assert verdict.forecast is not None and verdict.forecast.line().startswith("on track: ETA ")
 
@@ -163,10 +159,7 @@ def test_a_day_on_track_or_published_sends_nothing(aws: Aws) -> None:
     assert aws.checkpoint(datetime.now(UTC), minutes_to_deadline=1)["at_risk"] == "false"
     assert aws.alerts() == []
     published = checkpoint.check(
-        {schedule.AT_RISK_KEY: datetime.now(UTC).isoformat(), "deadline_hour": 23, "deadline_minute": 59},
-        aws.env,
-        aws.sfn,
-        aws.s3,
+        {schedule.AT_RISK_KEY: datetime.now(UTC).isoformat(), "deadline": "23:59"}, aws.env, aws.sfn, aws.s3
     )
     assert published.message == f"store sales of {aws.day} published by {name}"
 
@@ -185,7 +178,7 @@ def test_a_run_slower_than_usual_alerts_naming_its_state(aws: Aws) -> None:
     assert message.endswith(f"; {name} is in state Build item")
 
 
-def test_a_failed_publish_takes_the_record_back_so_the_retry_alerts(aws: Aws) -> None:
+def test_a_failed_publish_takes_the_record_back_so_the_next_checkpoint_alerts(aws: Aws) -> None:
     aws.land("customer_address", "store_sales")
     now = datetime.now(UTC).replace(microsecond=0)
     topic = aws.env[deadline.ALERT_TOPIC_ENV]
@@ -195,11 +188,13 @@ def test_a_failed_publish_takes_the_record_back_so_the_retry_alerts(aws: Aws) ->
         aws.checkpoint(now, minutes_to_deadline=45)
     assert "Contents" not in aws.s3.list_objects_v2(Bucket=ALERTS)
 
-    aws.env[deadline.ALERT_TOPIC_ENV] = topic  # Scheduler's retry
-    assert aws.checkpoint(now, minutes_to_deadline=45)["at_risk"] == "true"
+    aws.env[deadline.ALERT_TOPIC_ENV] = topic
+    assert aws.checkpoint(now + timedelta(minutes=30), minutes_to_deadline=15)["at_risk"] == "true"  # the next one
     assert len(aws.alerts()) == 1
 
 
 def test_a_malformed_input_is_refused() -> None:
-    with pytest.raises(RunnerPayloadError, match="deadline_hour"):
-        checkpoint.check({schedule.AT_RISK_KEY: "2003-01-02T08:00:00Z", "deadline_hour": "9"}, {}, None, None)
+    with pytest.raises(RunnerPayloadError, match="'deadline': 'H:M'"):
+        checkpoint.check({schedule.AT_RISK_KEY: "2003-01-02T08:00:00Z", "deadline": 9}, {}, None, None)
+    with pytest.raises(RunnerPayloadError, match="not a time of day"):
+        checkpoint.check({schedule.AT_RISK_KEY: "2003-01-02T08:00:00Z", "deadline": "25:00"}, {}, None, None)

@@ -92,7 +92,7 @@ def test_the_at_risk_checkpoints_fire_before_the_deadline_with_it_and_alert_once
     assert resource["State"] == {"Ref": "ScheduleState"}
     assert resource["Target"]["Arn"] == {"Fn::GetAtt": ["TriggerFunction", "Arn"]}
     sent = resource["Target"]["Input"]["Fn::Sub"].replace("<aws.scheduler.scheduled-time>", "2024-01-02T08:00:00Z")
-    event = json.loads(sent.replace("${DeadlineHour}", "9").replace("${DeadlineMinute}", "0"))
-    assert event == {schedule.AT_RISK_KEY: "2024-01-02T08:00:00Z", "deadline_hour": 9, "deadline_minute": 0}
+    event = json.loads(sent.replace("${DeadlineHour}", "09").replace("${DeadlineMinute}", "00"))  # as typed
+    assert event == {schedule.AT_RISK_KEY: "2024-01-02T08:00:00Z", "deadline": "09:00"}
     variables = template["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]
     assert variables[checkpoint.ALERTS_URI_ENV] == {"Fn::Sub": "s3://${ArtifactsBucket}/alerts"}
