@@ -1,5 +1,5 @@
-"""The command line (`python -m orchestrator`): the parser, the commands, their display and session.
-The top layer: it may import every other one."""
+"""The command line (`python -m orchestrator`): the command table, the handlers, their display. The top layer:
+it may import every other one; what differs between local and AWS is the mode layer's (`orchestrator.modes`)."""
 
 from orchestrator.cli.parser import main
 

@@ -196,6 +196,7 @@ def test_resuming_an_execution_that_built_every_model_is_refused(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A FAILED execution whose every model was built (it failed after its last task, e.g. in its alert)."""
+    ensure_parsed(PROJECT)  # target/manifest.json, whatever ran before this test (a fresh clone has none)
     graph = DbtGraph.from_manifest(load_manifest(PROJECT))
     models = [{"name": graph.nodes[uid].name, "status": "success", "resource_type": "model"} for uid in graph.nodes]
     window = RefreshWindow.day(FIRST)
