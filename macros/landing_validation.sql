@@ -90,6 +90,23 @@
   {{ return(declared | join(", ")) }}
 {% endmacro %}
 
+{% macro _landing_schema_imports(table, file_list) -%}
+  {#- The two import CTEs of the schema rules: each file's columns (from its footer) and the declared ones. -#}
+    file_columns as (
+
+      select file_name, name, duckdb_type
+      from parquet_schema({{ file_list }})
+      where type is not null
+
+    ),
+
+    declared (name, data_type, type_rule) as (
+
+      values {{ _landing_declared(table) }}
+
+    )
+{%- endmacro %}
+
 {% macro landing_rule_parquet(table, file_list) %}
   {#- The files that are not Parquet (shorter than 12 bytes, or without PAR1 at either end). -#}
   {%- set unreadable -%}
@@ -106,23 +123,11 @@
   {%- set query -%}
     with
 
-    file_columns as (
-
-      select file_name, name
-      from parquet_schema({{ file_list }})
-      where type is not null
-
-    ),
+    {{ _landing_schema_imports(table, file_list) }},
 
     files as (
 
       select distinct file_name from file_columns
-
-    ),
-
-    declared (name, data_type, type_rule) as (
-
-      values {{ _landing_declared(table) }}
 
     ),
 
@@ -182,19 +187,7 @@
   {%- set query -%}
     with
 
-    file_columns as (
-
-      select file_name, name, duckdb_type
-      from parquet_schema({{ file_list }})
-      where type is not null
-
-    ),
-
-    declared (name, data_type, type_rule) as (
-
-      values {{ _landing_declared(table) }}
-
-    ),
+    {{ _landing_schema_imports(table, file_list) }},
 
     final as (
 
