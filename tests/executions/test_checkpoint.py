@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
-from alerts_support import received, subscribed_queue
+from alerts_support import received, start_and_settle, subscribed_queue
 from moto import mock_aws
 
 from orchestrator.errors import RunnerPayloadError
-from orchestrator.landing_contract import EXTRACTS
+from orchestrator.landing.contract import EXTRACTS
+from orchestrator.landing.gate import MARKER_FILE
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.runtime import checkpoint, deadline, schedule, step_functions, trigger
-from orchestrator.runtime.landing_gate import MARKER_FILE
+from orchestrator.runtime import checkpoint, deadline, schedule, trigger
 from orchestrator.runtime.step_functions import ExecutionStatus
 from orchestrator.window import RefreshWindow
 
@@ -87,12 +87,7 @@ class Aws:
         return checkpoint_handler(event, self.env, self)
 
     def start(self, window: RefreshWindow, settled: ExecutionStatus, full_tests: bool = False) -> str:
-        ref = step_functions.start(self.sfn, self.arn, ExecutionRequest(window, full_tests=full_tests))
-        for _ in range(100):
-            if self.sfn.describe_execution(executionArn=ref.arn)["status"] == settled.value:
-                return ref.name
-            time.sleep(0.05)
-        raise AssertionError(f"{ref.name} never became {settled}")
+        return start_and_settle(self.sfn, self.arn, ExecutionRequest(window, full_tests=full_tests), settled)
 
 
 def checkpoint_handler(event: dict[str, Any], env: dict[str, str], aws: Aws) -> dict[str, str]:

@@ -16,12 +16,13 @@ from typing import Any
 import boto3
 import pytest
 from alerts_support import received, subscribed_queue
+from alerts_support import start_and_settle as settle
 from moto import mock_aws
 
 from orchestrator.errors import RunnerPayloadError
+from orchestrator.landing.gate import MARKER_FILE
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.runtime import deadline, schedule, step_functions
-from orchestrator.runtime.landing_gate import MARKER_FILE
+from orchestrator.runtime import deadline, schedule
 from orchestrator.runtime.step_functions import ExecutionStatus
 from orchestrator.window import RefreshWindow
 
@@ -104,12 +105,7 @@ def check(aws: Aws) -> deadline.DeadlineVerdict:
 def start_and_settle(
     aws: Aws, arn: str, window: RefreshWindow, settled: ExecutionStatus, request: ExecutionRequest | None = None
 ) -> str:
-    ref = step_functions.start(aws.sfn, arn, request or ExecutionRequest(window))
-    for _ in range(100):
-        if aws.sfn.describe_execution(executionArn=ref.arn)["status"] == settled.value:
-            return ref.name
-        time.sleep(0.05)
-    raise AssertionError(f"{ref.name} never became {settled}")
+    return settle(aws.sfn, arn, request or ExecutionRequest(window), settled)
 
 
 def test_a_published_day_stays_silent_even_inside_a_catch_up_window(aws: Aws) -> None:
