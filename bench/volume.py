@@ -32,6 +32,7 @@ from bench.errors import BenchmarkError
 from bench.sections import MarkedSection
 from bench.warehouse import fresh_run_dir
 from orchestrator.errors import StoreSalesError
+from orchestrator.landing.date_range import landing_date_range
 from orchestrator.local import sample_data
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -64,7 +65,7 @@ def main(argv: list[str]) -> int:
 def measure(scale: float, work: Path, days: int, seed: int) -> dict[str, Any]:
     data = work / "data"
     sample_data.generate(scale, data)
-    window = sample_data.landing_date_range(data)
+    window = landing_date_range(data)
     run = fresh_run_dir(work / "volume", data, None)
     started = time.perf_counter()
     _dbt(run.env(), window.start, window.end, "build", "--exclude-resource-type", "unit_test")

@@ -7,7 +7,7 @@
 
   YAML cannot call a macro, so the declarations in YAML and Python stay written out and
   tests/models/test_landing_contract.py holds them to this list (it renders it with dbt): the landing contract
-  (orchestrator.landing_contract.SALES_MEASURES, the measures of the store sales extract's columns), the landing
+  (orchestrator.landing.contract.SALES_MEASURES, the measures of the store sales extract's columns), the landing
   source's columns (models/staging/tpcds/_tpcds__sources.yml), the staging model's documented columns and
   the columns of its no-identical-duplicate-lines test (_tpcds__models.yml), and the fact's contract columns
   with their data types (models/marts/_marts__models.yml).

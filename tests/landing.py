@@ -20,8 +20,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from orchestrator.landing_contract import SALES_MEASURES
-from orchestrator.runtime.landing_gate import MARKER_FILE
+from orchestrator.landing.contract import SALES_MEASURES
+from orchestrator.landing.gate import MARKER_FILE
 
 MONEY = pa.decimal128(7, 2)
 JULIAN_OF_EPOCH = 2440588
@@ -324,7 +324,7 @@ class Landing:
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         _write(folder / "part-0.parquet", schema, rows)
-        (folder / MARKER_FILE).touch()  # landed (an empty marker: presence only, see orchestrator.runtime.landing_gate)
+        (folder / MARKER_FILE).touch()  # landed (an empty marker: presence only, see orchestrator.landing.gate)
 
 
 def _write(path: Path, schema: pa.Schema, rows: Iterable[dict[str, object]]) -> None:

@@ -1,20 +1,20 @@
 """The architecture, held true: layered subpackages, one protocol module, a runtime that stands alone.
 
 Layers (each may import the ones listed for it, and itself):
-- foundation: errors, window, settings, config, contract, protocol, aws, file_lock, extras: nothing but the
-  foundation;
+- foundation: errors, window, settings, config, protocol, aws, file_lock, extras: nothing but the foundation;
+- landing/ (the contract, the stores and the gate, the catch-up rule, the local load dates): the foundation;
 - runtime/ (what ships in the image: every entry point the template names, the task runner, the trigger, the
-  deadline check, the docs function, and the start of executions they share) and definition/ (manifest -> ASL):
-  the foundation;
-- executions/ (watch, history, journal): the foundation and the runtime;
+  deadline check, the docs function, and the start of executions they share): the foundation and the landing;
+- definition/ (manifest -> ASL): the foundation;
+- executions/ (watch, history, journal): the foundation, the landing and the runtime;
 - the analyst's library (reports, redshift_data, charts): the foundation;
-- local/ (emulator, moto adaptations, sample data): the foundation, the runtime and the definition;
+- local/ (emulator, moto adaptations, sample data): the foundation, the landing, the runtime and the definition;
 - modes/ (a Backend per mode, chosen by the configuration's one rule): everything above but the CLI;
 - cli/: anything.
 The image ships the runtime: importing any handler or container command the template names must load nothing
-but the runtime and the foundation (the definition generator, the local emulator or the CLI would drag dbt's
-graph code, moto or argparse into every cold start, and couple the deployed code to code it never runs); the
-task's own entry points load exactly the task runtime, not the trigger or the docs.
+but the runtime, the landing and the foundation (the definition generator, the local emulator or the CLI would
+drag dbt's graph code, moto or argparse into every cold start, and couple the deployed code to code it never
+runs); the task's own entry points load exactly the task runtime, not the trigger or the docs.
 The image installs the package's main dependencies alone (pyproject.toml `dependencies`: dbt-core, dbt-redshift,
 boto3): every module the runtime and the foundation import, lazy ones included, comes from them, and a cold start
 loads none of the local mode's libraries (DuckDB, pandas, pyarrow, numpy). Every other library the package imports
@@ -45,30 +45,32 @@ from orchestrator.window import RefreshWindow
 PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 PYPROJECT = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 NOT_IN_THE_IMAGE = {"duckdb", "pandas", "pyarrow", "numpy", *EXTRA_OF_MODULE}
-FOUNDATION = {"errors", "window", "settings", "config", "landing_contract", "protocol", "aws", "file_lock", "extras"}
+FOUNDATION = {"errors", "window", "settings", "config", "protocol", "aws", "file_lock", "extras"}
 ANALYST = {"reports", "redshift_data", "charts", "warehouse", "ledger"}
 ALLOWED = {
     "foundation": {"foundation"},
-    "runtime": {"foundation", "runtime"},
+    "landing": {"foundation", "landing"},
+    "runtime": {"foundation", "landing", "runtime"},
     "definition": {"foundation", "definition"},
-    "executions": {"foundation", "runtime", "executions"},
+    "executions": {"foundation", "landing", "runtime", "executions"},
     "analyst": {"foundation", "analyst"},
-    "local": {"foundation", "runtime", "definition", "local"},
-    "modes": {"foundation", "runtime", "definition", "executions", "analyst", "local", "modes"},
-    "cli": {"foundation", "runtime", "definition", "executions", "analyst", "local", "modes", "cli"},
+    "local": {"foundation", "landing", "runtime", "definition", "local"},
+    "modes": {"foundation", "landing", "runtime", "definition", "executions", "analyst", "local", "modes"},
+    "cli": {"foundation", "landing", "runtime", "definition", "executions", "analyst", "local", "modes", "cli"},
 }
 RUNTIME_MODULES = {
     "orchestrator",
     "orchestrator.aws",
-    "orchestrator.landing_contract",
+    "orchestrator.landing",
+    "orchestrator.landing.contract",
     "orchestrator.errors",
     "orchestrator.file_lock",
     "orchestrator.protocol",
     "orchestrator.runtime",
     "orchestrator.runtime.lambda_handler",
     "orchestrator.runtime.failure",
-    "orchestrator.runtime.landing_gate",
-    "orchestrator.runtime.parquet_footer",
+    "orchestrator.landing.gate",
+    "orchestrator.landing.parquet_footer",
     "orchestrator.runtime.redshift_login",
     "orchestrator.runtime.run_record",
     "orchestrator.runtime.runner",

@@ -43,10 +43,12 @@ from orchestrator.errors import (
 from orchestrator.executions import launcher
 from orchestrator.executions.history import RESUMABLE
 from orchestrator.executions.launcher import ExecutionResult
-from orchestrator.landing_contract import EXTRACTS
+from orchestrator.landing import catch_up
+from orchestrator.landing import gate as landing_gate
+from orchestrator.landing.contract import EXTRACTS
 from orchestrator.modes.backend import Backend, Session
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.runtime import eta, landing_gate
+from orchestrator.runtime import eta
 from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 from orchestrator.window import RefreshWindow
 
@@ -171,7 +173,7 @@ def _catch_up_window(backend: Backend, json_output: bool) -> RefreshWindow | Non
     A run of selected models does not count as a load, so the catch-up may reload a day: harmless, a
     window's load is idempotent and range == sequence."""
     last = backend.ledger.last_loaded_day()
-    window = landing_gate.landed_window(backend.landing(), last)
+    window = catch_up.landed_window(backend.landing(), last)
     if window is None:
         news = "no day has landed yet" if last is None else f"nothing new has landed after the last loaded day {last}"
         _say(f"catch-up: {news}; nothing to do")

@@ -37,7 +37,7 @@ from orchestrator.cli.options import (
 from orchestrator.config import Mode
 from orchestrator.errors import ExitCode, StoreSalesError, UsageError
 from orchestrator.extras import missing_extra
-from orchestrator.landing_contract import EXTRACTS
+from orchestrator.landing.contract import EXTRACTS
 from orchestrator.window import RefreshWindow, parse_date
 
 OptionsT = TypeVar("OptionsT")

@@ -2,7 +2,7 @@
 
 For one day (default: the newest day any extract has landed for), from three records, each the truth of
 one question:
-- the landing (`orchestrator.runtime.landing_gate`): which extracts have landed and when (`_SUCCESS` markers);
+- the landing (`orchestrator.landing.gate`): which extracts have landed and when (`_SUCCESS` markers);
 - the warehouse's ledger (`orchestrator.ledger`): whether the day is published, when and by which load (the
   first complete load whose window holds it; a later failed or aborted attempt never unpublishes it), and
   every recorded attempt with its error line, plain dbt runs included;
@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.cli import display
 from orchestrator.errors import ExitCode, UsageError
 from orchestrator.executions.launcher import ExecutionResult, StateStatus
+from orchestrator.landing import gate as landing_gate
 from orchestrator.ledger import LedgerEntry
-from orchestrator.runtime import eta, failure, landing_gate
+from orchestrator.runtime import eta, failure
 from orchestrator.runtime.schedule import TIME_ZONE_ENV, deadline_instant
 from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 

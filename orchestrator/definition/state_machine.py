@@ -20,7 +20,7 @@ task's compute from it. `full_tests` makes the data tests check whole tables ins
 window wrote. `nodes` is null for everything, or a list of model names / unique ids: each task then
 builds only the intersection of its models with the list and returns a `skipped` summary when it is
 empty (this serves `run --select` and `resume`). `allow_missing` lists extracts whose days in the window
-may have no delivery at all (`run --allow-missing item`; see `orchestrator.runtime.landing_gate`). Execution
+may have no delivery at all (`run --allow-missing item`; see `orchestrator.landing.gate`). Execution
 output: the same keys plus `results`, one compact summary per task (`orchestrator.protocol.TaskSummary.to_dict`).
 
 Compute per task (model `meta.orchestrator.compute`, see `orchestrator.definition.graph`):

@@ -40,8 +40,8 @@ from botocore.exceptions import ClientError
 
 from orchestrator import settings
 from orchestrator.errors import LandingIncomplete, LandingTimedOut, UsageError
-from orchestrator.landing_contract import EXTRACTS, LANDING_DIR, PARTITION_COLUMN
-from orchestrator.runtime import parquet_footer
+from orchestrator.landing import parquet_footer
+from orchestrator.landing.contract import EXTRACTS, LANDING_DIR, PARTITION_COLUMN
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -385,21 +385,6 @@ def wait_for_window(
             last = check.summary()
             say(f"waiting for {window} to land ({waited:.0f} s): {last}")
         time.sleep(min(poll_seconds, timeout_seconds - waited))
-
-
-def landed_window(store: LandingStore, after: date | None) -> RefreshWindow | None:
-    """The days after `after` (from the first landed day when None) whose every extract has its marker, up
-    to the first day that has not landed; None when the next day has not landed. The gate still checks them."""
-    days = set.intersection(*(store.marker_days(extract, after) for extract in EXTRACTS))
-    if not days:
-        return None
-    start = min(days) if after is None else after + timedelta(days=1)
-    if start not in days:
-        return None
-    end = start
-    while end + timedelta(days=1) in days:
-        end += timedelta(days=1)
-    return RefreshWindow(start, end)
 
 
 def _problem(store: LandingStore, delivery: Delivery) -> Problem | None:

@@ -75,7 +75,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from orchestrator.errors import DataDirError, EnvironmentProblem, UsageError
-from orchestrator.landing_contract import (
+from orchestrator.landing import gate as landing_gate
+from orchestrator.landing.contract import (
     ADDRESS_COLUMNS,
     EXTRACTS,
     ITEM_COLUMNS,
@@ -85,7 +86,6 @@ from orchestrator.landing_contract import (
     REFERENCE_TABLES,
     SALES_MEASURES,
 )
-from orchestrator.runtime import landing_gate
 from orchestrator.settings import DATA_DIR
 from orchestrator.window import RefreshWindow
 
@@ -485,29 +485,6 @@ def generate(scale: float, data_dir: Path, force: bool = False) -> SampleSummary
     return summary
 
 
-def landing_date_range(data_dir: Path) -> RefreshWindow:
-    """The first..last load date that has a store_sales extract under `data_dir`: Parquet files, or a
-    `_SUCCESS` marker alone (a day delivered with no sales, `{"files": []}`)."""
-    sales_dir = data_dir / LANDING_DIR / "store_sales"
-    prefix = f"{PARTITION_COLUMN}="
-    dates: list[date] = []
-    if sales_dir.is_dir():
-        for partition in sales_dir.iterdir():
-            delivered = any(partition.glob("*.parquet")) or (partition / landing_gate.MARKER_FILE).is_file()
-            if not partition.is_dir() or not delivered:
-                continue
-            try:
-                dates.append(date.fromisoformat(partition.name.removeprefix(prefix)))
-            except ValueError:
-                raise DataDirError(f"{partition} is not a load date partition: name it {prefix}YYYY-MM-DD") from None
-    if not dates:
-        raise DataDirError(
-            f"no store_sales extracts in {sales_dir}: run `python -m orchestrator sample-data` first "
-            f"(or point --data-dir / {DATA_DIR.name} at the landing data)"
-        )
-    return RefreshWindow(min(dates), max(dates))
-
-
 def _build(scale: float, build_dir: Path, display: _StepDisplay, started: float) -> SampleSummary:
     display.start(0, f"scale factor {scale:g}")
     connection = tpcds_database(scale, build_dir)
@@ -569,7 +546,7 @@ def _build(scale: float, build_dir: Path, display: _StepDisplay, started: float)
 
 def _write_arrival_markers(connection: duckdb.DuckDBPyConnection, extract_dir: Path, window: RefreshWindow) -> None:
     """A `_SUCCESS` marker naming the files and their rows in every day's folder of the extract, the
-    producer's signal that the day has landed (orchestrator.runtime.landing_gate); a day without rows gets a
+    producer's signal that the day has landed (orchestrator.landing.gate); a day without rows gets a
     folder with only its marker: delivered, nothing changed."""
     rows = connection.execute(
         "select file_name, num_rows from parquet_file_metadata($files)", {"files": str(extract_dir / "*" / "*.parquet")}

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from orchestrator.aws import aws_client
 from orchestrator.config import Mode
 from orchestrator.executions.history import StepFunctionsHistory
+from orchestrator.landing import gate as landing_gate
 from orchestrator.modes.backend import AWS_LANDING_POLL_SECONDS, Backend, Interruption, Session
-from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:

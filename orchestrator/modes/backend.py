@@ -36,8 +36,9 @@ from orchestrator.errors import WatchDeadlineExceeded
 from orchestrator.executions import launcher
 from orchestrator.executions.history import ExecutionHistory
 from orchestrator.executions.launcher import ExecutionResult
+from orchestrator.landing import gate as landing_gate
 from orchestrator.protocol import START_SETTLE_SECONDS, ExecutionRequest
-from orchestrator.runtime import landing_gate, step_functions
+from orchestrator.runtime import step_functions
 from orchestrator.runtime.step_functions import ExecutionRef
 from orchestrator.window import RefreshWindow
 

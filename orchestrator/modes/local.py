@@ -14,6 +14,7 @@ from orchestrator.config import Config, Mode
 from orchestrator.errors import DataDirError, ExecutionConflict, ManifestError, UsageError
 from orchestrator.executions.history import JournalHistory
 from orchestrator.executions.journal import Journal
+from orchestrator.landing import gate as landing_gate
 from orchestrator.modes.backend import (
     LOCAL_LANDING_POLL_SECONDS,
     LOCAL_MAX_POLL_SECONDS,
@@ -21,7 +22,6 @@ from orchestrator.modes.backend import (
     Interruption,
     Session,
 )
-from orchestrator.runtime import landing_gate
 from orchestrator.window import RefreshWindow
 
 
@@ -63,7 +63,7 @@ class LocalBackend(Backend):
     def check_window(self, window: RefreshWindow, *, full_refresh: bool = False) -> None:
         """The landing data is at hand: a window outside it, or a full refresh that would drop the history
         before it, is refused before anything starts."""
-        from orchestrator.local.sample_data import landing_date_range
+        from orchestrator.landing.date_range import landing_date_range
 
         available = landing_date_range(settings.data_dir())
         if window.start < available.start or window.end > available.end:

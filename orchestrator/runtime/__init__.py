@@ -1,2 +1,2 @@
-"""What ships in the image and runs one task: the runner (Lambda handler and ECS entry), the landing gate,
-the run record. It imports only the foundation (errors, window, settings, config, landing_contract, protocol, aws)."""
+"""What ships in the image and runs one task: the runner (Lambda handler and ECS entry), the run record, and the
+functions the template names beside it. It imports only the foundation and the landing (`orchestrator.landing`)."""

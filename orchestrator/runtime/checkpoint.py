@@ -27,7 +27,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator import settings
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
-from orchestrator.runtime import deadline, eta, landing_gate, schedule, step_functions
+from orchestrator.landing import gate as landing_gate
+from orchestrator.runtime import deadline, eta, schedule, step_functions
 from orchestrator.runtime.step_functions import ExecutionStatus
 
 if TYPE_CHECKING:

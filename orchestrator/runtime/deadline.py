@@ -25,8 +25,9 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
+from orchestrator.landing import gate as landing_gate
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.runtime import landing_gate, schedule, step_functions
+from orchestrator.runtime import schedule, step_functions
 from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 from orchestrator.window import RefreshWindow
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrator.runtime.landing_gate import Arrival
+from orchestrator.landing.gate import Arrival
 from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 
 RECENT_RUNS = 20

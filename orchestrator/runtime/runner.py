@@ -61,6 +61,7 @@ from orchestrator.errors import (
     StoreSalesError,
     TaskStateEnded,
 )
+from orchestrator.landing import gate as landing_gate
 from orchestrator.protocol import (
     ENV_TASK_TOKEN,
     ORCHESTRATED_TYPES,
@@ -68,7 +69,7 @@ from orchestrator.protocol import (
     TaskRequest,
     TaskSummary,
 )
-from orchestrator.runtime import landing_gate, redshift_login, thread_locks
+from orchestrator.runtime import redshift_login, thread_locks
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -218,7 +219,7 @@ def run_task(
 def _check_landing(
     request: TaskRequest, manifest: Any, selected: Sequence[str], s3_client: S3Client | None
 ) -> list[str]:
-    """The landing gate (orchestrator.runtime.landing_gate) for the extracts the task's models read (a task never
+    """The landing gate (orchestrator.landing.gate) for the extracts the task's models read (a task never
     fails for an extract it does not read): on DuckDB the local data directory, on Redshift the landing S3
     folder; other warehouses load their landing tables with a loader, which has no markers. Returns the
     deliveries accepted as missing."""

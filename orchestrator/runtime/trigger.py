@@ -4,7 +4,7 @@ checkpoints before the deadline (`orchestrator.runtime.checkpoint`), and checks 
 
 On arrival: S3 sends "Object Created" events for the landing bucket to EventBridge; the stack's rule passes
 those whose key ends in `/_SUCCESS` to this function. For the marker's day it checks that the markers of
-all three extracts are there (`orchestrator.runtime.landing_gate`), and if so starts the day's execution.
+all three extracts are there (`orchestrator.landing.gate`), and if so starts the day's execution.
 
 Once per day: the arrival start, duplicate or late events and the 07:00 fallback go through `start_once`,
 which starts nothing when an execution of that day's window already exists (whatever its status), or when
@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.aws import aws_client
 from orchestrator.errors import ConfigurationError, RunnerPayloadError
-from orchestrator.landing_contract import EXTRACTS
+from orchestrator.landing import gate as landing_gate
+from orchestrator.landing.contract import EXTRACTS
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.runtime import checkpoint, deadline, landing_gate, step_functions
+from orchestrator.runtime import checkpoint, deadline, step_functions
 from orchestrator.runtime.schedule import (
     AT_RISK_KEY,
     DEADLINE_KEY,

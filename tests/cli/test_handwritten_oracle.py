@@ -21,7 +21,7 @@ from bench.handwritten import load_window
 from bench.warehouse import compare
 from orchestrator import cli
 from orchestrator.errors import ExitCode
-from orchestrator.local.sample_data import landing_date_range
+from orchestrator.landing.date_range import landing_date_range
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow

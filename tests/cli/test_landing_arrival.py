@@ -19,7 +19,7 @@ from pipeline_support import FIRST, clean_build, tables
 
 from orchestrator import cli
 from orchestrator.errors import ExitCode
-from orchestrator.runtime.landing_gate import MARKER_FILE
+from orchestrator.landing.gate import MARKER_FILE
 
 pytestmark = pytest.mark.slow
 

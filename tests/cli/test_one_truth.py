@@ -24,7 +24,7 @@ from cli_support import PROJECT, assert_one_line_error, cli
 from pipeline_support import FIRST, pipeline_runs
 
 from orchestrator.errors import ExitCode
-from orchestrator.runtime.landing_gate import MARKER_FILE
+from orchestrator.landing.gate import MARKER_FILE
 
 pytestmark = pytest.mark.slow
 

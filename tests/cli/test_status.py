@@ -11,10 +11,10 @@ import pytest
 from orchestrator.cli import status
 from orchestrator.errors import ConfigurationError, ExitCode, UsageError
 from orchestrator.executions.launcher import ExecutionResult
-from orchestrator.landing_contract import EXTRACTS
+from orchestrator.landing.contract import EXTRACTS
+from orchestrator.landing.gate import Arrival
 from orchestrator.ledger import LedgerEntry
 from orchestrator.protocol import ExecutionRequest
-from orchestrator.runtime.landing_gate import Arrival
 from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 from orchestrator.window import RefreshWindow
 

@@ -15,7 +15,7 @@ from matplotlib.patches import Rectangle
 
 from orchestrator import charts
 from orchestrator.cli import status
-from orchestrator.landing_contract import EXTRACTS
+from orchestrator.landing.contract import EXTRACTS
 from orchestrator.local import sample_data
 
 DAY = date(2002, 12, 31)

@@ -18,8 +18,8 @@ import pytest
 from infra_support import load_template
 from moto import mock_aws
 
+from orchestrator.landing.gate import LANDING_S3_URI_ENV, MARKER_FILE
 from orchestrator.runtime import schedule, trigger
-from orchestrator.runtime.landing_gate import LANDING_S3_URI_ENV, MARKER_FILE
 
 REGION = "us-east-1"
 BUCKET = "landing-bucket"

@@ -36,8 +36,8 @@ from orchestrator.definition.graph import DbtGraph
 from orchestrator.definition.manifest import load_manifest
 from orchestrator.definition.plan import build_plan
 from orchestrator.errors import DbtCrashed, LandingIncomplete, RunnerError
+from orchestrator.landing.gate import MARKER_FILE, marker_document
 from orchestrator.protocol import TaskRequest, TaskSummary
-from orchestrator.runtime.landing_gate import MARKER_FILE, marker_document
 from orchestrator.runtime.runner import RunnerConfig, run_task
 from orchestrator.window import RefreshWindow
 

@@ -86,9 +86,9 @@ from bench.warehouse import compare
 from orchestrator import cli
 from orchestrator.cli import deploy
 from orchestrator.errors import ExitCode
-from orchestrator.landing_contract import EXTRACTS
+from orchestrator.landing.contract import EXTRACTS
+from orchestrator.landing.gate import MARKER_FILE
 from orchestrator.protocol import ENV_EXECUTION, ENV_TASK, ENV_TASK_TOKEN, ExecutionRequest
-from orchestrator.runtime.landing_gate import MARKER_FILE
 from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow

@@ -46,12 +46,12 @@ from stack_support import HARNESS, PARAMETERS, STACK, local_warehouse, stack_pol
 from orchestrator import cli, settings
 from orchestrator.cli import deploy
 from orchestrator.errors import ExitCode
-from orchestrator.landing_contract import EXTRACTS
+from orchestrator.landing.contract import EXTRACTS
+from orchestrator.landing.gate import MARKER_FILE, folder_name
 from orchestrator.local import moto_adapt
 from orchestrator.modes.aws import AwsBackend
 from orchestrator.modes.local import ensure_parsed
 from orchestrator.runtime import lambda_handler
-from orchestrator.runtime.landing_gate import MARKER_FILE, folder_name
 from orchestrator.runtime.runner import RunnerConfig
 
 if TYPE_CHECKING:

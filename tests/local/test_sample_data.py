@@ -24,7 +24,7 @@ import duckdb
 import pytest
 
 from orchestrator.errors import DataDirError, ExitCode
-from orchestrator.landing_contract import (
+from orchestrator.landing.contract import (
     ADDRESS_COLUMNS,
     EXTRACTS,
     ITEM_COLUMNS,
@@ -32,6 +32,7 @@ from orchestrator.landing_contract import (
     SALES_COLUMNS,
     SALES_MEASURES,
 )
+from orchestrator.landing.date_range import landing_date_range
 from orchestrator.local import sample_data
 from orchestrator.local.sample_data import SampleSummary
 
@@ -289,10 +290,10 @@ def test_same_scale_again_does_nothing(generated: Generated, capsys: pytest.Capt
 
 
 def test_landing_date_range(generated: Generated, tmp_path: Path) -> None:
-    assert sample_data.landing_date_range(generated.root) == generated.summary.window
+    assert landing_date_range(generated.root) == generated.summary.window
     assert str(generated.summary.window) == "1998-01-02..2003-01-02"
     with pytest.raises(DataDirError, match="run `python -m orchestrator sample-data` first"):
-        sample_data.landing_date_range(tmp_path)
+        landing_date_range(tmp_path)
 
 
 def test_foreign_landing_data_is_replaced_only_with_force(tmp_path: Path) -> None:
@@ -310,7 +311,7 @@ def test_foreign_landing_data_is_replaced_only_with_force(tmp_path: Path) -> Non
     assert summary.generated
     assert not foreign.exists()
     assert (tmp_path / "warehouse.duckdb").read_bytes() == b"warehouse"
-    assert sample_data.landing_date_range(tmp_path) == summary.window
+    assert landing_date_range(tmp_path) == summary.window
     assert summary.partitions["store_sales"] == 1200
 
 

@@ -1,4 +1,4 @@
-"""The landing contract is written once (orchestrator.landing_contract); the dbt sources and the hand-made test
+"""The landing contract is written once (orchestrator.landing.contract); the dbt sources and the hand-made test
 extracts must declare exactly its columns, in its order.
 
 The store sales measures are defined once, in dbt (macros/store_sales_measures.sql, which both models loop
@@ -16,7 +16,7 @@ import pytest
 import yaml
 from models_harness import Warehouse, node_results
 
-from orchestrator import landing_contract as contract
+from orchestrator.landing import contract
 
 SOURCES = Path(__file__).resolve().parents[2] / "models" / "staging" / "tpcds" / "_tpcds__sources.yml"
 DUPLICATE_LINES_TEST = "stg_tpcds__store_sales_no_identical_duplicate_lines"

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from orchestrator.cli import status
+from orchestrator.landing.gate import Arrival
 from orchestrator.runtime import eta
-from orchestrator.runtime.landing_gate import Arrival
 from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
 
 DAY = date(2002, 12, 31)

@@ -20,17 +20,17 @@ import pytest
 from moto import mock_aws
 
 from orchestrator.errors import LandingIncomplete, UsageError
-from orchestrator.runtime.landing_gate import (
+from orchestrator.landing.catch_up import landed_window
+from orchestrator.landing.gate import (
     MARKER_FILE,
     LandingStore,
     LocalLanding,
     S3Landing,
     check_window,
     folder_name,
-    landed_window,
     marker_document,
 )
-from orchestrator.runtime.parquet_footer import ParquetFooterError
+from orchestrator.landing.parquet_footer import ParquetFooterError
 from orchestrator.window import RefreshWindow
 
 BUCKET = "landing-bucket"

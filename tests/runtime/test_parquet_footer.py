@@ -21,8 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.local import sample_data
-from orchestrator.runtime.parquet_footer import (
+from orchestrator.landing.parquet_footer import (
     MAX_DEPTH,
     ParquetFooterError,
     WireType,
@@ -31,6 +30,7 @@ from orchestrator.runtime.parquet_footer import (
     num_rows,
     tail_rows,
 )
+from orchestrator.local import sample_data
 
 
 def pyarrow_table(rows: int) -> pa.Table:
