@@ -49,7 +49,7 @@ from orchestrator.landing.contract import EXTRACTS
 from orchestrator.modes.backend import Backend, Session
 from orchestrator.protocol import ExecutionRequest
 from orchestrator.runtime import eta
-from orchestrator.runtime.step_functions import ExecutionRef, ExecutionStatus
+from orchestrator.runtime.step_functions import ExecutionStatus
 from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
@@ -228,56 +228,53 @@ def status(options: StatusOptions) -> int:
     backend = _backend(options.target)
     store = backend.landing()
     day = options.day or _newest_landed_day(store)
-    deadline = status_module.deadline_of(day, options.deadline, status_module.time_zone())
-    arrivals = landing_gate.arrivals(store, day)
-    executions = backend.history.covering(RefreshWindow.day(day))
-    loads = backend.ledger.attempts(RefreshWindow.day(day))
+    # the day, and with --plot the PLOT_DAYS mornings up to it: one read of the landing, the history and the ledger
+    days = RefreshWindow(day - timedelta(days=PLOT_DAYS - 1), day) if options.plot else RefreshWindow.day(day)
+    arrivals = landing_gate.arrivals(store, days)
+    executions = backend.history.covering(days)
+    loads = backend.ledger.attempts(days)
     # enough of the newest executions to find the last RECENT_RUNS successful daily ones among backfills and reruns
     past = backend.history.recent(3 * eta.RECENT_RUNS)
     now = datetime.now(UTC)
-    verdict = status_module.judge(day, deadline, arrivals, executions, loads, backend.running(), now, past)
+    verdicts = [
+        status_module.judge(
+            each,
+            status_module.deadline_of(each, options.deadline, status_module.time_zone()),
+            arrivals[each],
+            _of_day(executions, each),
+            [entry for entry in loads if entry.window.overlaps(RefreshWindow.day(each))],
+            backend.running() if each == day else None,
+            now,
+            past,
+        )
+        for each in days.dates()
+    ]
+    verdict = verdicts[-1]
     status_module.show(verdict, options.json)
     if options.plot is not None:
-        _plot_mornings(backend, verdict, options, options.plot, past, now)
+        _plot_mornings(verdicts, executions, options.plot)
     return int(verdict.exit_code)
 
 
 PLOT_DAYS = 30
 
 
-def _plot_mornings(
-    backend: Backend, newest: DayStatus, options: StatusOptions, plot: Path, past: list[ExecutionRef], now: datetime
-) -> None:
-    """`status --plot`: the PLOT_DAYS mornings up to the day (from the first one with an extract landed or an
-    execution), each judged as `status` judges it (one history and one ledger read for all of them)."""
+def _of_day(executions: list[ExecutionResult], day: date) -> list[ExecutionResult]:
+    window = RefreshWindow.day(day)
+    return [e for e in executions if e.ref.window is not None and e.ref.window.overlaps(window)]
+
+
+def _plot_mornings(verdicts: list[DayStatus], executions: list[ExecutionResult], plot: Path) -> None:
+    """`status --plot`: the mornings judged, from the first one with an extract landed or an execution (the day
+    asked about always)."""
     from orchestrator import charts
     from orchestrator.cli import status as status_module
 
-    days = RefreshWindow(newest.day - timedelta(days=PLOT_DAYS - 1), newest.day)
-    executions = backend.history.covering(days)
-    loads = backend.ledger.attempts(days)
-    store = backend.landing()
     mornings: list[charts.Morning] = []
-    for day in days.dates():
-        window = RefreshWindow.day(day)
-        tried = [e for e in executions if e.ref.window is not None and e.ref.window.overlaps(window)]
-        attempts = [entry for entry in loads if entry.window.overlaps(window)]
-        verdict = (
-            newest
-            if day == newest.day
-            else status_module.judge(
-                day,
-                status_module.deadline_of(day, options.deadline, status_module.time_zone()),
-                landing_gate.arrivals(store, day),
-                tried,
-                attempts,
-                None,
-                now,
-                past,
-            )
-        )
+    for verdict in verdicts:
+        tried = _of_day(executions, verdict.day)
         seen = tried or any(arrival.landed_at for arrival in verdict.arrivals)
-        if mornings or seen or day == newest.day:  # from the first day seen; the day asked about always
+        if mornings or seen or verdict is verdicts[-1]:
             mornings.append(status_module.morning(verdict, tried))
     print(f"chart: {charts.save(charts.mornings(mornings), plot)}", file=sys.stderr)
 

@@ -332,13 +332,14 @@ class Arrival:
     problem: str | None
 
 
-def arrivals(store: LandingStore, day: date) -> list[Arrival]:
-    """Every extract of `day`, in EXTRACTS order (the `status` command's landing part)."""
-    found = []
+def arrivals(store: LandingStore, window: RefreshWindow) -> dict[date, list[Arrival]]:
+    """Every extract of each day of `window`, in EXTRACTS order (the landing part of `status` and of the at-risk
+    check): one look at the store per extract for the whole window."""
+    found: dict[date, list[Arrival]] = {day: [] for day in window.dates()}
     for extract in EXTRACTS:
-        (delivery,) = store.deliveries(extract, RefreshWindow.day(day))
-        problem = _problem(store, delivery)
-        found.append(Arrival(extract, delivery.landed_at, None if problem is None else problem.text))
+        for delivery in store.deliveries(extract, window):
+            problem = _problem(store, delivery)
+            found[delivery.day].append(Arrival(extract, delivery.landed_at, None if problem is None else problem.text))
     return found
 
 

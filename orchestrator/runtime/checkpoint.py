@@ -30,6 +30,7 @@ from orchestrator.errors import ConfigurationError, RunnerPayloadError
 from orchestrator.landing import gate as landing_gate
 from orchestrator.runtime import deadline, eta, schedule, step_functions
 from orchestrator.runtime.step_functions import ExecutionStatus
+from orchestrator.window import RefreshWindow
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -73,7 +74,7 @@ def check(event: Mapping[str, Any], env: Mapping[str, str], sfn: SFNClient, s3: 
     published = deadline.published_by(sfn, covering)
     if published is not None:
         return CheckpointVerdict(day, None, f"store sales of {day} published by {published.name}")
-    arrivals = landing_gate.arrivals(landing_gate.S3Landing(landing_uri, s3), day)
+    arrivals = landing_gate.arrivals(landing_gate.S3Landing(landing_uri, s3), RefreshWindow.day(day))[day]
     running = next((ref for ref in reversed(covering) if ref.status is ExecutionStatus.RUNNING), None)
     # as status judges it: the newest attempt, when nothing runs, did not publish the day (failed, or ran selected
     # models only)
