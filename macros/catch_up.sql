@@ -10,9 +10,12 @@
   Without a window, on DuckDB (target `local`), the run catches up: it loads every landed day after the
   last loaded one, like `python -m orchestrator run` without a date.
 
-  - landed: a day whose three extracts have their `_SUCCESS` marker under STORE_SALES_DATA_DIR/landing
-    (the README's "Arrival markers"); the window runs from the day after the last loaded one up to the
-    last landed day before a gap;
+  - the window: the catch-up rule of `python -m orchestrator run` without a date, the very Python
+    (orchestrator/landing/catch_up.py) called through the function store_sales_landed_window that
+    orchestrator/local/duckdb_functions.py registers on the local target's connections: the days after the
+    last loaded one whose three extracts have their `_SUCCESS` marker under STORE_SALES_DATA_DIR/landing
+    (the README's "Arrival markers"), up to the last landed day before a gap; only the days after the last
+    loaded one are listed, so a daily catch-up does not grow with the history;
   - last loaded: the newest window end in the ledger's view of complete loads, pipeline_loads
     (macros/pipeline_runs.sql), over the rows that orchestrated executions and these catch-ups both write;
   - the first on-run-start hook (validate_refresh_window) computes the window ONCE, says it, and pins it
@@ -39,25 +42,19 @@
   {{- return("dbt-" ~ invocation_id) -}}
 {% endmacro %}
 
-{% macro _landed_days() %}
-  {#- Days whose every extract has its _SUCCESS marker, as YYYY-MM-DD strings in order. -#}
-  {%- set data_dir = env_var("STORE_SALES_DATA_DIR", "data") | replace("\\", "/") -%}
-  {%- set extracts = landing_tables("extract") | map(attribute="identifier") | list -%}
-  {%- set query -%}
-    with markers as (
-        select
-            regexp_extract(file, '/landing/([^/]+)/load_date=', 1) as extract_name,
-            regexp_extract(file, 'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) as load_day
-        from glob({{ _sql_string(data_dir ~ "/landing/*/load_date=*/_SUCCESS") }})
-    )
-    select load_day
-    from markers
-    where extract_name in ({% for name in extracts %}{{ _sql_string(name) }}{{ ", " if not loop.last }}{% endfor %})
-    group by load_day
-    having count(distinct extract_name) = {{ extracts | length }}
-    order by load_day
-  {%- endset -%}
-  {{- return(run_query(query).columns[0].values() | list) -}}
+{% macro _landed_window(after) %}
+  {#- The catch-up rule's window after the day `after` (none: from the first landed day), or none. -#}
+  {%- set data_dir = env_var("STORE_SALES_DATA_DIR", "data") -%}
+  {%- set after_sql = "null" if after is none else _date_literal(after) -%}
+  {%- set found = run_query("select store_sales_landed_window(" ~ _sql_string(data_dir) ~ ", " ~ after_sql ~ ")").columns[0].values()[0] -%}
+  {%- if found is none -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set window = fromjson(found) -%}
+  {{ return({
+      "start": _parse_window_date("catch-up window start", window.start),
+      "end": _parse_window_date("catch-up window end", window.end),
+  }) }}
 {% endmacro %}
 
 {% macro _last_loaded_day() %}
@@ -73,32 +70,18 @@
 {% macro pin_catch_up_window() %}
   {#- First on-run-start hook, no window given: choose, say and pin the invocation's window. -#}
   {%- do create_pipeline_runs() -%}
-  {%- set days = _landed_days() -%}
   {%- set data_dir = env_var("STORE_SALES_DATA_DIR", "data") -%}
-  {%- if days | length == 0 -%}
-    {{ exceptions.raise_compiler_error("refresh window missing and nothing to catch up: no day has all its extracts landed (a _SUCCESS marker each) under " ~ data_dir ~ "/landing; land the extracts (`python -m orchestrator sample-data`), or give STORE_SALES_WINDOW_START=YYYY-MM-DD") }}
-  {%- endif -%}
   {%- set last = _last_loaded_day() -%}
-  {%- set landed = {} -%}
-  {%- for day in days -%}
-    {%- do landed.update({day: true}) -%}
-  {%- endfor -%}
-  {%- set one_day = modules.datetime.timedelta(days=1) -%}
-  {%- set start = _parse_window_date("first landed day", days[0]) if last is none else last + one_day -%}
-  {%- if start.isoformat() not in landed -%}
-    {%- if last is none -%}
-      {{ exceptions.raise_compiler_error("catch-up: no landed day to load under " ~ data_dir ~ "/landing") }}
-    {%- endif -%}
+  {%- set landed = _landed_window(last) -%}
+  {%- if landed is none and (last is none or _landed_window(last - modules.datetime.timedelta(days=1)) is none) -%}
+    {{ exceptions.raise_compiler_error("refresh window missing and nothing to catch up: no day " ~ ("" if last is none else "from the last loaded day " ~ last ~ " on ") ~ "has all its extracts landed (a _SUCCESS marker each) under " ~ data_dir ~ "/landing; land the extracts (`python -m orchestrator sample-data`), or give STORE_SALES_WINDOW_START=YYYY-MM-DD") }}
+  {%- elif landed is none -%}
     {{ log("catch-up: nothing new has landed after the last loaded day " ~ last ~ "; reloading it (a window's load is idempotent)", info=true) }}
     {%- set window = {"start": last, "end": last} -%}
   {%- else -%}
-    {%- set ns = namespace(end=start) -%}
-    {%- for _ in days if (ns.end + one_day).isoformat() in landed -%}
-      {%- set ns.end = ns.end + one_day -%}
-    {%- endfor -%}
     {%- set since = "nothing loaded before" if last is none else "after the last loaded day " ~ last -%}
-    {{ log("catch-up: loading " ~ start ~ " .. " ~ ns.end ~ " (" ~ ((ns.end - start).days + 1) ~ " landed day(s), " ~ since ~ ")", info=true) }}
-    {%- set window = {"start": start, "end": ns.end} -%}
+    {{ log("catch-up: loading " ~ landed.start ~ " .. " ~ landed.end ~ " (" ~ ((landed.end - landed.start).days + 1) ~ " landed day(s), " ~ since ~ ")", info=true) }}
+    {%- set window = landed -%}
   {%- endif -%}
   {%- do _insert_plain_run(window) -%}
 {% endmacro %}

@@ -2,7 +2,10 @@
   Validation of the landing files of the refresh window (DuckDB, target `local`), run by
   duckdb__create_landing_sources() before any model: a bad file stops the run before any model SQL, so
   nothing already loaded is touched. One macro per rule, each naming the file and the column:
-    - landing_rule_parquet: every file of an extract must be Parquet (the PAR1 magic bytes at both ends);
+    - landing_rule_parquet: every file of an extract must be a Parquet file the landing gate can read: the
+      rule is the gate's own Python (orchestrator/landing/parquet_footer.py: PAR1 at both ends, a readable
+      footer), called through the function store_sales_parquet_problem that orchestrator/local/
+      duckdb_functions.py registers on the local target's connections;
     - landing_rule_declared_columns: every column declared for the extract in _tpcds__sources.yml must be in
       every file (missing column); a column the contract does not declare is ignored, with a warning naming
       the file and the column;
@@ -73,14 +76,6 @@
   {{ table.identifier }} {{ day.group(1) if day else "(no load date)" }}: landing file {{ file }}
 {%- endmacro %}
 
-{% macro _landing_named_files(table, files) -%}
-  {%- set named = [] -%}
-  {%- for file in files -%}
-    {%- do named.append(_landing_file_name(table, file)) -%}
-  {%- endfor -%}
-  {{ named | join("; ") }}
-{%- endmacro %}
-
 {% macro _landing_declared(table) %}
   {#- The extract's declared columns as SQL rows (name, declared type, the type rule a file's column must match). -#}
   {%- set declared = [] -%}
@@ -108,14 +103,35 @@
 {%- endmacro %}
 
 {% macro landing_rule_parquet(table, file_list) %}
-  {#- The files that are not Parquet (shorter than 12 bytes, or without PAR1 at either end). -#}
+  {#- [file, why] for each file that is not a Parquet file the gate can read (the rule in parquet_footer.py). -#}
   {%- set unreadable -%}
-    select filename
-    from read_blob({{ file_list }})
-    where size < 12 or content[1:4] <> 'PAR1'::blob or content[-4:] <> 'PAR1'::blob
-    order by filename
+    with
+
+    files as (
+
+      select unnest({{ file_list }}) as file_name
+
+    ),
+
+    checked as (
+
+      select file_name, store_sales_parquet_problem(file_name) as problem
+      from files
+
+    ),
+
+    final as (
+
+      select file_name, problem
+      from checked
+      where problem is not null
+
+    )
+
+    select * from final
+    order by file_name
   {%- endset -%}
-  {{ return(run_query(unreadable).columns[0].values() | list) }}
+  {{ return(run_query(unreadable).rows) }}
 {% endmacro %}
 
 {% macro landing_rule_declared_columns(table, file_list) %}
@@ -242,7 +258,11 @@
   {%- set file_list = _sql_file_list(files) -%}
   {%- set not_parquet = landing_rule_parquet(table, file_list) -%}
   {%- if not_parquet | length > 0 -%}
-    {%- do _landing_rejected(_landing_named_files(table, not_parquet) ~ " is not a Parquet file (rule: every file of landing/" ~ table.identifier ~ "/load_date=YYYY-MM-DD/ must be Parquet, starting and ending with the bytes PAR1)", window) -%}
+    {%- set named = [] -%}
+    {%- for row in not_parquet -%}
+      {%- do named.append(_landing_file_name(table, row[0]) ~ " is not a Parquet file: " ~ row[1]) -%}
+    {%- endfor -%}
+    {%- do _landing_rejected((named | join("; ")) ~ " (rule: every file of landing/" ~ table.identifier ~ "/load_date=YYYY-MM-DD/ must be Parquet, starting and ending with the bytes PAR1 around a readable footer)", window) -%}
   {%- endif -%}
   {%- set schema = landing_rule_declared_columns(table, file_list) + landing_rule_column_types(table, file_list) -%}
   {%- set found = (schema | sort(attribute="0,1", case_sensitive=true)) if schema else landing_rule_required_columns(table, file_list) -%}

@@ -1,9 +1,9 @@
 """The catch-up rule, on the Python side: which days `run` without a date loads.
 
 Every day after the last loaded one whose every extract has its `_SUCCESS` marker, up to the first day that has
-not landed. A plain `dbt build` without a window applies the same rule in Jinja (`macros/catch_up.sql`), since no
-Python runs there; the orchestrator needs it here, before dbt, to name the execution by its window and to read
-the landing in S3.
+not landed. Written once: the orchestrator applies it before dbt (to name the execution by its window, and to
+read the landing in S3), and a plain `dbt build` without a window on the local target calls this very function
+from its hook (`macros/catch_up.sql`, through the DuckDB function orchestrator/local/duckdb_functions.py registers).
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def footer_length(tail: bytes) -> int:
     if tail[-4:] == ENCRYPTED_MAGIC:
         raise ParquetFooterError("its footer is encrypted (PARE): its row count cannot be read")
     if tail[-4:] != MAGIC:
-        raise ParquetFooterError("not a Parquet file (no PAR1 footer)")
+        raise ParquetFooterError("it does not end with PAR1")
     (length,) = struct.unpack("<I", tail[-8:-4])
     return int(length)
 
@@ -87,10 +87,15 @@ def check_fits(length: int, size: int) -> None:
 
 
 def file_rows(path: Path) -> int:
-    """The row count of the Parquet file at `path`: its last 8 bytes, then its footer (two reads)."""
+    """The row count of the Parquet file at `path`: its leading magic, its last 8 bytes, then its footer (three
+    reads). This is the one rule of what a Parquet landing file is: the gate reads each file's count with it, and
+    a plain `dbt build` on the local target checks each file of its window with it (orchestrator/local/
+    duckdb_functions.py). In S3 the gate reads the tail alone (`tail_rows`: one ranged read per file)."""
     with path.open("rb") as file:
         size = os.fstat(file.fileno()).st_size
         check_fits(0, size)
+        if file.read(len(MAGIC)) != MAGIC:
+            raise ParquetFooterError("it does not start with PAR1")
         file.seek(size - TAIL_SIZE)
         length = footer_length(file.read(TAIL_SIZE))
         check_fits(length, size)

@@ -396,6 +396,16 @@ def test_a_plain_build_without_a_window_catches_up_every_landed_day_then_only_th
     warehouse.run("build")
     assert runs(warehouse)[-1] == (day(4), day(5), "SUCCEEDED", None, True)
 
+    # the last loaded day's markers gone (a wrong data directory, a cleaned landing): no reload of a day whose
+    # files are not there, which would replace its loaded rows with nothing
+    for marker in warehouse.data_dir.glob(f"landing/*/load_date={day(5)}/_SUCCESS"):
+        marker.unlink()
+    gone = warehouse.invoke("build")
+    assert not gone.success and f"no day from the last loaded day {day(5)} on has all its extracts landed" in str(
+        gone.exception
+    )
+    assert warehouse.query(f"select count(*) from fct_store_sales where ss_sold_date = '{day(5)}'") == [(1,)]
+
     sequence = warehouse_with(tmp_path / "sequence", {day(1): sales[1], day(2): sales[2], day(3): sales[3]})
     Landing(sequence.data_dir).write_day(day(4), Day(sales=[Sale(4, ITEM_A, s_store_id=STORE_1)]))
     Landing(sequence.data_dir).write_day(day(5), sales[5])
