@@ -40,9 +40,13 @@ class MarkedSection:
         return before + rest.partition(self.end)[2].lstrip("\n")
 
     def write(self, report: Path, body: str) -> None:
-        """Replace the section in the report, or append it."""
+        """Replace the section where the report holds it, or append it."""
         text = report.read_text(encoding="utf-8") if report.is_file() else ""
-        report.write_text(self.without(text).rstrip("\n") + "\n\n" + self.wrap(body), encoding="utf-8")
+        held = self.held_by(text)
+        if held is not None:
+            report.write_text(text.replace(held, self.wrap(body), 1), encoding="utf-8")
+            return
+        report.write_text(text.rstrip("\n") + "\n\n" + self.wrap(body), encoding="utf-8")
 
 
 def keep_sections(report: Path, regenerated: str, sections: tuple[MarkedSection, ...]) -> str:

@@ -45,10 +45,11 @@ def test_a_regenerated_report_keeps_what_other_commands_wrote_and_a_section_is_r
     regenerated = keep_sections(report, "# Benchmarks\n\nnew figures\n", (volume.SECTION, growth.SECTION))
     report.write_text(regenerated, encoding="utf-8")
     growth.SECTION.write(report, "## 7. How cost grows\n\nnew table")
+    volume.SECTION.write(report, "## 6. Volume anomalies\n\n25 of 1,820 days flagged")  # where it was
 
     text = report.read_text(encoding="utf-8")
     assert text.startswith("# Benchmarks\n\nnew figures\n") and "old figures" not in text
-    assert text.count(volume.SECTION.start) == 1 and "13 of 1,807 days flagged" in text
+    assert text.count(volume.SECTION.start) == 1 and "25 of 1,820 days flagged" in text
     assert text.count(growth.SECTION.start) == 1 and "new table" in text and "old table" not in text
     assert text.index(volume.SECTION.end) < text.index(growth.SECTION.start)
 

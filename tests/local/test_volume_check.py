@@ -1,7 +1,10 @@
-"""The volume check (models/monitoring/mon_store_sales_volume.sql) on a history whose rates are known: 30
-tickets of 3 lines at 10.00 a line every day, then a day with a line missing from every ticket, a normal day,
-and a day whose amounts are a hundred times too high. The check flags exactly the two broken days, with the
-day, the value and the expected range; at severity `warn` the reports still publish, at `error` they do not.
+"""The volume check (models/monitoring/mon_store_sales_volume.sql) on a history whose rates are known: 300
+tickets a day, half in each of two stores, of 3 lines at 10.00 a line, for five weeks (no year-ago history: the
+recent weekday-aware baseline judges the orders). Then the four kinds of defect, each followed by two normal days:
+(a) a line missing from every ticket, (d) net paid cut by 30 %, (b) 30 % of the whole orders missing, (c) one
+store's sales missing while the other sells. The check flags exactly the defects, naming the day, the measure
+(and the store), the value and the expected range, and the normal days between them stay quiet; at severity
+`warn` the reports still publish, at `error` they do not.
 """
 
 from __future__ import annotations
@@ -24,29 +27,40 @@ from orchestrator.window import RefreshWindow
 
 pytestmark = pytest.mark.slow
 
-FIRST = date(2002, 1, 1)
+FIRST = date(2002, 1, 1)  # store 1 changes version on 10 January: its two keys are one store
 HISTORY_DAYS = 35
-SHORT = FIRST + timedelta(days=HISTORY_DAYS)  # two lines per ticket instead of three
-NORMAL = SHORT + timedelta(days=1)
-PRICEY = NORMAL + timedelta(days=1)  # amounts a hundred times too high
+TICKETS = 300
+STORE_IDS = (STORES[0].s_store_id, STORES[2].s_store_id)
+SHORT = FIRST + timedelta(days=HISTORY_DAYS)  # (a) two lines per ticket instead of three
+CHEAP = SHORT + timedelta(days=3)  # (d) 7.00 a line instead of 10.00
+FEWER = CHEAP + timedelta(days=3)  # (b) 210 tickets instead of 300
+CLOSED = FEWER + timedelta(days=3)  # (c) store 1 sold nothing, store 2 as always
+LAST = CLOSED + timedelta(days=2)
 CHECK = "mon_store_sales_volume_within_expected_range"
 
 
-def day_of_sales(day: date, lines: int = 3, price: Decimal = Decimal("10.00")) -> Day:
+def day_of_sales(
+    day: date,
+    lines: int = 3,
+    price: Decimal = Decimal("10.00"),
+    tickets: int = TICKETS,
+    stores: tuple[str, ...] = STORE_IDS,
+) -> Day:
+    """`tickets` tickets of `lines` lines at `price`, dealt in turn to `stores`."""
     first = day == FIRST
     return Day(
         addresses=[Address(natural_id("ADDR", 1))] if first else [],
         items=[Item(natural_id("ITEM", n)) for n in range(1, 4)] if first else [],
         sales=[
             Sale(
-                day.toordinal() * 100 + ticket,
+                day.toordinal() * 1000 + ticket,
                 natural_id("ITEM", line),
                 customer_id(1),
                 natural_id("ADDR", 1),
-                STORES[2].s_store_id,
+                stores[ticket % len(stores)],
                 ss_sales_price=price,
             )
-            for ticket in range(30)
+            for ticket in range(tickets)
             for line in range(1, lines + 1)
         ],
     )
@@ -54,48 +68,56 @@ def day_of_sales(day: date, lines: int = 3, price: Decimal = Decimal("10.00")) -
 
 @pytest.fixture(scope="module")
 def checked(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    """The history loaded, then the three days built with their tests (severity warn)."""
+    """The history loaded, then the defects and the days between them built with their tests (severity warn)."""
     warehouse = Warehouse(tmp_path_factory.mktemp("volume"))
     landing = Landing(warehouse.data_dir)
     landing.write_reference()
-    history = {FIRST + timedelta(days=n): day_of_sales(FIRST + timedelta(days=n)) for n in range(HISTORY_DAYS)}
-    history[SHORT] = day_of_sales(SHORT, lines=2)
-    history[NORMAL] = day_of_sales(NORMAL)
-    history[PRICEY] = day_of_sales(PRICEY, price=Decimal("1000.00"))
-    landing.write_history(history)
+    days = {FIRST + timedelta(days=n): day_of_sales(FIRST + timedelta(days=n)) for n in range((LAST - FIRST).days + 1)}
+    days[SHORT] = day_of_sales(SHORT, lines=2)
+    days[CHEAP] = day_of_sales(CHEAP, price=Decimal("7.00"))
+    days[FEWER] = day_of_sales(FEWER, tickets=210)
+    days[CLOSED] = day_of_sales(CLOSED, tickets=TICKETS // 2, stores=STORE_IDS[1:])
+    landing.write_history(days)
     warehouse.run(*BUILD_WITHOUT_TESTS, start=FIRST, end=SHORT - timedelta(days=1))
     shutil.copytree(warehouse.root / "warehouse", warehouse.root / "history")
-    result = warehouse.build(SHORT, PRICEY)
-    assert warnings(result) == {CHECK: 2}
+    result = warehouse.build(SHORT, LAST)
+    assert warnings(result) == {CHECK: 5}
     return warehouse
 
 
-def test_the_broken_days_are_flagged_with_day_value_and_range(checked: Warehouse) -> None:
+def test_each_kind_of_defect_is_flagged_with_day_value_and_range(checked: Warehouse) -> None:
     rows = checked.query(
-        f"select sold_date, measure, volume_status, anomaly from main.mon_store_sales_volume "
-        f"where sold_date between '{SHORT}' and '{PRICEY}' order by sold_date, measure"
+        f"select anomaly from main.mon_store_sales_volume where sold_date >= '{SHORT}' and anomaly is not null "
+        "order by sold_date, measure, scope"
     )
-    assert rows == [
-        (SHORT, "net_paid", "ok", None),
-        (SHORT, "orders", "no history", None),
-        (SHORT, "sales_lines", "anomaly", "2002-02-05 sales_lines 60 outside the expected 74..110"),
-        (NORMAL, "net_paid", "ok", None),
-        (NORMAL, "orders", "no history", None),
-        (NORMAL, "sales_lines", "ok", None),
-        (PRICEY, "net_paid", "anomaly", "2002-02-07 net_paid 90000 outside the expected 546..1484"),
-        (PRICEY, "orders", "no history", None),
-        (PRICEY, "sales_lines", "ok", None),
+    assert [line for (line,) in rows] == [
+        f"{SHORT} sales_lines 600 outside the expected 737..1099",
+        f"{CHEAP} net_paid 6300 outside the expected 7369..10993",
+        f"{FEWER} orders 210 outside the expected 220..393",
+        f"{CLOSED} orders 150 outside the expected 220..393",
+        f"{CLOSED} store_orders of store {STORE_IDS[0]} 0 outside the expected 91..247",
     ]
     # warn: the reports are published for the flagged days too
-    assert checked.query(f"select count(*) from main.rpt_daily_store_sales where sold_date = '{SHORT}'") == [(1,)]
+    assert checked.query(f"select count(*) from main.rpt_daily_store_sales where sold_date = '{SHORT}'") == [(2,)]
 
 
-def test_the_history_alone_is_quiet(checked: Warehouse) -> None:
+def test_the_history_is_judged_from_its_second_week_and_quiet(checked: Warehouse) -> None:
     statuses = checked.query(
-        "select volume_status, count(*) from main.mon_store_sales_volume "
-        f"where sold_date < '{SHORT}' and measure <> 'orders' group by all order by all"
+        "select measure, volume_status, count(*) from main.mon_store_sales_volume "
+        f"where sold_date < '{SHORT}' or sold_date not in ('{SHORT}', '{CHEAP}', '{FEWER}', '{CLOSED}') "
+        "group by all order by all"
     )
-    assert statuses == [("no history", 40), ("ok", 30)]  # 20 days before the 28-day rates can be judged
+    judged_days = (LAST - FIRST).days + 1 - 7 - 4  # the first week has no history; four days are defects
+    assert statuses == [
+        ("net_paid", "no history", 7),
+        ("net_paid", "ok", judged_days),
+        ("orders", "no history", 7),
+        ("orders", "ok", judged_days),
+        ("sales_lines", "no history", 7),
+        ("sales_lines", "ok", judged_days),
+        ("store_orders", "no history", 12),  # each store from the second day (the first has no day before it)
+        ("store_orders", "ok", 2 * judged_days),
+    ]
 
 
 def test_severity_error_stops_before_the_reports(checked: Warehouse, tmp_path: Path) -> None:
@@ -110,7 +132,7 @@ def test_severity_error_stops_before_the_reports(checked: Warehouse, tmp_path: P
     assert statuses[CHECK] == "fail"
     assert statuses["rpt_daily_store_sales"] == "skipped"
     assert strict.query(f"select count(*) from main.rpt_daily_store_sales where sold_date = '{SHORT}'") == [(0,)]
-    assert strict.query(f"select count(*) from main.fct_store_sales where ss_sold_date = '{SHORT}'") == [(60,)]
+    assert strict.query(f"select count(*) from main.fct_store_sales where ss_sold_date = '{SHORT}'") == [(600,)]
 
 
 def test_a_warned_run_succeeds_says_published_with_a_warning_and_alerts_once(
@@ -141,7 +163,7 @@ def test_a_warned_run_succeeds_says_published_with_a_warning_and_alerts_once(
         [alert] = alerts(aws, queue)
     assert description["status"] == "SUCCEEDED", description.get("cause")
     assert entered_states(events)[-4:] == ["Check warnings", "Notify warning", "Record run", "Pipeline succeeded"]
-    line = "2002-02-05 sales_lines 60 outside the expected 74..110"
+    line = f"{SHORT} sales_lines 600 outside the expected 737..1099"
     assert json.loads(description["output"])["results"]["store_sales"]["warnings"] == [line]
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as warehouse:
         recorded = warehouse.execute(

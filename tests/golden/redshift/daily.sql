@@ -1518,6 +1518,7 @@ create temporary table
   (
     sold_date date,
     measure varchar(16),
+    scope varchar(32),
     measure_value numeric(18, 2),
     expected_value numeric(18, 2),
     lower_bound numeric(18, 2),
@@ -1535,7 +1536,7 @@ create temporary table
 insert into "mon_store_sales_volume__dbt_tmp"
     (
 
-    select sold_date, measure, measure_value, expected_value, lower_bound, upper_bound, volume_status, anomaly
+    select sold_date, measure, scope, measure_value, expected_value, lower_bound, upper_bound, volume_status, anomaly
     from (
         with
 
@@ -1550,6 +1551,12 @@ dates as (
 
     select * from "dev"."store_sales"."stg_tpcds__dates"
     where d_date between cast(dateadd(day, -35, cast(dateadd(year, -1, cast('2002-12-31' as date)) as date)) as date) and cast('2002-12-31' as date)
+
+),
+
+stores as (
+
+    select * from "dev"."store_sales"."stg_tpcds__stores"
 
 ),
 
@@ -1625,6 +1632,91 @@ recent_net_paid_per_line as (
 
 ),
 
+net_paid_per_line_spread as (
+
+    -- how far a day's net paid per line strays from that median, as the median absolute log ratio (the
+    -- noise of an average over the day's lines: large when a day has few)
+    select
+        window_days.sold_date,
+        percentile_cont(0.5) within group (
+            order by abs(ln(history.net_paid / history.sales_lines / recent_net_paid_per_line.net_paid_per_line))
+        ) as spread
+    from window_days
+    inner join recent_net_paid_per_line
+        on window_days.sold_date = recent_net_paid_per_line.sold_date
+    inner join history
+        on
+            history.sold_date between cast(dateadd(day, -28, window_days.sold_date) as date)
+            and cast(dateadd(day, -1, window_days.sold_date) as date)
+    where history.sales_lines > 0 and history.net_paid > 0 and recent_net_paid_per_line.net_paid_per_line > 0
+    group by window_days.sold_date
+
+),
+
+recent_weeks as (
+
+    -- the whole weeks of history before each day, up to four
+    select
+        window_days.sold_date,
+        least(4, cast(floor(count(*) / 7.0) as integer)) as weeks
+    from window_days
+    inner join history
+        on
+            history.sold_date between cast(dateadd(day, -28, window_days.sold_date) as date)
+            and cast(dateadd(day, -1, window_days.sold_date) as date)
+    group by window_days.sold_date
+
+),
+
+weekday_factors as (
+
+    -- each weekday's orders over the average day's, in those weeks (all 1 where the weekday does not matter)
+    select
+        recent_weeks.sold_date,
+        extract(dow from history.sold_date) as weekday,
+        sum(history.orders) / recent_weeks.weeks as weekday_orders
+    from recent_weeks
+    inner join history
+        on
+            history.sold_date between cast(dateadd(day, -7 * recent_weeks.weeks, recent_weeks.sold_date) as date)
+            and cast(dateadd(day, -1, recent_weeks.sold_date) as date)
+    where recent_weeks.weeks >= 1
+    group by recent_weeks.sold_date, recent_weeks.weeks, extract(dow from history.sold_date)
+
+),
+
+weekday_shares as (
+
+    select
+        sold_date,
+        weekday,
+        weekday_orders / nullif(avg(weekday_orders) over (partition by sold_date), 0) as weekday_factor
+    from weekday_factors
+
+),
+
+recent_adjusted_orders as (
+
+    -- the median of the three days before, each divided by its weekday's factor: an average day's orders
+    select
+        window_days.sold_date,
+        percentile_cont(0.5) within group (
+            order by history.orders / weekday_shares.weekday_factor
+        ) as average_day_orders
+    from window_days
+    inner join history
+        on
+            history.sold_date between cast(dateadd(day, -3, window_days.sold_date) as date)
+            and cast(dateadd(day, -1, window_days.sold_date) as date)
+    inner join weekday_shares
+        on
+            window_days.sold_date = weekday_shares.sold_date
+            and extract(dow from history.sold_date) = weekday_shares.weekday
+    where weekday_shares.weekday_factor > 0
+    group by window_days.sold_date
+
+),
+
 same_weekday_orders as (
 
     -- orders on the same weekday one to four weeks before
@@ -1677,6 +1769,63 @@ last_year_before_orders as (
 
 ),
 
+store_orders as (
+
+    -- the orders of each known store (the unknown member -1 is judged only through the day's totals)
+    select
+        sales.ss_sold_date as sold_date,
+        stores.s_store_id as store_id,
+        count(distinct sales.ss_ticket_number) as orders
+    from sales
+    inner join stores
+        on sales.ss_store_sk = stores.s_store_sk
+    group by sales.ss_sold_date, stores.s_store_id
+
+),
+
+selling_stores as (
+
+    select distinct store_id from store_orders
+
+),
+
+store_history as (
+
+    -- every store that sold in the history, on every day of it (0 on a day without its sales), with the
+    -- orders of all known stores that day
+    select
+        history.sold_date,
+        selling_stores.store_id,
+        cast(coalesce(store_orders.orders, 0) as double precision) as orders,
+        sum(cast(coalesce(store_orders.orders, 0) as double precision))
+            over (partition by history.sold_date)
+        as all_stores_orders
+    from history
+    cross join selling_stores
+    left join store_orders
+        on
+            history.sold_date = store_orders.sold_date
+            and selling_stores.store_id = store_orders.store_id
+
+),
+
+store_shares as (
+
+    -- each store's share of the known stores' orders in the 28 days before
+    select
+        window_days.sold_date,
+        store_history.store_id,
+        count(*) as share_days,
+        sum(store_history.orders) / nullif(sum(store_history.all_stores_orders), 0) as recent_share
+    from window_days
+    inner join store_history
+        on
+            store_history.sold_date between cast(dateadd(day, -28, window_days.sold_date) as date)
+            and cast(dateadd(day, -1, window_days.sold_date) as date)
+    group by window_days.sold_date, store_history.store_id
+
+),
+
 expectations as (
 
     select
@@ -1693,20 +1842,30 @@ expectations as (
                 then
                     same_weekday_orders.recent_orders * last_year_orders.last_year_day_orders
                     / last_year_before_orders.last_year_before_orders
+            else recent_adjusted_orders.average_day_orders * weekday_shares.weekday_factor
         end as expected_orders,
         case
-            when recent_lines_per_order.rate_days >= 20
+            when recent_lines_per_order.rate_days >= 7
                 then window_days.orders * recent_lines_per_order.lines_per_order
         end as expected_sales_lines,
         case
-            when recent_lines_per_order.rate_days >= 20
+            when recent_lines_per_order.rate_days >= 7
                 then window_days.sales_lines * recent_net_paid_per_line.net_paid_per_line
-        end as expected_net_paid
+        end as expected_net_paid,
+        net_paid_per_line_spread.spread as net_paid_spread
     from window_days
     left join recent_lines_per_order
         on window_days.sold_date = recent_lines_per_order.sold_date
     left join recent_net_paid_per_line
         on window_days.sold_date = recent_net_paid_per_line.sold_date
+    left join net_paid_per_line_spread
+        on window_days.sold_date = net_paid_per_line_spread.sold_date
+    left join recent_adjusted_orders
+        on window_days.sold_date = recent_adjusted_orders.sold_date
+    left join weekday_shares
+        on
+            window_days.sold_date = weekday_shares.sold_date
+            and extract(dow from window_days.sold_date) = weekday_shares.weekday
     left join same_weekday_orders
         on window_days.sold_date = same_weekday_orders.sold_date
     left join last_year_orders
@@ -1716,44 +1875,121 @@ expectations as (
 
 ),
 
+store_expectations as (
+
+    select
+        store_history.sold_date,
+        store_history.store_id,
+        store_history.orders,
+        -- what the other stores sold that day, at this store's recent share: a store is judged against the
+        -- others, so one store missing does not make the others look high (a single store: the day's totals)
+        case
+            when store_shares.share_days >= 7 and store_shares.recent_share > 0 and store_shares.recent_share < 1
+                then
+                    (store_history.all_stores_orders - store_history.orders) * store_shares.recent_share
+                    / (1 - store_shares.recent_share)
+        end as expected_orders
+    from store_history
+    inner join store_shares
+        on
+            store_history.sold_date = store_shares.sold_date
+            and store_history.store_id = store_shares.store_id
+    -- a store that sold neither that day nor in the 28 days before (closed) is not judged
+    where store_history.orders > 0 or store_shares.recent_share > 0
+
+),
+
 measures as (
 
     select
         sold_date,
         'orders' as measure,
+        'all stores' as scope,
         orders as measure_value,
         expected_orders as expected_value,
-        0.5 as tolerance
+        0.25 as tolerance,
+        cast(null as double precision) as spread
     from expectations
     union all
     select
         sold_date,
         'sales_lines' as measure,
+        'all stores' as scope,
         sales_lines as measure_value,
         expected_sales_lines as expected_value,
-        0.2 as tolerance
+        0.2 as tolerance,
+        cast(null as double precision) as spread
     from expectations
     union all
     select
         sold_date,
         'net_paid' as measure,
+        'all stores' as scope,
         net_paid as measure_value,
         expected_net_paid as expected_value,
-        0.5 as tolerance
+        0.2 as tolerance,
+        net_paid_spread as spread
     from expectations
+    union all
+    select
+        sold_date,
+        'store_orders' as measure,
+        store_id as scope,
+        orders as measure_value,
+        expected_orders as expected_value,
+        0.5 as tolerance,
+        cast(null as double precision) as spread
+    from store_expectations
 
 ),
 
 ranges as (
 
+    -- A band is never narrower than the measure's own noise, `sigmas` standard deviations of it, so a small
+    -- store or a small day is not flagged for chance alone. A count (orders, lines, a store's orders) is
+    -- Poisson-like: its square root is about normal with standard deviation 1/2, so the noise range is
+    -- (sqrt(expected) -/+ sigmas / 2)^2. Net paid is an average over the day's lines: its noise is the
+    -- spread of the recent days' net paid per line (1.4826 * the median absolute log ratio: a standard
+    -- deviation, robust to the odd day).
     select
         sold_date,
         measure,
+        scope,
         measure_value,
         expected_value,
-        expected_value * exp(-tolerance) as lower_bound,
-        expected_value * exp(tolerance) as upper_bound
+        case
+            when spread is not null
+                then expected_value * exp(-greatest(tolerance, 5 * 1.4826 * spread))
+            when sqrt(expected_value) > 5 / 2.0
+                then least(expected_value * exp(-tolerance), power(sqrt(expected_value) - 5 / 2.0, 2))
+            else 0
+        end as lower_bound,
+        case
+            when spread is not null
+                then expected_value * exp(greatest(tolerance, 5 * 1.4826 * spread))
+            else greatest(expected_value * exp(tolerance), power(sqrt(expected_value) + 5 / 2.0, 2))
+        end as upper_bound
     from measures
+    where expected_value > 0
+
+),
+
+judged as (
+
+    select
+        measures.sold_date,
+        measures.measure,
+        measures.scope,
+        measures.measure_value,
+        measures.expected_value,
+        ranges.lower_bound,
+        ranges.upper_bound
+    from measures
+    left join ranges
+        on
+            measures.sold_date = ranges.sold_date
+            and measures.measure = ranges.measure
+            and measures.scope = ranges.scope
 
 ),
 
@@ -1762,29 +1998,31 @@ final as (
     select
         cast(sold_date as date) as sold_date,
         cast(measure as varchar(16)) as measure,
+        cast(scope as varchar(32)) as scope,
         cast(measure_value as numeric(18, 2)) as measure_value,
         cast(expected_value as numeric(18, 2)) as expected_value,
         cast(lower_bound as numeric(18, 2)) as lower_bound,
         cast(upper_bound as numeric(18, 2)) as upper_bound,
         cast(
             case
-                when expected_value is null then 'no history'
+                when lower_bound is null then 'no history'
                 when measure_value < lower_bound or measure_value > upper_bound then 'anomaly'
                 else 'ok'
             end as varchar(16)
         ) as volume_status,
         cast(
             case
-                when expected_value is not null and (measure_value < lower_bound or measure_value > upper_bound)
+                when measure_value < lower_bound or measure_value > upper_bound
                     then
-                        cast(sold_date as varchar(10)) || ' ' || measure || ' '
+                        cast(sold_date as varchar(10)) || ' ' || measure
+                        || case when scope = 'all stores' then '' else ' of store ' || scope end || ' '
                         || cast(cast(round(measure_value) as bigint) as varchar(24))
                         || ' outside the expected '
                         || cast(cast(round(lower_bound) as bigint) as varchar(24)) || '..'
                         || cast(cast(round(upper_bound) as bigint) as varchar(24))
             end as varchar(256)
         ) as anomaly
-    from ranges
+    from judged
 
 )
 
@@ -1798,8 +2036,8 @@ BEGIN;
 delete from "dev"."store_sales"."mon_store_sales_volume"
   where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date);;
 
-insert into "dev"."store_sales"."mon_store_sales_volume" ("sold_date", "measure", "measure_value", "expected_value", "lower_bound", "upper_bound", "volume_status", "anomaly")
-  select "sold_date", "measure", "measure_value", "expected_value", "lower_bound", "upper_bound", "volume_status", "anomaly"
+insert into "dev"."store_sales"."mon_store_sales_volume" ("sold_date", "measure", "scope", "measure_value", "expected_value", "lower_bound", "upper_bound", "volume_status", "anomaly")
+  select "sold_date", "measure", "scope", "measure_value", "expected_value", "lower_bound", "upper_bound", "volume_status", "anomaly"
   from "mon_store_sales_volume__dbt_tmp"
   where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date);
 

@@ -159,7 +159,7 @@ final as (
 
 select * from final;
 
--- ==== accepted_values_mon_store_sales_volume_measure__orders__sales_lines__net_paid
+-- ==== accepted_values_mon_store_sales_volume_measure__orders__sales_lines__net_paid__store_orders
 with all_values as (
 
     select
@@ -174,7 +174,7 @@ with all_values as (
 select *
 from all_values
 where value_field not in (
-    'orders','sales_lines','net_paid'
+    'orders','sales_lines','net_paid','store_orders'
 );
 
 -- ==== accepted_values_mon_store_sales_volume_volume_status__ok__anomaly__no_history
@@ -270,7 +270,7 @@ final as (
 
 select * from final;
 
--- ==== mon_store_sales_volume_one_row_per_day_and_measure
+-- ==== mon_store_sales_volume_one_row_per_day_measure_and_scope
 with
 
 source_rows as (
@@ -282,10 +282,10 @@ source_rows as (
 final as (
 
     select
-        sold_date, measure,
+        sold_date, measure, scope,
         count(*) as occurrences
     from source_rows
-    group by sold_date, measure
+    group by sold_date, measure, scope
     having count(*) > 1
 
 )
@@ -399,6 +399,11 @@ where ss_store_sk is null;
 select ss_ticket_number
 from (select * from "dev"."store_sales"."fct_store_sales" where ss_sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
 where ss_ticket_number is null;
+
+-- ==== not_null_mon_store_sales_volume_scope
+select scope
+from (select * from "dev"."store_sales"."mon_store_sales_volume" where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
+where scope is null;
 
 -- ==== not_null_mon_store_sales_volume_sold_date
 select sold_date
