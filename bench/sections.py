@@ -42,11 +42,12 @@ class MarkedSection:
     def write(self, report: Path, body: str) -> None:
         """Replace the section where the report holds it, or append it."""
         text = report.read_text(encoding="utf-8") if report.is_file() else ""
-        held = self.held_by(text)
-        if held is not None:
-            report.write_text(text.replace(held, self.wrap(body), 1), encoding="utf-8")
+        if self.held_by(text) is None:
+            report.write_text(text.rstrip("\n") + "\n\n" + self.wrap(body), encoding="utf-8")
             return
-        report.write_text(text.rstrip("\n") + "\n\n" + self.wrap(body), encoding="utf-8")
+        before, _, rest = text.partition(self.start)
+        after = rest.partition(self.end)[2].lstrip("\n")
+        report.write_text(before + self.wrap(body) + ("\n" + after if after else ""), encoding="utf-8")
 
 
 def keep_sections(report: Path, regenerated: str, sections: tuple[MarkedSection, ...]) -> str:

@@ -23,7 +23,9 @@
     refresh_window() of the invocation reads the pin, so no model sees another window even if a marker
     lands mid-run; the on-run-end hook turns the row into SUCCEEDED or FAILED with its counts;
   - nothing new has landed: dbt has no way to end a build from a hook with success and no work, so the
-    catch-up says so and reloads the last loaded day (idempotent: a window's load replaces its rows);
+    catch-up says so and reloads the last loaded day (idempotent: a window's load replaces its rows), unless
+    that day's markers are gone too (a wrong data directory, a cleaned landing): then it stops rather than
+    replace the day's rows with nothing;
   - no day has landed at all: the run stops, saying where it looked.
   On other targets the landing is not local files: give the window (or use the orchestrator's `run`).
 -#}
@@ -69,12 +71,15 @@
 
 {% macro pin_catch_up_window() %}
   {#- First on-run-start hook, no window given: choose, say and pin the invocation's window. -#}
+  {%- do require_landing_functions() -%}
   {%- do create_pipeline_runs() -%}
   {%- set data_dir = env_var("STORE_SALES_DATA_DIR", "data") -%}
   {%- set last = _last_loaded_day() -%}
   {%- set landed = _landed_window(last) -%}
-  {%- if landed is none and (last is none or _landed_window(last - modules.datetime.timedelta(days=1)) is none) -%}
-    {{ exceptions.raise_compiler_error("refresh window missing and nothing to catch up: no day " ~ ("" if last is none else "from the last loaded day " ~ last ~ " on ") ~ "has all its extracts landed (a _SUCCESS marker each) under " ~ data_dir ~ "/landing; land the extracts (`python -m orchestrator sample-data`), or give STORE_SALES_WINDOW_START=YYYY-MM-DD") }}
+  {%- if landed is none and last is none -%}
+    {{ exceptions.raise_compiler_error("refresh window missing and nothing to catch up: no day has all its extracts landed (a _SUCCESS marker each) under " ~ data_dir ~ "/landing; land the extracts (`python -m orchestrator sample-data`), or give STORE_SALES_WINDOW_START=YYYY-MM-DD") }}
+  {%- elif landed is none and _landed_window(last - modules.datetime.timedelta(days=1)) is none -%}
+    {{ exceptions.raise_compiler_error("catch-up refused: nothing new has landed, and the markers of the last loaded day " ~ last ~ " are not under " ~ data_dir ~ "/landing either, so reloading it would replace its rows with nothing; check STORE_SALES_DATA_DIR (the landing the warehouse was loaded from), or give STORE_SALES_WINDOW_START=YYYY-MM-DD") }}
   {%- elif landed is none -%}
     {{ log("catch-up: nothing new has landed after the last loaded day " ~ last ~ "; reloading it (a window's load is idempotent)", info=true) }}
     {%- set window = {"start": last, "end": last} -%}

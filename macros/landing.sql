@@ -65,6 +65,20 @@
   {%- endif -%}
 {% endmacro %}
 
+{% macro require_landing_functions() %}
+  {#- The landing rules the DuckDB target's macros call are Python functions that the profile's dbt-duckdb
+      plugin registers (orchestrator/local/duckdb_functions.py); a profile without it gets this, not a
+      "Scalar Function ... does not exist" from deep inside a hook. -#}
+  {%- set query -%}
+    select count(distinct function_name)
+    from duckdb_functions()
+    where function_name in ('store_sales_landed_window', 'store_sales_parquet_problem')
+  {%- endset -%}
+  {%- if run_query(query).columns[0].values()[0] < 2 -%}
+    {{ exceptions.raise_compiler_error("the landing rules are not registered on this DuckDB connection: the profile's `" ~ target.name ~ "` output needs `plugins: [{module: orchestrator.local.duckdb_functions}]` (as in the project's profiles.yml), with the orchestrator package installed (`make setup`)") }}
+  {%- endif -%}
+{% endmacro %}
+
 {% macro _sql_string(text) -%}
   '{{ text | replace("'", "''") }}'
 {%- endmacro %}
@@ -99,6 +113,7 @@
   {%- set window = refresh_window() -%}
   {%- set window_files = {} -%}
   {%- if window.given and tables | length > 0 -%}
+    {%- do require_landing_functions() -%}
     {#- Each extract the task reads is validated for the window: a bad file stops the task that reads it, before its models run; a task never fails for an extract it does not read. -#}
     {%- for table in tables if table.meta.get("landing") == "extract" -%}
       {%- set files = _landing_window_files(data_dir ~ "/landing/" ~ table.identifier, window) -%}

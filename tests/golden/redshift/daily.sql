@@ -1791,15 +1791,11 @@ selling_stores as (
 
 store_history as (
 
-    -- every store that sold in the history, on every day of it (0 on a day without its sales), with the
-    -- orders of all known stores that day
+    -- every store that sold in the history, on every day of it (0 on a day without its sales)
     select
         history.sold_date,
         selling_stores.store_id,
-        cast(coalesce(store_orders.orders, 0) as double precision) as orders,
-        sum(cast(coalesce(store_orders.orders, 0) as double precision))
-            over (partition by history.sold_date)
-        as all_stores_orders
+        cast(coalesce(store_orders.orders, 0) as double precision) as orders
     from history
     cross join selling_stores
     left join store_orders
@@ -1816,7 +1812,8 @@ store_shares as (
         window_days.sold_date,
         store_history.store_id,
         count(*) as share_days,
-        sum(store_history.orders) / nullif(sum(store_history.all_stores_orders), 0) as recent_share
+        sum(store_history.orders) / nullif(sum(sum(store_history.orders)) over (partition by window_days.sold_date), 0)
+        as recent_share
     from window_days
     inner join store_history
         on
@@ -1875,27 +1872,53 @@ expectations as (
 
 ),
 
-store_expectations as (
+store_days as (
 
+    -- each window day's stores: its orders and its recent share; a store that sold neither that day nor in
+    -- the 28 days before (closed) is left out
     select
         store_history.sold_date,
         store_history.store_id,
         store_history.orders,
-        -- what the other stores sold that day, at this store's recent share: a store is judged against the
-        -- others, so one store missing does not make the others look high (a single store: the day's totals)
-        case
-            when store_shares.share_days >= 7 and store_shares.recent_share > 0 and store_shares.recent_share < 1
-                then
-                    (store_history.all_stores_orders - store_history.orders) * store_shares.recent_share
-                    / (1 - store_shares.recent_share)
-        end as expected_orders
+        store_shares.share_days,
+        store_shares.recent_share
     from store_history
     inner join store_shares
         on
             store_history.sold_date = store_shares.sold_date
             and store_history.store_id = store_shares.store_id
-    -- a store that sold neither that day nor in the 28 days before (closed) is not judged
     where store_history.orders > 0 or store_shares.recent_share > 0
+
+),
+
+store_day_scales as (
+
+    -- the day's orders at full strength, read from the stores that sold: the median of their orders over
+    -- their recent shares, so one store missing or collapsing does not move it
+    select
+        sold_date,
+        percentile_cont(0.5) within group (order by orders / recent_share) as day_scale
+    from store_days
+    where orders > 0 and recent_share > 0 and share_days >= 7
+    group by sold_date
+
+),
+
+store_expectations as (
+
+    -- a store at its recent share of that scale: judged against the others, which are not flagged when
+    -- one store is missing (when no store sold, or for a single store, only the day's totals judge)
+    select
+        store_days.sold_date,
+        store_days.store_id,
+        store_days.orders,
+        case
+            when store_days.share_days >= 7 and store_days.recent_share > 0
+                then store_day_scales.day_scale * store_days.recent_share
+        end as expected_orders
+    from store_days
+    left join store_day_scales
+        on store_days.sold_date = store_day_scales.sold_date
 
 ),
 
@@ -1958,19 +1981,19 @@ ranges as (
         measure_value,
         expected_value,
         case
-            when spread is not null
-                then expected_value * exp(-greatest(tolerance, 5 * 1.4826 * spread))
+            when measure = 'net_paid'
+                then expected_value * exp(-greatest(tolerance, 5 * 1.4826 * coalesce(spread, 0)))
             when sqrt(expected_value) > 5 / 2.0
                 then least(expected_value * exp(-tolerance), power(sqrt(expected_value) - 5 / 2.0, 2))
             else 0
         end as lower_bound,
         case
-            when spread is not null
-                then expected_value * exp(greatest(tolerance, 5 * 1.4826 * spread))
+            when measure = 'net_paid'
+                then expected_value * exp(greatest(tolerance, 5 * 1.4826 * coalesce(spread, 0)))
             else greatest(expected_value * exp(tolerance), power(sqrt(expected_value) + 5 / 2.0, 2))
         end as upper_bound
     from measures
-    where expected_value > 0
+    where expected_value >= 0
 
 ),
 
@@ -2018,8 +2041,9 @@ final as (
                         || case when scope = 'all stores' then '' else ' of store ' || scope end || ' '
                         || cast(cast(round(measure_value) as bigint) as varchar(24))
                         || ' outside the expected '
-                        || cast(cast(round(lower_bound) as bigint) as varchar(24)) || '..'
-                        || cast(cast(round(upper_bound) as bigint) as varchar(24))
+                        -- the whole values inside the band, so a value just outside never reads as inside
+                        || cast(cast(ceil(lower_bound) as bigint) as varchar(24)) || '..'
+                        || cast(cast(floor(upper_bound) as bigint) as varchar(24))
             end as varchar(256)
         ) as anomaly
     from judged
