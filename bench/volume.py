@@ -114,7 +114,9 @@ def measure(scale: float, work: Path, days: int, seed: int) -> dict[str, Any]:
             select
                 sold_date,
                 bool_or(volume_status = 'anomaly') as anomalous,
-                bool_and(volume_status <> 'no history' or measure = 'store_orders') as all_judged
+                -- a seeded day has every day measure judged and a known store's sales (for the store defect)
+                bool_and(volume_status <> 'no history' or measure = 'store_orders')
+                and bool_or(measure = 'store_orders' and measure_value > 0) as seedable
             from main.{MONITOR}
             group by sold_date
             having bool_or(volume_status <> 'no history')
@@ -124,11 +126,12 @@ def measure(scale: float, work: Path, days: int, seed: int) -> dict[str, Any]:
         flagged_lines = [
             row[0]
             for row in connection.execute(
-                f"select anomaly from main.{MONITOR} where volume_status = 'anomaly' order by sold_date, measure, scope"
+                f"select anomaly from main.{MONITOR} where volume_status = 'anomaly' "
+                "order by sold_date, measure, store_scope"
             ).fetchall()
         ]
     first_year = [row for row in per_day if row[0] < first_year_end]
-    quiet = [day for day, anomalous, all_judged in per_day if all_judged and not anomalous]
+    quiet = [day for day, anomalous, seedable in per_day if seedable and not anomalous]
     early = [day for day in quiet if window.start + timedelta(days=FIRST_JUDGED) <= day < first_year_end]
     late = [day for day in quiet if day >= first_year_end]
     trials: list[dict[str, Any]] = []
@@ -180,7 +183,7 @@ def _seed_and_check(
         with duckdb.connect(str(warehouse)) as connection:
             verdicts = connection.execute(
                 f"select measure, volume_status, anomaly from main.{MONITOR} where sold_date = $day "
-                "order by measure, scope",
+                "order by measure, store_scope",
                 {"day": day},
             ).fetchall()
     finally:

@@ -152,7 +152,7 @@ weekday_factors as (
     -- each weekday's orders over the average day's, in those weeks (all 1 where the weekday does not matter)
     select
         recent_weeks.sold_date,
-        extract(dow from history.sold_date) as weekday,
+        extract(dow from history.sold_date) as day_of_week,
         sum(history.orders) / recent_weeks.weeks as weekday_orders
     from recent_weeks
     inner join history
@@ -168,7 +168,7 @@ weekday_shares as (
 
     select
         sold_date,
-        weekday,
+        day_of_week,
         weekday_orders / nullif(avg(weekday_orders) over (partition by sold_date), 0) as weekday_factor
     from weekday_factors
 
@@ -190,7 +190,7 @@ recent_adjusted_orders as (
     inner join weekday_shares
         on
             window_days.sold_date = weekday_shares.sold_date
-            and extract(dow from history.sold_date) = weekday_shares.weekday
+            and extract(dow from history.sold_date) = weekday_shares.day_of_week
     where weekday_shares.weekday_factor > 0
     group by window_days.sold_date
 
@@ -291,8 +291,8 @@ store_shares as (
         window_days.sold_date,
         store_history.store_id,
         count(*) as share_days,
-        sum(store_history.orders) / nullif(sum(sum(store_history.orders)) over (partition by window_days.sold_date), 0)
-        as recent_share
+        sum(store_history.orders)
+        / nullif(sum(sum(store_history.orders)) over (partition by window_days.sold_date), 0) as recent_share
     from window_days
     inner join store_history
         on
@@ -309,6 +309,7 @@ expectations as (
         window_days.orders,
         window_days.sales_lines,
         window_days.net_paid,
+        net_paid_per_line_spread.spread as net_paid_spread,
         case
             when
                 same_weekday_orders.recent_days = 4
@@ -327,8 +328,7 @@ expectations as (
         case
             when recent_lines_per_order.rate_days >= 7
                 then window_days.sales_lines * recent_net_paid_per_line.net_paid_per_line
-        end as expected_net_paid,
-        net_paid_per_line_spread.spread as net_paid_spread
+        end as expected_net_paid
     from window_days
     left join recent_lines_per_order
         on window_days.sold_date = recent_lines_per_order.sold_date
@@ -341,7 +341,7 @@ expectations as (
     left join weekday_shares
         on
             window_days.sold_date = weekday_shares.sold_date
-            and extract(dow from window_days.sold_date) = weekday_shares.weekday
+            and extract(dow from window_days.sold_date) = weekday_shares.day_of_week
     left join same_weekday_orders
         on window_days.sold_date = same_weekday_orders.sold_date
     left join last_year_orders
@@ -406,7 +406,7 @@ measures as (
     select
         sold_date,
         'orders' as measure,
-        'all stores' as scope,
+        'all stores' as store_scope,
         orders as measure_value,
         expected_orders as expected_value,
         {{ tolerance['orders'] }} as tolerance,
@@ -416,7 +416,7 @@ measures as (
     select
         sold_date,
         'sales_lines' as measure,
-        'all stores' as scope,
+        'all stores' as store_scope,
         sales_lines as measure_value,
         expected_sales_lines as expected_value,
         {{ tolerance['sales_lines'] }} as tolerance,
@@ -426,7 +426,7 @@ measures as (
     select
         sold_date,
         'net_paid' as measure,
-        'all stores' as scope,
+        'all stores' as store_scope,
         net_paid as measure_value,
         expected_net_paid as expected_value,
         {{ tolerance['net_paid'] }} as tolerance,
@@ -436,7 +436,7 @@ measures as (
     select
         sold_date,
         'store_orders' as measure,
-        store_id as scope,
+        store_id as store_scope,
         orders as measure_value,
         expected_orders as expected_value,
         {{ tolerance['store_orders'] }} as tolerance,
@@ -456,7 +456,7 @@ ranges as (
     select
         sold_date,
         measure,
-        scope,
+        store_scope,
         measure_value,
         expected_value,
         case
@@ -481,7 +481,7 @@ judged as (
     select
         measures.sold_date,
         measures.measure,
-        measures.scope,
+        measures.store_scope,
         measures.measure_value,
         measures.expected_value,
         ranges.lower_bound,
@@ -491,7 +491,7 @@ judged as (
         on
             measures.sold_date = ranges.sold_date
             and measures.measure = ranges.measure
-            and measures.scope = ranges.scope
+            and measures.store_scope = ranges.store_scope
 
 ),
 
@@ -500,7 +500,7 @@ final as (
     select
         cast(sold_date as date) as sold_date,
         cast(measure as varchar(16)) as measure,
-        cast(scope as varchar(32)) as scope,
+        cast(store_scope as varchar(32)) as store_scope,
         cast(measure_value as numeric(18, 2)) as measure_value,
         cast(expected_value as numeric(18, 2)) as expected_value,
         cast(lower_bound as numeric(18, 2)) as lower_bound,
@@ -517,7 +517,7 @@ final as (
                 when measure_value < lower_bound or measure_value > upper_bound
                     then
                         cast(sold_date as varchar(10)) || ' ' || measure
-                        || case when scope = 'all stores' then '' else ' of store ' || scope end || ' '
+                        || case when store_scope = 'all stores' then '' else ' of store ' || store_scope end || ' '
                         || cast(cast(round(measure_value) as bigint) as varchar(24))
                         || ' outside the expected '
                         -- the whole values inside the band, so a value just outside never reads as inside

@@ -88,7 +88,7 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
 def test_each_kind_of_defect_is_flagged_with_day_value_and_range(checked: Warehouse) -> None:
     rows = checked.query(
         f"select anomaly from main.mon_store_sales_volume where sold_date >= '{SHORT}' and anomaly is not null "
-        "order by sold_date, measure, scope"
+        "order by sold_date, measure, store_scope"
     )
     assert [line for (line,) in rows] == [
         f"{SHORT} sales_lines 600 outside the expected 737..1099",
@@ -100,7 +100,7 @@ def test_each_kind_of_defect_is_flagged_with_day_value_and_range(checked: Wareho
     # the store that sold is judged against the day's scale, which the missing store does not move
     assert checked.query(
         "select volume_status from main.mon_store_sales_volume "
-        f"where sold_date = '{CLOSED}' and scope = '{STORE_IDS[1]}'"
+        f"where sold_date = '{CLOSED}' and store_scope = '{STORE_IDS[1]}'"
     ) == [("ok",)]
     # warn: the reports are published for the flagged days too
     assert checked.query(f"select count(*) from main.rpt_daily_store_sales where sold_date = '{SHORT}'") == [(2,)]

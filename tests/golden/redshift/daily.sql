@@ -1518,7 +1518,7 @@ create temporary table
   (
     sold_date date,
     measure varchar(16),
-    scope varchar(32),
+    store_scope varchar(32),
     measure_value numeric(18, 2),
     expected_value numeric(18, 2),
     lower_bound numeric(18, 2),
@@ -1536,7 +1536,7 @@ create temporary table
 insert into "mon_store_sales_volume__dbt_tmp"
     (
 
-    select sold_date, measure, scope, measure_value, expected_value, lower_bound, upper_bound, volume_status, anomaly
+    select sold_date, measure, store_scope, measure_value, expected_value, lower_bound, upper_bound, volume_status, anomaly
     from (
         with
 
@@ -1673,7 +1673,7 @@ weekday_factors as (
     -- each weekday's orders over the average day's, in those weeks (all 1 where the weekday does not matter)
     select
         recent_weeks.sold_date,
-        extract(dow from history.sold_date) as weekday,
+        extract(dow from history.sold_date) as day_of_week,
         sum(history.orders) / recent_weeks.weeks as weekday_orders
     from recent_weeks
     inner join history
@@ -1689,7 +1689,7 @@ weekday_shares as (
 
     select
         sold_date,
-        weekday,
+        day_of_week,
         weekday_orders / nullif(avg(weekday_orders) over (partition by sold_date), 0) as weekday_factor
     from weekday_factors
 
@@ -1711,7 +1711,7 @@ recent_adjusted_orders as (
     inner join weekday_shares
         on
             window_days.sold_date = weekday_shares.sold_date
-            and extract(dow from history.sold_date) = weekday_shares.weekday
+            and extract(dow from history.sold_date) = weekday_shares.day_of_week
     where weekday_shares.weekday_factor > 0
     group by window_days.sold_date
 
@@ -1812,8 +1812,8 @@ store_shares as (
         window_days.sold_date,
         store_history.store_id,
         count(*) as share_days,
-        sum(store_history.orders) / nullif(sum(sum(store_history.orders)) over (partition by window_days.sold_date), 0)
-        as recent_share
+        sum(store_history.orders)
+        / nullif(sum(sum(store_history.orders)) over (partition by window_days.sold_date), 0) as recent_share
     from window_days
     inner join store_history
         on
@@ -1830,6 +1830,7 @@ expectations as (
         window_days.orders,
         window_days.sales_lines,
         window_days.net_paid,
+        net_paid_per_line_spread.spread as net_paid_spread,
         case
             when
                 same_weekday_orders.recent_days = 4
@@ -1848,8 +1849,7 @@ expectations as (
         case
             when recent_lines_per_order.rate_days >= 7
                 then window_days.sales_lines * recent_net_paid_per_line.net_paid_per_line
-        end as expected_net_paid,
-        net_paid_per_line_spread.spread as net_paid_spread
+        end as expected_net_paid
     from window_days
     left join recent_lines_per_order
         on window_days.sold_date = recent_lines_per_order.sold_date
@@ -1862,7 +1862,7 @@ expectations as (
     left join weekday_shares
         on
             window_days.sold_date = weekday_shares.sold_date
-            and extract(dow from window_days.sold_date) = weekday_shares.weekday
+            and extract(dow from window_days.sold_date) = weekday_shares.day_of_week
     left join same_weekday_orders
         on window_days.sold_date = same_weekday_orders.sold_date
     left join last_year_orders
@@ -1927,7 +1927,7 @@ measures as (
     select
         sold_date,
         'orders' as measure,
-        'all stores' as scope,
+        'all stores' as store_scope,
         orders as measure_value,
         expected_orders as expected_value,
         0.25 as tolerance,
@@ -1937,7 +1937,7 @@ measures as (
     select
         sold_date,
         'sales_lines' as measure,
-        'all stores' as scope,
+        'all stores' as store_scope,
         sales_lines as measure_value,
         expected_sales_lines as expected_value,
         0.2 as tolerance,
@@ -1947,7 +1947,7 @@ measures as (
     select
         sold_date,
         'net_paid' as measure,
-        'all stores' as scope,
+        'all stores' as store_scope,
         net_paid as measure_value,
         expected_net_paid as expected_value,
         0.2 as tolerance,
@@ -1957,7 +1957,7 @@ measures as (
     select
         sold_date,
         'store_orders' as measure,
-        store_id as scope,
+        store_id as store_scope,
         orders as measure_value,
         expected_orders as expected_value,
         0.5 as tolerance,
@@ -1977,7 +1977,7 @@ ranges as (
     select
         sold_date,
         measure,
-        scope,
+        store_scope,
         measure_value,
         expected_value,
         case
@@ -2002,7 +2002,7 @@ judged as (
     select
         measures.sold_date,
         measures.measure,
-        measures.scope,
+        measures.store_scope,
         measures.measure_value,
         measures.expected_value,
         ranges.lower_bound,
@@ -2012,7 +2012,7 @@ judged as (
         on
             measures.sold_date = ranges.sold_date
             and measures.measure = ranges.measure
-            and measures.scope = ranges.scope
+            and measures.store_scope = ranges.store_scope
 
 ),
 
@@ -2021,7 +2021,7 @@ final as (
     select
         cast(sold_date as date) as sold_date,
         cast(measure as varchar(16)) as measure,
-        cast(scope as varchar(32)) as scope,
+        cast(store_scope as varchar(32)) as store_scope,
         cast(measure_value as numeric(18, 2)) as measure_value,
         cast(expected_value as numeric(18, 2)) as expected_value,
         cast(lower_bound as numeric(18, 2)) as lower_bound,
@@ -2038,7 +2038,7 @@ final as (
                 when measure_value < lower_bound or measure_value > upper_bound
                     then
                         cast(sold_date as varchar(10)) || ' ' || measure
-                        || case when scope = 'all stores' then '' else ' of store ' || scope end || ' '
+                        || case when store_scope = 'all stores' then '' else ' of store ' || store_scope end || ' '
                         || cast(cast(round(measure_value) as bigint) as varchar(24))
                         || ' outside the expected '
                         -- the whole values inside the band, so a value just outside never reads as inside
@@ -2060,8 +2060,8 @@ BEGIN;
 delete from "dev"."store_sales"."mon_store_sales_volume"
   where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date);;
 
-insert into "dev"."store_sales"."mon_store_sales_volume" ("sold_date", "measure", "scope", "measure_value", "expected_value", "lower_bound", "upper_bound", "volume_status", "anomaly")
-  select "sold_date", "measure", "scope", "measure_value", "expected_value", "lower_bound", "upper_bound", "volume_status", "anomaly"
+insert into "dev"."store_sales"."mon_store_sales_volume" ("sold_date", "measure", "store_scope", "measure_value", "expected_value", "lower_bound", "upper_bound", "volume_status", "anomaly")
+  select "sold_date", "measure", "store_scope", "measure_value", "expected_value", "lower_bound", "upper_bound", "volume_status", "anomaly"
   from "mon_store_sales_volume__dbt_tmp"
   where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date);
 

@@ -270,7 +270,7 @@ final as (
 
 select * from final;
 
--- ==== mon_store_sales_volume_one_row_per_day_measure_and_scope
+-- ==== mon_store_sales_volume_one_row_per_day_measure_and_store_scope
 with
 
 source_rows as (
@@ -282,10 +282,10 @@ source_rows as (
 final as (
 
     select
-        sold_date, measure, scope,
+        sold_date, measure, store_scope,
         count(*) as occurrences
     from source_rows
-    group by sold_date, measure, scope
+    group by sold_date, measure, store_scope
     having count(*) > 1
 
 )
@@ -400,15 +400,15 @@ select ss_ticket_number
 from (select * from "dev"."store_sales"."fct_store_sales" where ss_sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
 where ss_ticket_number is null;
 
--- ==== not_null_mon_store_sales_volume_scope
-select scope
-from (select * from "dev"."store_sales"."mon_store_sales_volume" where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
-where scope is null;
-
 -- ==== not_null_mon_store_sales_volume_sold_date
 select sold_date
 from (select * from "dev"."store_sales"."mon_store_sales_volume" where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
 where sold_date is null;
+
+-- ==== not_null_mon_store_sales_volume_store_scope
+select store_scope
+from (select * from "dev"."store_sales"."mon_store_sales_volume" where sold_date between cast('2002-12-31' as date) and cast('2002-12-31' as date)) dbt_subquery
+where store_scope is null;
 
 -- ==== not_null_rpt_daily_store_sales_s_store_sk
 select s_store_sk
