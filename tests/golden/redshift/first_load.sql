@@ -1992,7 +1992,7 @@ ranges as (
     -- Poisson-like: its square root is about normal with standard deviation 1/2, so the noise range is
     -- (sqrt(expected) -/+ sigmas / 2)^2. Net paid is an average over the day's lines: its noise is the
     -- spread of the recent days' net paid per line (1.4826 * the median absolute log ratio: a standard
-    -- deviation, robust to the odd day).
+    -- deviation, robust to the odd day). No expectation (or a negative one): no band, the day is not judged.
     select
         sold_date,
         measure,
@@ -2000,6 +2000,7 @@ ranges as (
         measure_value,
         expected_value,
         case
+            when expected_value is null or expected_value < 0 then null
             when measure = 'net_paid'
                 then expected_value * exp(-greatest(tolerance, 5 * 1.4826 * coalesce(spread, 0)))
             when sqrt(expected_value) > 5 / 2.0
@@ -2007,31 +2008,12 @@ ranges as (
             else 0
         end as lower_bound,
         case
+            when expected_value is null or expected_value < 0 then null
             when measure = 'net_paid'
                 then expected_value * exp(greatest(tolerance, 5 * 1.4826 * coalesce(spread, 0)))
             else greatest(expected_value * exp(tolerance), power(sqrt(expected_value) + 5 / 2.0, 2))
         end as upper_bound
     from measures
-    where expected_value >= 0
-
-),
-
-judged as (
-
-    select
-        measures.sold_date,
-        measures.measure,
-        measures.store_scope,
-        measures.measure_value,
-        measures.expected_value,
-        ranges.lower_bound,
-        ranges.upper_bound
-    from measures
-    left join ranges
-        on
-            measures.sold_date = ranges.sold_date
-            and measures.measure = ranges.measure
-            and measures.store_scope = ranges.store_scope
 
 ),
 
@@ -2065,7 +2047,7 @@ final as (
                         || cast(cast(floor(upper_bound) as bigint) as varchar(24))
             end as varchar(256)
         ) as anomaly
-    from judged
+    from ranges
 
 )
 
