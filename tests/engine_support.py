@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shutil
@@ -26,8 +27,9 @@ def dbt_command(*args: str) -> list[str]:
 
 @functools.cache
 def engine_parsed_dir() -> Path:
-    """`dbt parse` of the engine project into a temp target dir (once per test session)."""
+    """`dbt parse` of the engine project into a temp target dir (once per test session, removed at its exit)."""
     target = Path(tempfile.mkdtemp(prefix="engine-target-"))
+    atexit.register(shutil.rmtree, target, True)
     run_dbt(ENGINE_PROJECT, target, "parse", duckdb=target / "parse.duckdb")
     return target
 
@@ -89,7 +91,9 @@ def execution_input(start: str, end: str | None = None, nodes: list[str] | None 
 
 @functools.cache
 def project_parsed_dir() -> Path:
-    """`dbt parse` of the real project (the repository root) into a temp target dir, once per session."""
+    """`dbt parse` of the real project (the repository root) into a temp target dir, once per session (removed at
+    its exit)."""
     target = Path(tempfile.mkdtemp(prefix="store-sales-target-"))
+    atexit.register(shutil.rmtree, target, True)
     run_dbt(ROOT, target, "parse", duckdb=target / "parse.duckdb", env={"STORE_SALES_DATA_DIR": str(target)})
     return target
