@@ -4,7 +4,8 @@ recent weekday-aware baseline judges the orders). Then the four kinds of defect,
 (a) a line missing from every ticket, (d) net paid cut by 30 %, (b) 30 % of the whole orders missing, (c) one
 store's sales missing while the other sells. The check flags exactly the defects, naming the day, the measure
 (and the store), the value and the expected range, and the normal days between them stay quiet; at severity
-`warn` the reports still publish, at `error` they do not.
+`warn` the reports still publish, at `error` they do not. A season step (the orders tripling, as TPC-DS's from
+July to November) is flagged on its first two days only: the recent baseline follows it on the third.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from alert_queue import alerts, subscribe_queue
 from engine_support import ROOT, entered_states, execution_input, history, project_parsed_dir, wait_for_execution
 from landing import STORES, Address, Day, Item, Landing, Sale, customer_id, natural_id
-from models_harness import BUILD_WITHOUT_TESTS, Warehouse, node_results, warnings
+from models_harness import BUILD_WITHOUT_TESTS, Warehouse, describe_failure, node_results, warnings
 
 from orchestrator.local.emulator import LocalAws, LocalOptions
 from orchestrator.window import RefreshWindow
@@ -123,6 +124,31 @@ def test_the_history_is_judged_from_its_second_week_and_quiet(checked: Warehouse
         ("store_orders", "no history", 12),  # each store from the second day (the first has no day before it)
         ("store_orders", "ok", 2 * judged_days),
     ]
+
+
+def test_a_season_step_is_followed_from_its_third_day(tmp_path: Path) -> None:
+    """Weekday factors that were means over the four weeks before would split the step unevenly across the
+    weekdays and flag days of its first week; as medians of each week's ratios they stay about 1."""
+    step = FIRST + timedelta(days=28)
+    last = step + timedelta(days=13)
+    warehouse = Warehouse(tmp_path)
+    landing = Landing(warehouse.data_dir)
+    landing.write_reference()
+    landing.write_history(
+        {
+            FIRST + timedelta(days=n): day_of_sales(
+                FIRST + timedelta(days=n), tickets=TICKETS if n < 28 else 3 * TICKETS
+            )
+            for n in range((last - FIRST).days + 1)
+        }
+    )
+    result = warehouse.run(*BUILD_WITHOUT_TESTS, start=FIRST, end=last)
+    assert result.success, describe_failure(result)
+
+    flagged = warehouse.query(
+        "select sold_date, measure from main.mon_store_sales_volume where volume_status = 'anomaly' order by all"
+    )
+    assert flagged == [(step, "orders"), (step + timedelta(days=1), "orders")]
 
 
 def test_severity_error_stops_before_the_reports(checked: Warehouse, tmp_path: Path) -> None:

@@ -1672,44 +1672,88 @@ net_paid_per_line_spread as (
 
 ),
 
-recent_weeks as (
+week_days as (
 
-    -- the whole weeks of history before each day, up to four
+    -- the four weeks before each day, numbered back from it (week 1: the seven days before)
     select
         window_days.sold_date,
-        least(4, cast(floor(count(*) / 7.0) as integer)) as weeks
+        1 as week_before,
+        history.sold_date as history_date,
+        history.orders
+    from window_days
+    inner join history
+        on
+            history.sold_date between cast(dateadd(day, -7, window_days.sold_date) as date)
+            and cast(dateadd(day, -1, window_days.sold_date) as date)
+    union all
+    select
+        window_days.sold_date,
+        2 as week_before,
+        history.sold_date as history_date,
+        history.orders
+    from window_days
+    inner join history
+        on
+            history.sold_date between cast(dateadd(day, -14, window_days.sold_date) as date)
+            and cast(dateadd(day, -8, window_days.sold_date) as date)
+    union all
+    select
+        window_days.sold_date,
+        3 as week_before,
+        history.sold_date as history_date,
+        history.orders
+    from window_days
+    inner join history
+        on
+            history.sold_date between cast(dateadd(day, -21, window_days.sold_date) as date)
+            and cast(dateadd(day, -15, window_days.sold_date) as date)
+    union all
+    select
+        window_days.sold_date,
+        4 as week_before,
+        history.sold_date as history_date,
+        history.orders
     from window_days
     inner join history
         on
             history.sold_date between cast(dateadd(day, -28, window_days.sold_date) as date)
-            and cast(dateadd(day, -1, window_days.sold_date) as date)
-    group by window_days.sold_date
+            and cast(dateadd(day, -22, window_days.sold_date) as date)
+
+),
+
+week_ratios as (
+
+    -- in each whole week (seven days of history), each day's orders over the week's average day
+    select
+        sold_date,
+        history_date,
+        orders / nullif(avg(orders) over (partition by sold_date, week_before), 0) as week_ratio,
+        count(*) over (partition by sold_date, week_before) as days_in_week
+    from week_days
 
 ),
 
 weekday_factors as (
 
-    -- each weekday's orders over the average day's, in those weeks (all 1 where the weekday does not matter)
+    -- a weekday's factor: the median of its ratios over those weeks, so a season step inside one week, or
+    -- a day without sales, moves one ratio and not the factor
     select
-        recent_weeks.sold_date,
-        extract(dow from history.sold_date) as day_of_week,
-        sum(history.orders) / recent_weeks.weeks as weekday_orders
-    from recent_weeks
-    inner join history
-        on
-            history.sold_date between cast(dateadd(day, -7 * recent_weeks.weeks, recent_weeks.sold_date) as date)
-            and cast(dateadd(day, -1, recent_weeks.sold_date) as date)
-    where recent_weeks.weeks >= 1
-    group by recent_weeks.sold_date, recent_weeks.weeks, extract(dow from history.sold_date)
+        sold_date,
+        extract(dow from history_date) as day_of_week,
+        percentile_cont(0.5) within group (order by week_ratio) as weekday_factor
+    from week_ratios
+    where days_in_week = 7 and week_ratio is not null
+    group by sold_date, extract(dow from history_date)
 
 ),
 
 weekday_shares as (
 
+    -- the factors scaled to average 1 over the week (all about 1 where the weekday does not matter)
     select
         sold_date,
         day_of_week,
-        weekday_orders / nullif(avg(weekday_orders) over (partition by sold_date), 0) as weekday_factor
+        weekday_factor / nullif(avg(weekday_factor) over (partition by sold_date), 0) as weekday_factor
     from weekday_factors
 
 ),
@@ -1736,22 +1780,15 @@ recent_adjusted_orders as (
 
 ),
 
-same_weekday_orders as (
+recent_orders as (
 
-    -- orders on the same weekday one to four weeks before
+    -- the orders of the 28 days before
     select
-        window_days.sold_date,
-        percentile_cont(0.5) within group (order by recent.orders) as recent_orders,
+        sold_date,
+        sum(orders) as recent_orders,
         count(*) as recent_days
-    from window_days
-    inner join history as recent
-        on recent.sold_date in (
-            cast(dateadd(day, -7, window_days.sold_date) as date),
-            cast(dateadd(day, -14, window_days.sold_date) as date),
-            cast(dateadd(day, -21, window_days.sold_date) as date),
-            cast(dateadd(day, -28, window_days.sold_date) as date)
-        )
-    group by window_days.sold_date
+    from week_days
+    group by sold_date
 
 ),
 
@@ -1772,18 +1809,16 @@ last_year_orders as (
 
 last_year_before_orders as (
 
+    -- the orders of the 28 days before the same date last year
     select
         window_days.sold_date,
-        percentile_cont(0.5) within group (order by earlier.orders) as last_year_before_orders,
+        sum(earlier.orders) as last_year_before_orders,
         count(*) as last_year_before_days
     from window_days
     inner join history as earlier
-        on earlier.sold_date in (
-            cast(dateadd(day, -7, window_days.last_year_date) as date),
-            cast(dateadd(day, -14, window_days.last_year_date) as date),
-            cast(dateadd(day, -21, window_days.last_year_date) as date),
-            cast(dateadd(day, -28, window_days.last_year_date) as date)
-        )
+        on
+            earlier.sold_date between cast(dateadd(day, -28, window_days.last_year_date) as date)
+            and cast(dateadd(day, -1, window_days.last_year_date) as date)
     group by window_days.sold_date
 
 ),
@@ -1852,12 +1887,12 @@ expectations as (
         net_paid_per_line_spread.spread as net_paid_spread,
         case
             when
-                same_weekday_orders.recent_days = 4
+                recent_orders.recent_days = 28
                 and last_year_orders.last_year_days = 3
-                and last_year_before_orders.last_year_before_days = 4
+                and last_year_before_orders.last_year_before_days = 28
                 and last_year_before_orders.last_year_before_orders > 0
                 then
-                    same_weekday_orders.recent_orders * last_year_orders.last_year_day_orders
+                    last_year_orders.last_year_day_orders * recent_orders.recent_orders
                     / last_year_before_orders.last_year_before_orders
             else recent_adjusted_orders.average_day_orders * weekday_shares.weekday_factor
         end as expected_orders,
@@ -1882,8 +1917,8 @@ expectations as (
         on
             window_days.sold_date = weekday_shares.sold_date
             and extract(dow from window_days.sold_date) = weekday_shares.day_of_week
-    left join same_weekday_orders
-        on window_days.sold_date = same_weekday_orders.sold_date
+    left join recent_orders
+        on window_days.sold_date = recent_orders.sold_date
     left join last_year_orders
         on window_days.sold_date = last_year_orders.sold_date
     left join last_year_before_orders
