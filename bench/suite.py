@@ -7,6 +7,7 @@ one after the other, and the ratios are taken per round, because the machine is 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -175,7 +176,13 @@ class Bench:
         parse_env = RunDir(self.scratch / "daily-b").env()
         self.results.setup["dbt_parse_seconds"] = self._measure("dbt-parse", parse, parse_env).seconds
         self.prep_dir.mkdir(parents=True, exist_ok=True)
-        long_history = self.prep_dir / f"history-{history.start}-{history.end}.duckdb"
+        # keyed on the models too: a history built by other models fails the measured runs (on_schema_change)
+        long_history = (
+            self.prep_dir / f"history-{history.start}-{history.end}-{project_fingerprint(PROJECT_DIR)}.duckdb"
+        )
+        for stale in self.prep_dir.glob("history-*.duckdb"):
+            if stale != long_history:
+                stale.unlink()
         if not long_history.is_file():
             run = self._run_dir("prepare-history", None)
             self.results.setup["history_backfill_seconds"] = self.pipeline_backfill(run, history, "prepare")["seconds"]
@@ -487,3 +494,15 @@ def workshop_transitions(job_seconds: dict[str, float]) -> dict[str, Any]:
 
 def price(transitions: float) -> float:
     return transitions * TRANSITION_PRICE_PER_1000 / 1000
+
+
+def project_fingerprint(project: Path) -> str:
+    """A digest of what builds the warehouse: dbt_project.yml, the models and the macros."""
+    digest = hashlib.sha256()
+    sources = sorted(
+        file for folder in ("models", "macros") for file in (project / folder).rglob("*") if file.is_file()
+    )
+    for file in (project / "dbt_project.yml", *sources):
+        digest.update(str(file.relative_to(project)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
