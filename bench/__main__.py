@@ -23,7 +23,7 @@ from pathlib import Path
 from bench import growth, volume
 from bench.measure import machine
 from bench.report import render
-from bench.sections import keep_sections
+from bench.sections import keep_sections, report_name
 from bench.suite import Bench, BenchOptions, Results
 from orchestrator.errors import StoreSalesError, UsageError
 
@@ -52,11 +52,6 @@ def parse_options(argv: list[str]) -> BenchOptions:
     work_dir = args.work_dir or BENCH_DIR / "runs" / (f"quick-sf{scale:g}" if args.quick else f"sf{scale:g}")
     out = args.out or (work_dir / "RESULTS.md" if args.quick else BENCH_DIR / report_name(scale))
     return BenchOptions(scale, runs, sequence_days, work_dir, out, args.quick, args.render_only)
-
-
-def report_name(scale: float) -> str:
-    """SF 1 is the reference report, RESULTS.md; another scale's full report is RESULTS-sf<scale>.md."""
-    return "RESULTS.md" if scale == 1 else f"RESULTS-sf{scale:g}.md"
 
 
 def write_report(options: BenchOptions, report: str) -> None:

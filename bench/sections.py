@@ -55,3 +55,8 @@ def keep_sections(report: Path, regenerated: str, sections: tuple[MarkedSection,
     old = report.read_text(encoding="utf-8") if report.is_file() else ""
     kept = [held for held in (section.held_by(old) for section in sections) if held is not None]
     return "\n\n".join([regenerated.rstrip("\n"), *kept]) if kept else regenerated
+
+
+def report_name(scale: float) -> str:
+    """SF 1 is the reference report, RESULTS.md; another scale's report is RESULTS-sf<scale>.md."""
+    return "RESULTS.md" if scale == 1 else f"RESULTS-sf{scale:g}.md"

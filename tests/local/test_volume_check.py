@@ -5,7 +5,8 @@ recent weekday-aware baseline judges the orders). Then the four kinds of defect,
 store's sales missing while the other sells. The check flags exactly the defects, naming the day, the measure
 (and the store), the value and the expected range, and the normal days between them stay quiet; at severity
 `warn` the reports still publish, at `error` they do not. A season step (the orders tripling, as TPC-DS's from
-July to November) is flagged on its first two days only: the recent baseline follows it on the third.
+July to November) is flagged on its first two days only: the recent baseline follows it on the third. A chain
+that sells twice as much on Saturdays is quiet from the first week to the year-ago baseline's.
 """
 
 from __future__ import annotations
@@ -46,12 +47,13 @@ def day_of_sales(
     price: Decimal = Decimal("10.00"),
     tickets: int = TICKETS,
     stores: tuple[str, ...] = STORE_IDS,
+    first: date = FIRST,
 ) -> Day:
-    """`tickets` tickets of `lines` lines at `price`, dealt in turn to `stores`."""
-    first = day == FIRST
+    """`tickets` tickets of `lines` lines at `price`, dealt in turn to `stores` (on the history's `first` day
+    with the address and the items they refer to)."""
     return Day(
-        addresses=[Address(natural_id("ADDR", 1))] if first else [],
-        items=[Item(natural_id("ITEM", n)) for n in range(1, 4)] if first else [],
+        addresses=[Address(natural_id("ADDR", 1))] if day == first else [],
+        items=[Item(natural_id("ITEM", n)) for n in range(1, 4)] if day == first else [],
         sales=[
             Sale(
                 day.toordinal() * 1000 + ticket,
@@ -149,6 +151,29 @@ def test_a_season_step_is_followed_from_its_third_day(tmp_path: Path) -> None:
         "select sold_date, measure from main.mon_store_sales_volume where volume_status = 'anomaly' order by all"
     )
     assert flagged == [(step, "orders"), (step + timedelta(days=1), "orders")]
+
+
+def test_a_weekday_pattern_is_expected_by_both_baselines(tmp_path: Path) -> None:
+    """Saturdays sell twice the other days, a year and two months long. The same date last year is another
+    weekday, so the year-ago baseline reads last year's days as an average day through their weekday factors
+    (read as plain days, every Saturday a year on would be flagged)."""
+    first = date(2001, 1, 1)
+    last = date(2002, 2, 28)  # the year-ago baseline judges from 2002-01-29 (28 days before the date last year)
+    warehouse = Warehouse(tmp_path)
+    landing = Landing(warehouse.data_dir)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    landing.write_reference(first, len(days))
+    landing.write_history(
+        {day: day_of_sales(day, lines=1, tickets=120 if day.weekday() == 5 else 60, first=first) for day in days}
+    )
+    result = warehouse.run(*BUILD_WITHOUT_TESTS, start=first, end=last)
+    assert result.success, describe_failure(result)
+
+    statuses = warehouse.query(
+        "select volume_status, count(*) from main.mon_store_sales_volume where measure = 'orders' "
+        "group by all order by all"
+    )
+    assert statuses == [("no history", 7), ("ok", len(days) - 7)]
 
 
 def test_severity_error_stops_before_the_reports(checked: Warehouse, tmp_path: Path) -> None:

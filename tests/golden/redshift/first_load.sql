@@ -1735,8 +1735,8 @@ week_ratios as (
 
 weekday_factors as (
 
-    -- a weekday's factor: the median of its ratios over those weeks, so a season step inside one week, or
-    -- a day without sales, moves one ratio and not the factor
+    -- a weekday's factor: the median of its ratios over those weeks, so from three whole weeks on a season
+    -- step inside one week, or a day without sales, moves one ratio and not the factor
     select
         sold_date,
         extract(dow from history_date) as day_of_week,
@@ -1794,15 +1794,23 @@ recent_orders as (
 
 last_year_orders as (
 
+    -- the median of the three days around the same date last year, each divided by its weekday's factor
+    -- (that date is another weekday): an average day's orders then (a weekday without sales has none)
     select
         window_days.sold_date,
-        percentile_cont(0.5) within group (order by last_year.orders) as last_year_day_orders,
+        percentile_cont(0.5) within group (
+            order by last_year.orders / nullif(weekday_shares.weekday_factor, 0)
+        ) as last_year_average_day_orders,
         count(*) as last_year_days
     from window_days
     inner join history as last_year
         on
             last_year.sold_date between cast(dateadd(day, -1, window_days.last_year_date) as date)
             and cast(dateadd(day, 1, window_days.last_year_date) as date)
+    left join weekday_shares
+        on
+            window_days.sold_date = weekday_shares.sold_date
+            and extract(dow from last_year.sold_date) = weekday_shares.day_of_week
     group by window_days.sold_date
 
 ),
@@ -1892,8 +1900,8 @@ expectations as (
                 and last_year_before_orders.last_year_before_days = 28
                 and last_year_before_orders.last_year_before_orders > 0
                 then
-                    last_year_orders.last_year_day_orders * recent_orders.recent_orders
-                    / last_year_before_orders.last_year_before_orders
+                    last_year_orders.last_year_average_day_orders * weekday_shares.weekday_factor
+                    * recent_orders.recent_orders / last_year_before_orders.last_year_before_orders
             else recent_adjusted_orders.average_day_orders * weekday_shares.weekday_factor
         end as expected_orders,
         case
