@@ -104,7 +104,7 @@ def render(results: Results, command: str) -> str:
     add(
         "It generates the sample data into `<work dir>/data` (the work directory: `--work-dir`, by default "
         "`bench/runs/sf<scale>`, git-ignored) unless present, prepares the history warehouse once by `backfill` "
-        "(cached in `<work dir>/prep/` under its dates and a digest of the models, macros and dbt_project.yml), "
+        "(cached in `<work dir>/prep/` under its dates and a digest of the models, macros, seeds and dbt_project.yml), "
         "writes every measurement to `<work dir>/results.json` (and a copy to "
         "`bench/results/sf<scale>.json`) and every command's stderr to `<work dir>/logs/`."
     )

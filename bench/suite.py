@@ -180,8 +180,8 @@ class Bench:
         long_history = (
             self.prep_dir / f"history-{history.start}-{history.end}-{project_fingerprint(PROJECT_DIR)}.duckdb"
         )
-        for stale in self.prep_dir.glob("history-*.duckdb"):
-            if stale != long_history:
+        for stale in self.prep_dir.glob("history-*"):  # with their write-ahead logs
+            if stale.name not in (long_history.name, f"{long_history.name}.wal"):
                 stale.unlink()
         if not long_history.is_file():
             run = self._run_dir("prepare-history", None)
@@ -190,7 +190,7 @@ class Bench:
             remove(run)
         self.results.setup["warehouse_mb"] = _megabytes(long_history)
         keep_from = daily - timedelta(days=SHORT_HISTORY_DAYS)
-        short_history = self.prep_dir / f"history-{keep_from}-{history.end}.duckdb"
+        short_history = self.prep_dir / f"short-history-{keep_from}-{history.end}.duckdb"
         self.results.history_rows = {
             "five_years": warehouse_rows(long_history),
             "one_month": trim_history(long_history, short_history, keep_from),
@@ -497,12 +497,12 @@ def price(transitions: float) -> float:
 
 
 def project_fingerprint(project: Path) -> str:
-    """A digest of what builds the warehouse: dbt_project.yml, the models and the macros."""
+    """A digest of what builds the warehouse: dbt_project.yml, the models, the macros and the seeds."""
     digest = hashlib.sha256()
     sources = sorted(
-        file for folder in ("models", "macros") for file in (project / folder).rglob("*") if file.is_file()
+        file for folder in ("models", "macros", "seeds") for file in (project / folder).rglob("*") if file.is_file()
     )
     for file in (project / "dbt_project.yml", *sources):
-        digest.update(str(file.relative_to(project)).encode())
+        digest.update(f"{file.relative_to(project)}\0{file.stat().st_size}\0".encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:12]

@@ -71,8 +71,8 @@ def remove(run: RunDir) -> None:
 def trim_history(source: Path, target: Path, keep_from: date) -> dict[str, int]:
     """A copy of `source` whose fact and report rows before `keep_from` are gone (the dimensions stay
     whole): the same daily refresh then runs against a short history. Returns the rows per table."""
-    if target.exists():
-        target.unlink()
+    for previous in (target, target.with_name(f"{target.name}.wal")):
+        previous.unlink(missing_ok=True)
     connection = duckdb.connect(str(target))
     try:
         connection.execute("set enable_progress_bar = false")
