@@ -13,8 +13,8 @@ tolerances, on the whole TPC-DS history of a scale factor (default 1):
    picks them), (b) 30 % of the whole orders removed, (c) one store's sales missing (a seeded pick among the
    stores that sold that day), (d) net paid cut by 30 %.
 
-Writes `volume.json` in the work directory and the section "6. Volume anomalies" into bench/RESULTS.md
-(`bench.report` keeps it when the rest of the report is regenerated).
+Writes `volume.json` in the work directory and the section "6. Volume anomalies" into bench/RESULTS.md at SF 1,
+bench/RESULTS-sf<scale>.md at another scale (`bench.report` keeps it when the rest of the report is regenerated).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ store's sales missing while the other sells. The check flags exactly the defects
 (and the store), the value and the expected range, and the normal days between them stay quiet; at severity
 `warn` the reports still publish, at `error` they do not. A season step (the orders tripling, as TPC-DS's from
 July to November) is flagged on its first two days only: the recent baseline follows it on the third. A chain
-that sells twice as much on Saturdays is quiet from the first week to the year-ago baseline's.
+that sells twice as much on Saturdays is quiet from its second week (the first is `no history`) into the
+year-ago baseline's, which expects a step that came on the same date last year.
 """
 
 from __future__ import annotations
@@ -153,27 +154,36 @@ def test_a_season_step_is_followed_from_its_third_day(tmp_path: Path) -> None:
     assert flagged == [(step, "orders"), (step + timedelta(days=1), "orders")]
 
 
-def test_a_weekday_pattern_is_expected_by_both_baselines(tmp_path: Path) -> None:
-    """Saturdays sell twice the other days, a year and two months long. The same date last year is another
-    weekday, so the year-ago baseline reads last year's days as an average day through their weekday factors
-    (read as plain days, every Saturday a year on would be flagged)."""
+def test_a_weekday_pattern_and_last_year_s_step_are_expected(tmp_path: Path) -> None:
+    """Saturdays sell twice the other days, a year and two months long, and every day sells twice as much from
+    10 to 28 February, in both years. In 2001 the recent baseline flags the first two days up and down; a year
+    on, the year-ago baseline expects the step. The same date last year is another weekday, so that baseline reads last
+    year's days as an average day through their weekday factors (read as plain days, every Saturday a year on
+    would be flagged)."""
     first = date(2001, 1, 1)
     last = date(2002, 2, 28)  # the year-ago baseline judges from 2002-01-29 (28 days before the date last year)
     warehouse = Warehouse(tmp_path)
     landing = Landing(warehouse.data_dir)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     landing.write_reference(first, len(days))
-    landing.write_history(
-        {day: day_of_sales(day, lines=1, tickets=120 if day.weekday() == 5 else 60, first=first) for day in days}
-    )
+
+    def tickets(day: date) -> int:
+        weekday = 2 if day.weekday() == 5 else 1
+        season = 2 if (day.month, day.day) >= (2, 10) and day.month < 3 else 1
+        return 60 * weekday * season
+
+    landing.write_history({day: day_of_sales(day, lines=1, tickets=tickets(day), first=first) for day in days})
     result = warehouse.run(*BUILD_WITHOUT_TESTS, start=first, end=last)
     assert result.success, describe_failure(result)
 
-    statuses = warehouse.query(
-        "select volume_status, count(*) from main.mon_store_sales_volume where measure = 'orders' "
-        "group by all order by all"
+    flagged = warehouse.query(
+        "select sold_date, measure from main.mon_store_sales_volume where volume_status = 'anomaly' order by all"
     )
-    assert statuses == [("no history", 7), ("ok", len(days) - 7)]
+    step_days = (date(2001, 2, 10), date(2001, 2, 11), date(2001, 3, 1), date(2001, 3, 2))
+    assert flagged == [(day, "orders") for day in step_days]
+    assert warehouse.query(
+        "select count(*) from main.mon_store_sales_volume where measure = 'orders' and volume_status = 'no history'"
+    ) == [(7,)]
 
 
 def test_severity_error_stops_before_the_reports(checked: Warehouse, tmp_path: Path) -> None:

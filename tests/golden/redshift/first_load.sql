@@ -1794,8 +1794,9 @@ recent_orders as (
 
 last_year_orders as (
 
-    -- the median of the three days around the same date last year, each divided by its weekday's factor
-    -- (that date is another weekday): an average day's orders then (a weekday without sales has none)
+    -- the median of the three days around the same date last year (another weekday), each divided by the
+    -- factor its weekday has in the four weeks before the judged day: an average day's orders then (a day
+    -- whose weekday sells nothing now has no ratio)
     select
         window_days.sold_date,
         percentile_cont(0.5) within group (
@@ -1897,6 +1898,7 @@ expectations as (
             when
                 recent_orders.recent_days = 28
                 and last_year_orders.last_year_days = 3
+                and last_year_orders.last_year_average_day_orders is not null
                 and last_year_before_orders.last_year_before_days = 28
                 and last_year_before_orders.last_year_before_orders > 0
                 then
