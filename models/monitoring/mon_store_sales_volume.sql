@@ -79,68 +79,17 @@ window_days as (
 
 ),
 
-recent_lines_per_order as (
+recent_history as (
 
-    -- Redshift allows one ORDER BY per query block for its sort-based aggregates: one rate per block
-    select
-        window_days.sold_date,
-        count(*) as rate_days,
-        percentile_cont(0.5) within group (order by history.sales_lines / history.orders) as lines_per_order
-    from window_days
-    inner join history
-        on
-            history.sold_date between {{ add_days('window_days.sold_date', -28) }}
-            and {{ add_days('window_days.sold_date', -1) }}
-    where history.orders > 0
-    group by window_days.sold_date
-
-),
-
-recent_net_paid_per_line as (
-
-    select
-        window_days.sold_date,
-        percentile_cont(0.5) within group (order by history.net_paid / history.sales_lines) as net_paid_per_line
-    from window_days
-    inner join history
-        on
-            history.sold_date between {{ add_days('window_days.sold_date', -28) }}
-            and {{ add_days('window_days.sold_date', -1) }}
-    where history.sales_lines > 0
-    group by window_days.sold_date
-
-),
-
-net_paid_per_line_spread as (
-
-    -- how far a day's net paid per line strays from that median, as the median absolute log ratio (the
-    -- noise of an average over the day's lines: large when a day has few)
-    select
-        window_days.sold_date,
-        percentile_cont(0.5) within group (
-            order by abs(ln(history.net_paid / history.sales_lines / recent_net_paid_per_line.net_paid_per_line))
-        ) as spread
-    from window_days
-    inner join recent_net_paid_per_line
-        on window_days.sold_date = recent_net_paid_per_line.sold_date
-    inner join history
-        on
-            history.sold_date between {{ add_days('window_days.sold_date', -28) }}
-            and {{ add_days('window_days.sold_date', -1) }}
-    where history.sales_lines > 0 and history.net_paid > 0 and recent_net_paid_per_line.net_paid_per_line > 0
-    group by window_days.sold_date
-
-),
-
-week_days as (
-
-    -- the four weeks before each day, numbered back from it (week 1: the seven days before)
+    -- the 28 days before each day, as four weeks numbered back from it (week 1: the seven days before)
     {%- for week in range(1, 5) %}
     select
         window_days.sold_date,
         {{ week }} as week_before,
         history.sold_date as history_date,
-        history.orders
+        history.orders,
+        history.sales_lines,
+        history.net_paid
     from window_days
     inner join history
         on
@@ -153,6 +102,52 @@ week_days as (
 
 ),
 
+recent_lines_per_order as (
+
+    -- Redshift allows one ORDER BY per query block for its sort-based aggregates: one rate per block
+    select
+        sold_date,
+        count(*) as rate_days,
+        percentile_cont(0.5) within group (order by sales_lines / orders) as lines_per_order
+    from recent_history
+    where orders > 0
+    group by sold_date
+
+),
+
+recent_net_paid_per_line as (
+
+    select
+        sold_date,
+        percentile_cont(0.5) within group (order by net_paid / sales_lines) as net_paid_per_line
+    from recent_history
+    where sales_lines > 0
+    group by sold_date
+
+),
+
+net_paid_per_line_spread as (
+
+    -- how far a day's net paid per line strays from that median, as the median absolute log ratio (the
+    -- noise of an average over the day's lines: large when a day has few)
+    select
+        recent_history.sold_date,
+        percentile_cont(0.5) within group (
+            order by abs(ln(
+                recent_history.net_paid / recent_history.sales_lines / recent_net_paid_per_line.net_paid_per_line
+            ))
+        ) as spread
+    from recent_history
+    inner join recent_net_paid_per_line
+        on recent_history.sold_date = recent_net_paid_per_line.sold_date
+    where
+        recent_history.sales_lines > 0
+        and recent_history.net_paid > 0
+        and recent_net_paid_per_line.net_paid_per_line > 0
+    group by recent_history.sold_date
+
+),
+
 week_ratios as (
 
     -- in each whole week (seven days of history), each day's orders over the week's average day
@@ -161,7 +156,7 @@ week_ratios as (
         history_date,
         orders / nullif(avg(orders) over (partition by sold_date, week_before), 0) as week_ratio,
         count(*) over (partition by sold_date, week_before) as days_in_week
-    from week_days
+    from recent_history
 
 ),
 
@@ -219,7 +214,7 @@ recent_orders as (
         sold_date,
         sum(orders) as recent_orders,
         count(*) as recent_days
-    from week_days
+    from recent_history
     group by sold_date
 
 ),
